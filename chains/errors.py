@@ -1,0 +1,49 @@
+"""Errors raised by the chains layer.
+
+ChainError
+├── ParseError          bytes or JSON that are not what the chain defines
+├── AddressError        an address that does not decode or whose checksum fails
+└── NodeError           talking to a node failed
+    ├── NodeUnavailable     connection refused / DNS / reset
+    ├── RpcTimeout          no answer in time
+    ├── RpcError            the node answered with a JSON-RPC error (code, retriable)
+    └── NodeNotSynced       the node is behind what we asked for
+"""
+
+from __future__ import annotations
+
+
+class ChainError(Exception):
+    """Root of every error raised by ``chains``; ``tracer.errors`` maps these to its own tree."""
+
+
+class ParseError(ChainError):
+    pass
+
+
+class AddressError(ChainError, ValueError):
+    pass
+
+
+class NodeError(ChainError):
+    retriable: bool = True
+
+
+class NodeUnavailable(NodeError):
+    pass
+
+
+class RpcTimeout(NodeError):
+    pass
+
+
+class RpcError(NodeError):
+    def __init__(self, code: int, message: str, *, retriable: bool = False) -> None:
+        super().__init__(f"RPC error {code}: {message}")
+        self.code = code
+        self.message = message
+        self.retriable = retriable
+
+
+class NodeNotSynced(NodeError):
+    pass

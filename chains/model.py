@@ -1,0 +1,106 @@
+"""Shared frozen records for every chain.
+
+Parsers in ``chains/<chain>/parse.py`` produce these; heuristics read them; the store writes them.
+Amounts are integers in the chain's base unit (satoshi for Bitcoin). Hashes and txids are lower-case
+hex in display byte order (the order block explorers and RPC use). Addresses are normalised strings:
+base58check as encoded, bech32/bech32m lower-case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Chain(StrEnum):
+    BITCOIN = "bitcoin"
+    ETHEREUM = "ethereum"
+    TRON = "tron"
+
+
+class ScriptType(StrEnum):
+    """Output script templates (names follow Bitcoin Core's ``scriptPubKey.type``)."""
+
+    P2PK = "pubkey"
+    P2PKH = "pubkeyhash"
+    P2SH = "scripthash"
+    MULTISIG = "multisig"
+    P2WPKH = "witness_v0_keyhash"
+    P2WSH = "witness_v0_scripthash"
+    P2TR = "witness_v1_taproot"
+    WITNESS_UNKNOWN = "witness_unknown"
+    NULLDATA = "nulldata"
+    NONSTANDARD = "nonstandard"
+
+
+class InputSource(StrEnum):
+    """Where an input's address and value came from; courts ask how we know."""
+
+    COINBASE = "coinbase"  # new coins: no spent output
+    PREVOUT = "prevout"  # the source carried the spent output (getblock v3, raito, UTXO set)
+    STORED = "stored"  # our own stored output of the spending transaction
+    SCRIPT = "script"  # derived from scriptSig / witness (address only, no value)
+    UNRESOLVED = "unresolved"  # kept as an outpoint; resolved later when the spent tx is indexed
+
+
+@dataclass(frozen=True, slots=True)
+class OutPoint:
+    txid: str
+    vout: int
+
+
+@dataclass(frozen=True, slots=True)
+class TxOut:
+    index: int
+    value: int  # satoshi
+    script_type: ScriptType
+    address: str | None  # None for OP_RETURN, bare multisig and non-standard scripts
+
+
+@dataclass(frozen=True, slots=True)
+class TxIn:
+    index: int
+    prevout: OutPoint | None  # None for the coinbase input
+    sequence: int
+    source: InputSource
+    address: str | None = None
+    value: int | None = None  # satoshi; None unless the spent output is known
+    script_type: ScriptType | None = None  # of the spent output, when known or derivable
+    witness_items: int = 0  # number of witness stack items (0 for legacy spends)
+
+
+@dataclass(frozen=True, slots=True)
+class Tx:
+    txid: str
+    index: int  # position in its block
+    version: int
+    locktime: int
+    inputs: tuple[TxIn, ...]
+    outputs: tuple[TxOut, ...]
+    size: int = 0  # bytes, serialized with witness
+    vsize: int = 0  # virtual bytes (BIP141)
+
+    @property
+    def is_coinbase(self) -> bool:
+        return len(self.inputs) == 1 and self.inputs[0].prevout is None
+
+    @property
+    def output_value(self) -> int:
+        return sum(out.value for out in self.outputs)
+
+    @property
+    def fee(self) -> int | None:
+        """Fee in satoshi, when every input's value is known; coinbase has none."""
+        if self.is_coinbase or any(i.value is None for i in self.inputs):
+            return None
+        return sum(i.value for i in self.inputs if i.value is not None) - self.output_value
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    chain: Chain
+    hash: str
+    height: int
+    prev_hash: str
+    time: int  # unix seconds, from the header
+    txs: tuple[Tx, ...]
