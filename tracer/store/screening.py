@@ -1,0 +1,153 @@
+"""Queries behind screening and address views: cluster, labels, activity and 1-hop counterparties."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+
+@dataclass(frozen=True, slots=True)
+class AddressRow:
+    id: int
+    cluster_id: int
+    cluster_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class LabelRow:
+    address_id: int
+    address: str
+    cluster_id: int
+    label: str
+    category: str
+    categories: list[str]
+    actor: str | None
+    confidence: str | None
+    reference: str | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class CounterpartyRow:
+    address_id: int
+    address: str
+    cluster_id: int
+    direction: str  # sent_to | received_from
+    amount: int
+    tx_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    tx_count: int
+    received: int
+    sent: int  # of inputs whose value is known
+    first_height: int | None
+    last_height: int | None
+
+
+_ADDRESS = """
+SELECT a.id, COALESCE(ac.cluster_id, a.id) AS cluster_id, COALESCE(c.size, 1) AS cluster_size
+FROM addresses a
+LEFT JOIN address_clusters ac ON ac.address_id = a.id
+LEFT JOIN clusters c ON c.id = ac.cluster_id
+WHERE a.chain = $1 AND a.address = $2
+"""
+_LABEL_SELECT = """
+SELECT l.address_id, a.address, COALESCE(ac.cluster_id, l.address_id) AS cluster_id, l.label, l.category,
+       l.categories, l.actor, l.confidence, l.reference, s.name AS source
+FROM labels l
+JOIN label_sources s ON s.id = l.source_id
+JOIN addresses a ON a.id = l.address_id
+LEFT JOIN address_clusters ac ON ac.address_id = l.address_id
+"""
+_CLUSTER_LABELS = (
+    _LABEL_SELECT
+    + """WHERE l.tenant = ANY($3::text[])
+  AND (l.address_id = $1 OR l.address_id IN (SELECT address_id FROM address_clusters WHERE cluster_id = $2))
+ORDER BY l.address_id, l.id"""
+)
+_LABELS_OF = (
+    _LABEL_SELECT
+    + """WHERE l.tenant = ANY($3::text[])
+  AND (l.address_id = ANY($1::bigint[]) OR ac.cluster_id = ANY($2::bigint[]))
+ORDER BY l.address_id, l.id"""
+)
+# Largest counterparties first in each direction; amounts are what moved between the two addresses:
+# sent_to sums the outputs paid to the counterparty in transactions the address spent from;
+# received_from sums what the address received in transactions the counterparty spent from.
+_COUNTERPARTIES = """
+WITH spent AS (SELECT DISTINCT tx_id FROM tx_inputs WHERE address_id = $1),
+     recv AS (SELECT tx_id, sum(value) AS value FROM tx_outputs WHERE address_id = $1 GROUP BY tx_id),
+     sent_to AS (
+        SELECT o.address_id, 'sent_to' AS direction, sum(o.value) AS amount, count(DISTINCT o.tx_id) AS txs
+        FROM tx_outputs o JOIN spent USING (tx_id)
+        WHERE o.address_id IS NOT NULL AND o.address_id <> $1
+        GROUP BY o.address_id ORDER BY amount DESC, o.address_id LIMIT $2),
+     payers AS (
+        SELECT DISTINCT i.tx_id, i.address_id FROM tx_inputs i JOIN recv USING (tx_id)
+        WHERE i.address_id IS NOT NULL AND i.address_id <> $1),
+     received_from AS (
+        SELECT p.address_id, 'received_from' AS direction, sum(r.value) AS amount, count(*) AS txs
+        FROM payers p JOIN recv r USING (tx_id)
+        GROUP BY p.address_id ORDER BY amount DESC, p.address_id LIMIT $2)
+SELECT cp.address_id, a.address, COALESCE(ac.cluster_id, cp.address_id) AS cluster_id, cp.direction,
+       cp.amount, cp.txs
+FROM (SELECT * FROM sent_to UNION ALL SELECT * FROM received_from) cp
+JOIN addresses a ON a.id = cp.address_id
+LEFT JOIN address_clusters ac ON ac.address_id = cp.address_id
+"""
+_ACTIVITY = """
+WITH touched AS (
+    SELECT tx_id FROM tx_outputs WHERE address_id = $1
+    UNION SELECT tx_id FROM tx_inputs WHERE address_id = $1)
+SELECT (SELECT count(*) FROM touched) AS tx_count,
+       (SELECT COALESCE(sum(value), 0) FROM tx_outputs WHERE address_id = $1) AS received,
+       (SELECT COALESCE(sum(value), 0) FROM tx_inputs WHERE address_id = $1) AS sent,
+       (SELECT min(t.block_height) FROM transactions t JOIN touched ON t.id = touched.tx_id) AS first_height,
+       (SELECT max(t.block_height) FROM transactions t JOIN touched ON t.id = touched.tx_id) AS last_height
+"""
+
+
+async def find_address(conn: asyncpg.Connection, chain: str, address: str) -> AddressRow | None:
+    row = await conn.fetchrow(_ADDRESS, chain, address)
+    return AddressRow(row["id"], row["cluster_id"], row["cluster_size"]) if row else None
+
+
+async def cluster_labels(
+    conn: asyncpg.Connection, address: AddressRow, tenants: Sequence[str]
+) -> list[LabelRow]:
+    return [
+        LabelRow(**dict(r))
+        for r in await conn.fetch(_CLUSTER_LABELS, address.id, address.cluster_id, tenants)
+    ]
+
+
+async def counterparties(conn: asyncpg.Connection, address_id: int, limit: int) -> list[CounterpartyRow]:
+    rows = await conn.fetch(_COUNTERPARTIES, address_id, limit)
+    return [
+        CounterpartyRow(
+            r["address_id"], r["address"], r["cluster_id"], r["direction"], int(r["amount"]), r["txs"]
+        )
+        for r in rows
+    ]
+
+
+async def labels_of(
+    conn: asyncpg.Connection, address_ids: Sequence[int], cluster_ids: Sequence[int], tenants: Sequence[str]
+) -> list[LabelRow]:
+    if not address_ids and not cluster_ids:
+        return []
+    rows = await conn.fetch(_LABELS_OF, list(address_ids), list(cluster_ids), tenants)
+    return [LabelRow(**dict(r)) for r in rows]
+
+
+async def activity(conn: asyncpg.Connection, address_id: int) -> Activity:
+    row = await conn.fetchrow(_ACTIVITY, address_id)
+    if row is None:  # an aggregate query always returns one row
+        raise RuntimeError("activity query returned no row")
+    return Activity(
+        row["tx_count"], int(row["received"]), int(row["sent"]), row["first_height"], row["last_height"]
+    )
