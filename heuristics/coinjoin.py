@@ -44,7 +44,7 @@ DUST_THRESHOLD_SAT = 2_730
 
 # --- Samourai Whirlpool (mix transactions) ------------------------------------------------------------------
 # Pools 0.001 / 0.01 / 0.05 / 0.5 BTC: https://docs.samourai.io/en/whirlpool (pool table);
-# nopara73/Dumplings Constants.cs SamouraiPools. Real mix: block 757752, tx 1d0beced…0535, 5 x 5_000_000 sat.
+# nopara73/Dumplings Constants.cs SamouraiPools. Real mix: block 757753, tx 1d0beced…0535, 5 x 5_000_000 sat.
 WHIRLPOOL_POOL_DENOMINATIONS_SAT = frozenset({100_000, 1_000_000, 5_000_000, 50_000_000})
 # 5 inputs and 5 outputs since launch (2019); "Surge Cycles" since 2023-05-15 allow 6, 7 or 8 of each, always
 # as many inputs as outputs: https://blog.samourai.is/introducing-whirlpool-surge-cycles/ ; graphsense-lib
@@ -94,8 +94,8 @@ WASABI2_MAX_DENOMINATION_SAT = 134_375_000_000
 # --- JoinMarket ---------------------------------------------------------------------------------------------
 # Taker plus at least two makers; every participant receives the coinjoin amount once and at most one change
 # (a sweeping taker has none): JoinMarket-Org/joinmarket-clientserver (minimum_makers = 4 by default, so real
-# rounds usually have 5+), graphsense-lib JOINMARKET_MIN_PARTICIPANTS = 3, BlockSci isCoinjoin
-# ("each participant contributes a spend and a change output", after Goldfeder et al. 2018).
+# rounds usually have 5+), graphsense-lib JOINMARKET_MIN_PARTICIPANTS = 3, BlockSci isCoinjoin in
+# citp/BlockSci src/heuristics/tx_identification.cpp ("each participant contributes a spend and a change").
 JOINMARKET_MIN_EQUAL_OUTPUTS_COUNT = 3
 
 # --- any other equal-output CoinJoin ------------------------------------------------------------------------

@@ -97,3 +97,24 @@ def settings(fresh_db: str, tmp_path: Path) -> Settings:
 async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
     async with open_pool(settings) as pool:
         yield pool
+
+
+@pytest.fixture(scope="session")
+async def loaded_db(pg_server_url: str, template_url: str) -> AsyncIterator[str]:
+    """A database holding the whole bundled real data set, loaded as the README demo loads it:
+    recorded mainnet blocks over JSON-RPC from the replay node, raito files from disk, clustering,
+    and every bundled label list. Read-only for the tests that use it."""
+    from tracer.demo import load
+
+    name = f"loaded_{uuid.uuid4().hex[:8]}"
+    url = await create_database(pg_server_url, name)
+    async with open_pool(Settings(database_url=url)) as pool:
+        await load(pool, FIXTURES, out=lambda _text: None)
+    yield url
+    await drop_database(pg_server_url, name)
+
+
+@pytest.fixture(scope="session")
+async def loaded_pool(loaded_db: str) -> AsyncIterator[asyncpg.Pool]:
+    async with open_pool(Settings(database_url=loaded_db)) as pool:
+        yield pool

@@ -299,8 +299,11 @@ def test_segwit_round_trip_through_address_and_script(vp: tuple[int, bytes]) -> 
     assert classify_output(script_for_address(address))[1] == address
 
 
-@given(st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=20),
-       st.lists(st.integers(0, 31), max_size=40), st.sampled_from(list(Bech32Variant)))
+@given(
+    st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=20),
+    st.lists(st.integers(0, 31), max_size=40),
+    st.sampled_from(list(Bech32Variant)),
+)
 def test_bech32_round_trip_any_hrp(hrp: str, data: list[int], variant: Bech32Variant) -> None:
     hrp = hrp.replace("1", "x")
     text = bech32_encode(hrp, data, variant)

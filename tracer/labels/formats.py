@@ -31,6 +31,7 @@ from tracer.risk.categories import Category, classify
 # Currency / asset codes in label sources whose chains we index. The address format then decides the
 # chain (tokens such as USDT live on several). Anything else (LTC, XMR, ...) is counted and skipped.
 _SUPPORTED_ASSETS = frozenset({"BTC", "XBT", "ETH", "TRX", "USDT", "USDC"})
+_CSV_REQUIRED = frozenset({"address", "chain", "actor", "category"})
 _OFAC_NAME = re.compile(r"sanctioned_addresses_([A-Z0-9]+)\.(txt|json)$")
 _SNAPSHOT_NAME = re.compile(r"^addresses\.(\d{4}-\d{2}-\d{2})\.json$")  # nhamilton1/bitcoin-ofac-addresses
 
@@ -168,6 +169,9 @@ def parse_tagpack(data: bytes, filename: str) -> LabelSet:
 
 def parse_scam_centre_csv(data: bytes) -> LabelSet:
     reader = csv.DictReader(io.StringIO(data.decode("utf-8")))
+    missing = _CSV_REQUIRED - set(reader.fieldnames or ())
+    if missing:
+        raise MalformedInput(f"scam-centre CSV lacks columns: {', '.join(sorted(missing))}")
     skipped: Counter[str] = Counter()
     records = []
     for row in reader:

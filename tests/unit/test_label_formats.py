@@ -1,0 +1,117 @@
+"""Label files: the real bundled lists parse into normalised, categorised records; bad files fail clearly."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from chains.model import Chain
+from tracer.errors import MalformedInput, UnsupportedFormat
+from tracer.labels.formats import parse_label_file
+from tracer.risk.categories import Category
+
+LABELS = Path(__file__).parents[1] / "fixtures" / "labels"
+
+
+def test_ofac_xbt_text_list_is_all_sanctioned_bitcoin() -> None:
+    labels = parse_label_file(
+        "sanctioned_addresses_XBT.txt", (LABELS / "ofac/sanctioned_addresses_XBT.txt").read_bytes()
+    )
+    assert labels.name == "OFAC SDN list (XBT)"
+    # 435 lines; one of them is the TRON address OFAC lists under XBT (TUCsTq7Tof...), kept under TRON.
+    by_chain = {c: [r for r in labels.records if r.chain is c] for c in Chain}
+    assert len(by_chain[Chain.BITCOIN]) == 434
+    assert [r.address for r in by_chain[Chain.TRON]] == ["TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq"]
+    assert all(r.categories == (Category.SANCTIONED,) for r in labels.records)
+    assert not labels.skipped
+
+
+def test_ofac_usdt_list_splits_ethereum_and_omni_bitcoin_addresses() -> None:
+    labels = parse_label_file(
+        "sanctioned_addresses_USDT.txt", (LABELS / "ofac/sanctioned_addresses_USDT.txt").read_bytes()
+    )
+    chains = {r.chain for r in labels.records}
+    assert chains == {Chain.ETHEREUM, Chain.BITCOIN, Chain.TRON}  # USDT on Ethereum, Omni and TRON
+    assert len(labels.records) == 26
+    eth = [r.address for r in labels.records if r.chain is Chain.ETHEREUM]
+    assert "0x19Aa5Fe80D33a56D56c78e82eA5E50E5d80b4Dff" in eth  # EIP-55 form of a lower-case entry
+
+
+def test_ofac_list_for_an_asset_we_do_not_index_is_counted_not_stored() -> None:
+    labels = parse_label_file(
+        "sanctioned_addresses_XMR.txt", (LABELS / "ofac/sanctioned_addresses_XMR.txt").read_bytes()
+    )
+    assert labels.records == ()
+    assert labels.skipped == {"unsupported asset XMR": 3}
+
+
+def test_nhamilton_snapshot_json_has_its_date_in_the_list_name() -> None:
+    path = LABELS / "scam-centres/ofac-bitcoin/addresses.2025-10-22.json"
+    labels = parse_label_file(path.name, path.read_bytes())
+    assert labels.name == "OFAC SDN list (XBT, snapshot 2025-10-22)"
+    assert len(labels.records) == 489  # 488 BTC + the TRON-format entry
+    prince_group = "bc1qnujzvts45qka3cr2eqqw8ur3q6g6s0ze2wlk5m"
+    assert prince_group in {r.address for r in labels.records}
+
+
+def test_graphsense_ofac_pack_header_defaults_and_categories() -> None:
+    path = LABELS / "graphsense-tagpacks/packs/ofac.yaml"
+    labels = parse_label_file(path.name, path.read_bytes())
+    assert labels.name == "GraphSense TagPack: US Treasury OFAC Sanctions List (ofac.yaml)"
+    record = labels.records[0]
+    assert record.label == "Asset listed under US Treasury OFAC Sanctions List"  # from the header
+    assert record.categories[0] is Category.SANCTIONED
+    assert record.source_categories == ("user",)
+    assert record.reference == "https://www.treasury.gov/ofac/downloads/sdnlist.txt"
+
+
+def test_gzipped_tagpack_and_tag_level_overrides() -> None:
+    path = LABELS / "graphsense-tagpacks/packs/ransomware.yaml.gz"
+    labels = parse_label_file(path.name, path.read_bytes())
+    assert len(labels.records) > 1000
+    assert {r.categories[0] for r in labels.records} == {Category.RANSOMWARE}
+
+
+def test_scam_centre_csv_rows_keep_actor_and_provenance() -> None:
+    path = LABELS / "scam-centres/scam_centre_addresses.csv"
+    labels = parse_label_file(path.name, path.read_bytes())
+    assert len(labels.records) == 11
+    prince = [r for r in labels.records if r.actor == "Prince Group TCO / CHEN Zhi"]
+    assert len(prince) == 4
+    assert prince[0].categories[:2] == (Category.SANCTIONED, Category.SCAM_CENTRE)
+    assert prince[0].attributes["source_repo"] == "nhamilton1/bitcoin-ofac-addresses"
+    funnull = {r.chain for r in labels.records if "Funnull" in r.actor}
+    assert funnull == {Chain.ETHEREUM, Chain.TRON}
+
+
+def test_invalid_addresses_are_counted_never_stored() -> None:
+    text = b"1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d\n1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53e\nnot-an-address\n"
+    labels = parse_label_file("sanctioned_addresses_XBT.txt", text)
+    assert [r.address for r in labels.records] == ["1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d"]
+    assert labels.skipped["invalid address"] == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "error"),
+    [
+        ("notes.txt", b"hello", UnsupportedFormat),
+        ("pack.yaml", b"tags: [unclosed", MalformedInput),
+        ("pack.yaml", b"- just\n- a list\n", UnsupportedFormat),
+        ("sanctioned_addresses_XBT.json", b'{"not": "a list"}', MalformedInput),
+        ("sanctioned_addresses_XBT.json", b"[1, 2]", MalformedInput),
+        ("pack.yaml.gz", b"not gzip at all", MalformedInput),
+        ("labels.csv", b"address,chain,actor\n1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d,BTC,x\n", MalformedInput),
+    ],
+)
+def test_bad_files_fail_with_a_clear_error(name: str, data: bytes, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        parse_label_file(name, data)
+
+
+def test_gzip_wrapping_is_transparent() -> None:
+    raw = (LABELS / "graphsense-tagpacks/packs/sinbad_io.yaml").read_bytes()
+    plain = parse_label_file("sinbad_io.yaml", raw)
+    zipped = parse_label_file("sinbad_io.yaml.gz", gzip.compress(raw))
+    assert plain == zipped
