@@ -43,6 +43,13 @@ COINBASE_PREVOUT_VOUT = 0xFFFF_FFFF  # the coinbase input spends the null outpoi
 # enforcement), so a height read from it is only trusted when it is at least this value.
 BIP34_HEIGHT = 227_931
 BIP34_MIN_BLOCK_VERSION = 2  # BIP34: blocks carrying the height are version 2 or later
+# Genesis block header time (unix seconds); Bitcoin Core chainparams.cpp CreateGenesisBlock(1231006505, ...).
+GENESIS_TIME = 1_231_006_505
+# seconds per block, a floor for the mean interval since genesis. Measured on the bundled blocks it stays
+# within 565..587 s (210000: 586 s, 277647: 567 s, 478558: 565 s, 574200: 567 s, 757753: 573 s). A
+# coinbase number implying a faster chain than this is not a height (e.g. the 0x1d00ffff nBits push that
+# 2009-2012 coinbases start with reads as 486,604,799).
+MIN_MEAN_BLOCK_INTERVAL_S = 450
 
 # Activation heights, for readers of the data; Bitcoin Core chainparams.cpp (SegwitHeight, Taproot).
 SEGWIT_HEIGHT = 481_824

@@ -75,21 +75,23 @@ def virtual_size(base_size: int, total_size: int) -> int:
     return -(-weight // params.WITNESS_SCALE_FACTOR)
 
 
-def coinbase_height(script_sig: bytes, block_version: int) -> int | None:
+def coinbase_height(script_sig: bytes, block_version: int, block_time: int) -> int | None:
     """Height a coinbase scriptSig commits to under BIP34, or None where BIP34 does not make it reliable.
 
-    Accepted only for block version >= 2, a minimal push of 3 or 4 bytes (heights 32768..2**31-1) at the
-    start of the scriptSig, and a value >= the BIP34 enforcement height: below it a coinbase may begin
-    with anything, so a smaller value proves nothing.
+    Accepted only for block version >= 2, a minimal 3-byte push at the start of the scriptSig (heights
+    up to 8,388,607, ~ year 2160), a value >= the BIP34 enforcement height (below it a coinbase may begin
+    with anything, so a smaller value proves nothing), and a value the header time can account for (see
+    ``params.MIN_MEAN_BLOCK_INTERVAL_S``): a version-2 block mined before enforcement may start its
+    coinbase with another number.
     """
-    if block_version < params.BIP34_MIN_BLOCK_VERSION or len(script_sig) < 4 or script_sig[0] not in (3, 4):
+    if block_version < params.BIP34_MIN_BLOCK_VERSION or len(script_sig) < 4 or script_sig[0] != 3:
         return None
-    size = script_sig[0]
-    height = int.from_bytes(script_sig[1 : 1 + size], "little")
-    minimal = height.to_bytes((height.bit_length() + 8) // 8, "little")  # CScriptNum: room for the sign bit
-    if len(minimal) != size or script_sig[1 : 1 + size] != minimal:
+    height = int.from_bytes(script_sig[1:4], "little")
+    if script_sig[3] & 0x80 or height < params.BIP34_HEIGHT:  # sign bit set: a negative CScriptNum
         return None
-    return height if height >= params.BIP34_HEIGHT else None
+    if block_time < params.GENESIS_TIME + height * params.MIN_MEAN_BLOCK_INTERVAL_S:
+        return None
+    return height
 
 
 # --- raw bytes ---------------------------------------------------------------------------------------------
@@ -236,12 +238,13 @@ def parse_block_bytes(raw: bytes, height: int | None = None) -> Block:
 def _bip34_height(raw: bytes, tx_start: int, block_hash: str) -> int:
     """Height from the coinbase (the first tx, already parsed, so its layout is known to be sound)."""
     (version,) = _I32.unpack_from(raw, 0)
+    (time,) = _U32.unpack_from(raw, 68)
     pos = tx_start + 4
     if raw[pos] == params.SEGWIT_MARKER:
         pos += 2
     _, pos = _varint(raw, pos)  # input count
     size, pos = _varint(raw, pos + 36)  # after the null outpoint
-    height = coinbase_height(raw[pos : pos + size], version)
+    height = coinbase_height(raw[pos : pos + size], version, time)
     if height is None:
         raise ParseError(
             f"block {block_hash} (version {version}) has no reliable BIP34 height in its coinbase; "
@@ -292,9 +295,11 @@ def btc_to_sat(value: object) -> int:
         raise ParseError(f"not a BTC amount: {value!r}")
     try:
         amount = Decimal(repr(value) if isinstance(value, float) else value) * _SAT_PER_BTC
-        sat = amount.to_integral_value(ROUND_HALF_EVEN)
     except (InvalidOperation, ValueError) as exc:
         raise ParseError(f"not a BTC amount: {value!r}") from exc
+    if not amount.is_finite():
+        raise ParseError(f"not a BTC amount: {value!r}")
+    sat = amount.to_integral_value(ROUND_HALF_EVEN)
     if sat != amount and not isinstance(value, float):
         raise ParseError(f"BTC amount {value!r} has a fraction of a satoshi")
     if not 0 <= sat <= params.MAX_MONEY_SAT:
