@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
@@ -27,7 +27,7 @@ from tracer.devnode.bitcoin_replay import serve_replay
 from tracer.devnode.bitcoin_store import ReplayStore
 from tracer.errors import InputError
 from tracer.jobs.cluster import run_clustering
-from tracer.jobs.follow import index_from_node
+from tracer.jobs.follow import contiguous_runs, index_from_node
 from tracer.jobs.index import index_files
 from tracer.jobs.labels import import_labels
 from tracer.store.pool import open_pool
@@ -76,7 +76,7 @@ async def load(pool: asyncpg.Pool, data_dir: Path, out: Out) -> None:
     store = await asyncio.to_thread(ReplayStore.from_paths, [bitcoin / "raw", bitcoin / "rpc"])
     async with serve_replay(store) as node:
         out(f"replay node on {node.esplora_url}: {len(store.by_hash)} recorded mainnet blocks\n")
-        for first, last in _runs(sorted(store.by_height)):
+        for first, last in contiguous_runs(sorted(store.by_height)):
             report = await index_from_node(pool, rpc_url=node.rpc_url, start=first, stop=last)
             out(f"  indexed blocks {first}..{last} over JSON-RPC: {_rates(report.as_dict())}\n")
     raito = sorted((bitcoin / "raito").glob("*.json.gz"))
@@ -113,17 +113,6 @@ async def _show_examples(url: str, addresses: list[str], out: Out) -> None:
             out(f"  - {reason['explanation']}\n")
     full = orjson.dumps(answers[0], option=orjson.OPT_INDENT_2).decode()
     out(f"\nthe full answer for the first one:\n{full}\n")
-
-
-def _runs(heights: list[int]) -> Iterator[tuple[int, int]]:
-    """Contiguous runs of heights: [1, 2, 3, 7] -> (1, 3), (7, 7)."""
-    start = prev = heights[0]
-    for height in heights[1:]:
-        if height != prev + 1:
-            yield start, prev
-            start = height
-        prev = height
-    yield start, prev
 
 
 def _rates(report: dict[str, object]) -> str:

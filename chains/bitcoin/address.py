@@ -166,7 +166,7 @@ _CHAR_PAIRS = tuple(a + b for a in _CHARSET for b in _CHARSET)  # index v1 << 5 
 def _polymod(values: bytes | Sequence[int], chk: int = 1) -> int:
     table = _GEN_TABLE
     for v in values:
-        chk = ((chk & 0x1FFFFFF) << 5) ^ v ^ table[chk >> 25]
+        chk = ((chk & _MASK25) << 5) ^ v ^ table[chk >> 25]
     return chk
 
 

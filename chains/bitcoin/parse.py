@@ -47,6 +47,7 @@ _U32 = struct.Struct("<I")
 _I32 = struct.Struct("<i")
 _U64 = struct.Struct("<Q")
 _NULL_TXID = bytes(32)
+_U32_MASK = 0xFFFF_FFFF
 _NULL_VOUT = params.COINBASE_PREVOUT_VOUT
 _SAT_PER_BTC = Decimal(params.COIN_SAT)
 _RawInput = tuple[bytes, int, bytes, int]  # prev txid (internal order), vout, scriptSig, sequence
@@ -115,69 +116,73 @@ def _make_input(index: int, raw_in: _RawInput, witness: Sequence[bytes], coinbas
     return TxIn(index, outpoint, sequence, InputSource.SCRIPT, address, None, stype, len(witness))
 
 
-def _parse_tx(raw: bytes, pos: int, tx_index: int) -> tuple[Tx, bytes, int]:
-    """One transaction at ``pos``: (record, txid in internal byte order, position after it)."""
-    start = pos
-    (version,) = _U32.unpack_from(raw, pos)
-    pos += 4
-    segwit = raw[pos] == params.SEGWIT_MARKER
-    if segwit:
-        if raw[pos + 1] != params.SEGWIT_FLAG:
-            raise ParseError(f"tx {tx_index}: segwit flag {raw[pos + 1]} is not 1")
-        pos += 2
-    io_start = pos
-    n_in, pos = _varint(raw, pos)
-    raw_inputs: list[_RawInput] = []
-    for _ in range(n_in):
+def _read_inputs(raw: bytes, pos: int) -> tuple[list[_RawInput], int]:
+    count, pos = _varint(raw, pos)
+    inputs: list[_RawInput] = []
+    for _ in range(count):
         prev, (vout,) = raw[pos : pos + 32], _U32.unpack_from(raw, pos + 32)
         size, pos = _varint(raw, pos + 36)
         script_sig = raw[pos : pos + size]
-        pos += size
-        (sequence,) = _U32.unpack_from(raw, pos)
-        pos += 4
-        raw_inputs.append((prev, vout, script_sig, sequence))
-    n_out, pos = _varint(raw, pos)
+        (sequence,) = _U32.unpack_from(raw, pos + size)
+        pos += size + 4
+        inputs.append((prev, vout, script_sig, sequence))
+    return inputs, pos
+
+
+def _read_outputs(raw: bytes, pos: int) -> tuple[list[TxOut], int]:
+    count, pos = _varint(raw, pos)
     outputs = []
-    for k in range(n_out):
+    for k in range(count):
         (value,) = _U64.unpack_from(raw, pos)
         size, pos = _varint(raw, pos + 8)
         stype, address = classify_output(raw[pos : pos + size])
         pos += size
         outputs.append(TxOut(k, value, stype, address))
-    io_end = pos
-    witnesses: list[list[bytes]] = []
+    return outputs, pos
+
+
+def _read_witnesses(raw: bytes, pos: int, n_inputs: int) -> tuple[list[list[bytes]], int]:
+    witnesses = []
+    for _ in range(n_inputs):
+        n_items, pos = _varint(raw, pos)
+        stack = []
+        for _ in range(n_items):
+            size, pos = _varint(raw, pos)
+            stack.append(raw[pos : pos + size])
+            pos += size
+        witnesses.append(stack)
+    return witnesses, pos
+
+
+def _parse_tx(raw: bytes, start: int, tx_index: int) -> tuple[Tx, bytes, int]:
+    """One transaction at ``start``: (record, txid in internal byte order, position after it)."""
+    (version,) = _U32.unpack_from(raw, start)
+    segwit = raw[start + 4] == params.SEGWIT_MARKER  # BIP144; a legacy tx has >= 1 input, never 0x00 here
+    if segwit and raw[start + 5] != params.SEGWIT_FLAG:
+        raise ParseError(f"tx {tx_index}: segwit flag {raw[start + 5]} is not 1")
+    io_start = start + (6 if segwit else 4)
+    raw_inputs, pos = _read_inputs(raw, io_start)
+    outputs, io_end = _read_outputs(raw, pos)
+    witnesses: list[list[bytes]] = [[] for _ in raw_inputs]
+    pos = io_end
     if segwit:
-        for _ in range(n_in):
-            n_items, pos = _varint(raw, pos)
-            stack = []
-            for _ in range(n_items):
-                size, pos = _varint(raw, pos)
-                stack.append(raw[pos : pos + size])
-                pos += size
-            witnesses.append(stack)
+        witnesses, pos = _read_witnesses(raw, pos, len(raw_inputs))
     (locktime,) = _U32.unpack_from(raw, pos)
-    pos += 4
-    if pos > len(raw):
+    end = pos + 4
+    if end > len(raw):
         raise ParseError(f"tx {tx_index} runs past the end of the data")
-    if segwit:
-        txid = double_sha256(raw[start : start + 4] + raw[io_start:io_end] + raw[pos - 4 : pos])
+    if segwit:  # the txid hashes the serialization without marker, flag and witnesses
+        txid = double_sha256(raw[start : start + 4] + raw[io_start:io_end] + raw[pos:end])
         base_size = 4 + (io_end - io_start) + 4
     else:
-        txid = double_sha256(raw[start:pos])
-        base_size = pos - start
-    first = raw_inputs[0] if raw_inputs else None
-    coinbase = (
-        tx_index == 0
-        and n_in == 1
-        and first is not None
-        and first[0] == _NULL_TXID
-        and first[1] == _NULL_VOUT
-    )
+        txid = double_sha256(raw[start:end])
+        base_size = end - start
+    coinbase = tx_index == 0 and len(raw_inputs) == 1 and raw_inputs[0][:2] == (_NULL_TXID, _NULL_VOUT)
     inputs = tuple(
-        _make_input(j, raw_in, witnesses[j] if segwit else (), coinbase)
-        for j, raw_in in enumerate(raw_inputs)
+        _make_input(j, raw_in, witness, coinbase)
+        for j, (raw_in, witness) in enumerate(zip(raw_inputs, witnesses, strict=True))
     )
-    size = pos - start
+    size = end - start
     tx = Tx(
         txid[::-1].hex(),
         tx_index,
@@ -188,7 +193,7 @@ def _parse_tx(raw: bytes, pos: int, tx_index: int) -> tuple[Tx, bytes, int]:
         size,
         virtual_size(base_size, size),
     )
-    return tx, txid, pos
+    return tx, txid, end
 
 
 def parse_tx_bytes(raw: bytes, index: int = 0) -> Tx:
@@ -368,7 +373,8 @@ def _getblock_tx(index: int, tx: Mapping[str, Any]) -> Tx:
         outputs.append(TxOut(k, btc_to_sat(vout["value"]), stype, address))
     size = int(tx.get("size", 0))
     vsize = int(tx.get("vsize", size))
-    return Tx(tx["txid"], index, int(tx["version"]), int(tx["locktime"]), inputs, tuple(outputs), size, vsize)
+    version = int(tx["version"]) & _U32_MASK  # older Core prints it signed, Core >= 28 unsigned
+    return Tx(tx["txid"], index, version, int(tx["locktime"]), inputs, tuple(outputs), size, vsize)
 
 
 def parse_getblock(obj: Mapping[str, Any]) -> Block:

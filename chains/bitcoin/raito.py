@@ -77,8 +77,8 @@ def _raito_tx(index: int, tx: Mapping[str, Any]) -> tuple[Tx, bytes]:
         script, value = _raito_hex(out["pk_script"]), int(out["value"])
         parts += [_U64.pack(value), varint_bytes(len(script)), script]
         outputs.append(TxOut(k, value, *classify_output(script)))
-    version, locktime = int(tx["version"]), int(tx["lock_time"])
-    base = _U32.pack(version & 0xFFFFFFFF) + b"".join(parts) + _U32.pack(locktime)
+    version, locktime = int(tx["version"]) & 0xFFFF_FFFF, int(tx["lock_time"])  # unsigned, as in raw parsing
+    base = _U32.pack(version) + b"".join(parts) + _U32.pack(locktime)
     size = len(base) + (_witness_bytes(raw_inputs) if segwit else 0)
     txid = double_sha256(base)
     tx_record = Tx(

@@ -34,6 +34,7 @@ _P2PKH_PREFIX = b"\x76\xa9\x14"  # OP_DUP OP_HASH160 <20 bytes>
 _P2PKH_SUFFIX = b"\x88\xac"  # OP_EQUALVERIFY OP_CHECKSIG
 _P2SH_PREFIX = b"\xa9\x14"  # OP_HASH160 <20 bytes> (then OP_EQUAL 0x87)
 _OP_EQUAL = 0x87
+_PUSHDATA_WIDTH = {OP_PUSHDATA1: 1, OP_PUSHDATA2: 2, OP_PUSHDATA4: 4}  # bytes of the length that follows
 _COMPRESSED_KEY_PREFIXES = (0x02, 0x03)
 _UNCOMPRESSED_KEY_PREFIXES = (0x04, 0x06, 0x07)  # 06/07: "hybrid" keys, accepted by CPubKey::ValidSize
 _TAPROOT_ANNEX_TAG = 0x50  # BIP341: a last witness item starting 0x50 (with 2+ items) is the annex
@@ -73,21 +74,12 @@ def _decode_ops(script: bytes) -> list[tuple[int, bytes]] | None:
         i += 1
         if op < OP_PUSHDATA1:
             size = op
-        elif op == OP_PUSHDATA1:
-            if i + 1 > n:
+        elif op <= OP_PUSHDATA4:
+            width = _PUSHDATA_WIDTH[op]
+            if i + width > n:
                 return None
-            size = script[i]
-            i += 1
-        elif op == OP_PUSHDATA2:
-            if i + 2 > n:
-                return None
-            size = int.from_bytes(script[i : i + 2], "little")
-            i += 2
-        elif op == OP_PUSHDATA4:
-            if i + 4 > n:
-                return None
-            size = int.from_bytes(script[i : i + 4], "little")
-            i += 4
+            size = int.from_bytes(script[i : i + width], "little")
+            i += width
         else:
             ops.append((op, b""))
             continue
@@ -101,21 +93,32 @@ def _decode_ops(script: bytes) -> list[tuple[int, bytes]] | None:
 def parse_pushes(script: bytes) -> list[bytes] | None:
     """The stack a push-only script leaves (OP_0 -> b"", OP_1..OP_16 -> 1..16, OP_1NEGATE -> 0x81).
 
-    None if the script has any other opcode or a truncated push. Never raises.
+    None if the script has any other opcode or a truncated push. Never raises. (One pass of its own
+    rather than ``_decode_ops``: it runs on every input's scriptSig.)
     """
-    ops = _decode_ops(script)
-    if ops is None:
-        return None
     items: list[bytes] = []
-    for op, data in ops:
-        if op <= OP_PUSHDATA4:
-            items.append(data)
+    i, n = 0, len(script)
+    while i < n:
+        op = script[i]
+        i += 1
+        if op < OP_PUSHDATA1:
+            size = op
         elif OP_1 <= op <= OP_16:
             items.append(bytes((op - 0x50,)))
+            continue
         elif op == OP_1NEGATE:
             items.append(b"\x81")
+            continue
         else:
+            width = _PUSHDATA_WIDTH.get(op)
+            if width is None or i + width > n:
+                return None
+            size = int.from_bytes(script[i : i + width], "little")
+            i += width
+        if i + size > n:
             return None
+        items.append(script[i : i + size])
+        i += size
     return items
 
 

@@ -52,7 +52,8 @@ async def test_whirlpool_coinjoin_is_vetoed_and_does_not_merge(loaded_pool: asyn
     assert veto["reason"] == "coinjoin_whirlpool"
     assert "5000000" in veto["detail"]
     merged_by_mix = await loaded_pool.fetchval(
-        "SELECT count(*) FROM merge_evidence e JOIN transactions t ON t.id = e.tx_id WHERE t.txid = decode($1, 'hex')",
+        """SELECT count(*) FROM merge_evidence e JOIN transactions t ON t.id = e.tx_id
+           WHERE t.txid = decode($1, 'hex')""",
         WHIRLPOOL_MIX,
     )
     assert merged_by_mix == 0

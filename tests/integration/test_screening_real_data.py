@@ -1,11 +1,12 @@
 """Clustering and screening on the whole bundled real data set (see tests/fixtures/README.md).
 
 Real cases used:
-- 1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d: OFAC SDN-listed; receives 0.38796959 BTC in block 574200, tx 41f366c2....
+- 1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d: OFAC SDN-listed; receives 0.38796959 BTC in block 574200
+  (tx 41f366c2...).
 - 3N4aC7aLgUBPjaMsxBsDcSZy14wWGarPng: one of the two payers of that tx (a direct counterparty).
-- 343w3Xh64q5UpgpvAPqmsUzxrknde8PQHb: OFAC SDN-listed; spends together with other addresses in block 540107, so
-  common-input puts it in a 3,804-address cluster whose other members are owned by the same sanctioned entity.
-- bc1qnujzvts45qka3cr2eqqw8ur3q6g6s0ze2wlk5m: Prince Group / CHEN Zhi (OFAC 2025-10-14); listed, no indexed tx.
+- 343w3Xh64q5UpgpvAPqmsUzxrknde8PQHb: OFAC SDN-listed; spends together with other addresses in block
+  540107, so common-input puts it in a 3,804-address cluster owned, by that evidence, by the same entity.
+- bc1qnujzvts45qka3cr2eqqw8ur3q6g6s0ze2wlk5m: Prince Group / CHEN Zhi (OFAC 2025-10-14); listed, no tx.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bz2
 import gzip
+import itertools
 import struct
 from collections import Counter
 from collections.abc import Callable
@@ -84,7 +85,7 @@ def _check_common(block: Block, raw_size: int) -> None:
 
 
 def test_block_574200(raw_574200: bytes, block_574200: Block) -> None:
-    # 2019 block with segwit spends; height from its BIP34 coinbase, hash from the header matches the file name.
+    # 2019 block with segwit spends; height from its BIP34 coinbase; hash from the header = file name.
     block = block_574200
     assert (block.hash, block.height, len(block.txs)) == (HASH_574200, 574200, 3315)
     assert block.prev_hash == "0000000000000000001a899a865d3e6f9fef7801b86c0dc1bdda8b2337c1ae75"
@@ -174,11 +175,8 @@ def _decompress_amount(x: int) -> int:
         return 0
     x -= 1
     exponent, x = x % 10, x // 10
-    if exponent < 9:
-        n = (x // 9) * 10 + x % 9 + 1
-    else:
-        n = x + 1
-    return n * 10**exponent
+    n = (x // 9) * 10 + x % 9 + 1 if exponent < 9 else x + 1
+    return int(n * 10**exponent)
 
 
 def _load_btcd_utxostore(data: bytes) -> dict[tuple[str, int], tuple[int, ScriptType, str | None]]:
@@ -215,7 +213,7 @@ def test_blocks_1_to_255_framed() -> None:
     assert blocks[0].prev_hash == params.GENESIS_HASH
     assert blocks[0].txs[0].txid == "0e3e2357e806b6cdb1f70b54c3a3a17b6714ee1f0e68bebb44a74b1efd512098"
     assert blocks[0].txs[0].outputs[0].address == "12c6DSiU4Rq3P4ZxziKxzrL5LmMBrzjrJX"
-    assert all(b.prev_hash == a.hash for a, b in zip(blocks, blocks[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(blocks))
     assert sum(len(b.txs) for b in blocks) == 262
     # Block 9's coinbase: its output is the one spent by the first person-to-person payment (block 170).
     assert blocks[8].txs[0].txid == "0437cd7f8525ceed2324359c2d0ba26006d92d856a9c20fa0241106ee5a597c9"

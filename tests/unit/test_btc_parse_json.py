@@ -232,7 +232,7 @@ def test_btc_to_sat_is_exact_for_every_amount(sat: int) -> None:
     assert btc_to_sat(json.loads(json.dumps(float(btc)))) == sat
 
 
-# --- raito ----------------------------------------------------------------------------------------------------
+# --- raito ------------------------------------------------------------------------------------------------
 RAITO_FILES = sorted((BITCOIN / "raito").glob("full_*.json.gz"), key=lambda p: int(p.name[5:-8]))
 RAITO_TX_COUNTS = {170: 2, 24835: 2, 57043: 2, 116928: 10, 150013: 47, 210000: 457, 255018: 146,
                    403200: 443, 478558: 331, 757739: 63, 757753: 81}  # fmt: skip

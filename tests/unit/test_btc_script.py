@@ -46,7 +46,7 @@ GENESIS_SCRIPT = bytes.fromhex(
 @pytest.mark.parametrize(
     ("script", "expected"),
     [
-        # Block 0's output: P2PK, shown as the P2PKH address of its key (bitcoin-etl expected_transactions.json).
+        # Block 0's output: P2PK, shown as the P2PKH address of its key (bitcoin-etl's expected export).
         (GENESIS_SCRIPT, (ScriptType.P2PK, "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa")),
         (push(KEY) + b"\xac", (ScriptType.P2PK, p2pkh_address(hash160(KEY)))),
         (push(b"\x06" + bytes(64)) + b"\xac", (ScriptType.P2PK, p2pkh_address(hash160(b"\x06" + bytes(64))))),
@@ -113,7 +113,7 @@ def test_classify_output_never_raises(script: bytes) -> None:
     assert address is None or address.isascii()
 
 
-# --- input_address_from_spend --------------------------------------------------------------------------------
+# --- input_address_from_spend ----------------------------------------------------------------------------
 WITNESS_SCRIPT = multisig(2, [KEY, KEY2])
 REDEEM_2OF3 = multisig(2, [KEY, KEY2, KEY3])
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
 
@@ -108,3 +108,14 @@ async def _drop_stale_branch(pool: asyncpg.Pool, block: Block, source: str) -> i
         extra={"height": parent, "stored": stored, "node_parent": block.prev_hash, "dropped": dropped},
     )
     return parent
+
+
+def contiguous_runs(heights: Sequence[int]) -> list[tuple[int, int]]:
+    """Sorted heights as (first, last) runs: [1, 2, 3, 7] -> [(1, 3), (7, 7)]."""
+    runs: list[tuple[int, int]] = []
+    for height in heights:
+        if runs and runs[-1][1] == height - 1:
+            runs[-1] = (runs[-1][0], height)
+        else:
+            runs.append((height, height))
+    return runs

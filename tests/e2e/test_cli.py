@@ -1,0 +1,106 @@
+"""The CLI contract, as other tools script against it: a real `tracer` process, a real database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+TRACER = [sys.executable, "-m", "tracer.cli"]
+SANCTIONED = "1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d"
+
+
+def run(
+    *args: str, database_url: str | None, home: Path, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACER_")}
+    env["TRACER_HOME"] = str(home)
+    if database_url:
+        env["TRACER_DATABASE_URL"] = database_url
+    return subprocess.run(
+        [*TRACER, *args], capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
+
+
+def test_index_cluster_label_screen(fresh_db: str, tmp_path: Path) -> None:
+    block = (
+        FIXTURES
+        / "bitcoin/raw/btcd/block-0000000000000000001602407ac49862a7bca9d00f7f402db20b7be2f5de59d2.blk.gz"
+    )
+    indexed = run("index", "bitcoin", "--raw", str(block), database_url=fresh_db, home=tmp_path)
+    assert indexed.returncode == 0, indexed.stderr
+    assert json.loads(indexed.stdout)["txs"] == 3315  # block 574200
+    clustered = run("cluster", database_url=fresh_db, home=tmp_path)
+    assert clustered.returncode == 0, clustered.stderr
+    assert json.loads(clustered.stdout)["merges"] > 0
+    imported = run("labels", "import", str(FIXTURES / "labels/ofac"), database_url=fresh_db, home=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    screened = run("screen", "bitcoin", SANCTIONED, "--json", database_url=fresh_db, home=tmp_path)
+    assert screened.returncode == 0, screened.stderr
+    result = json.loads(screened.stdout)
+    assert (result["address"], result["risk"]["level"]) == (SANCTIONED, "severe")
+    assert "OFAC SDN list (XBT)" in {r["source"] for r in result["risk"]["reasons"]}
+    human = run("screen", "bitcoin", SANCTIONED, database_url=fresh_db, home=tmp_path)
+    assert human.stdout.startswith(f"bitcoin {SANCTIONED}: SEVERE")
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("screen", "bitcoin", "1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53e", "--json"), 2, "invalid_address"),
+        (("screen", "litecoin", SANCTIONED), 2, "unsupported_chain"),
+        (("index", "bitcoin", "--raw", "/no/such/file.blk"), 2, "no such file"),
+        (("index", "bitcoin"), 2, "exactly one of"),
+        (("labels", "import", "/no/such/dir"), 2, "no such file or directory"),
+        (("labels", "import", str(FIXTURES / "README.md")), 2, "unsupported_format"),
+        (
+            ("index", "bitcoin", "--json", str(FIXTURES / "labels/ofac/sanctioned_addresses_XBT.json")),
+            2,
+            "malformed",
+        ),
+    ],
+)
+def test_errors_are_one_line_and_a_nonzero_exit(
+    fresh_db: str, tmp_path: Path, args: tuple[str, ...], code: int, message: str
+) -> None:
+    result = run(*args, database_url=fresh_db, home=tmp_path)
+    assert result.returncode == code
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unreachable_database_is_a_store_error(tmp_path: Path) -> None:
+    result = run("cluster", database_url="postgresql://nobody@127.0.0.1:1/none", home=tmp_path)
+    assert result.returncode == 3
+    assert result.stderr.startswith("tracer: store_unavailable:")
+
+
+def test_unknown_setting_fails_loudly(tmp_path: Path) -> None:
+    env_typo = {**os.environ, "TRACER_DATABSE_URL": "x", "TRACER_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [*TRACER, "db", "status"], capture_output=True, text=True, env=env_typo, check=False
+    )
+    assert result.returncode == 1
+    assert "TRACER_DATABSE_URL" in result.stderr
+
+
+@pytest.mark.slow
+def test_embedded_database_lifecycle_and_the_readme_demo(tmp_path: Path) -> None:
+    """`tracer demo --no-serve` on an empty TRACER_HOME: starts the embedded PostgreSQL, loads everything.
+    Then `db status` sees it, a later command reuses it, and `db stop` stops it."""
+    home = tmp_path / "home"
+    demo = run("demo", "--no-serve", database_url=None, home=home, timeout=900)
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    assert "clustered:" in demo.stdout and "imported" in demo.stdout
+    status = json.loads(run("db", "status", database_url=None, home=home).stdout)
+    assert status["running"] is True
+    screened = run("screen", "bitcoin", SANCTIONED, "--json", database_url=None, home=home)
+    assert json.loads(screened.stdout)["risk"]["level"] == "severe"
+    assert json.loads(run("db", "stop", database_url=None, home=home).stdout) == {"stopped": True}
+    assert json.loads(run("db", "status", database_url=None, home=home).stdout)["running"] is False
