@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from typing import TypeVar
 
-import asyncpg
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import ValidationError
@@ -14,10 +13,10 @@ from tracer.api.keys import METRICS, POOL, SETTINGS
 from tracer.api.middleware import json_response, read_json
 from tracer.api.schemas import Page, ScreenRequest
 from tracer.errors import InputError, NotFound, TracerError
-from tracer.risk.screening import ScreeningOptions, parse_target, screen_on
+from tracer.risk.screening import PUBLIC_TENANTS, ScreeningOptions, label_json, parse_target, screen_on
 from tracer.store import views
 from tracer.store.errors import translate_errors
-from tracer.store.screening import find_address
+from tracer.store.screening import cluster_labels, find_address
 
 routes = web.RouteTableDef()
 
@@ -96,30 +95,17 @@ async def cluster_view(request: web.Request) -> web.Response:
             raise NotFound(f"no cluster {cluster_id}")
         members = await views.cluster_members(conn, cluster_id, page.limit, page.offset)
         evidence = await views.cluster_evidence(conn, cluster_id, page.limit, page.offset)
-        labels = await _cluster_labels(conn, cluster_id)
+        labels = await cluster_labels(conn, cluster_id, PUBLIC_TENANTS)
     return json_response(
         {
             "id": summary.id,
             "chain": summary.chain,
             "size": summary.size,
             "members": {"items": members, "limit": page.limit, "offset": page.offset},
-            "labels": labels,
+            "labels": [label_json(lb, "cluster") for lb in labels],
             "evidence": {"items": evidence, "limit": page.limit, "offset": page.offset},
         }
     )
-
-
-async def _cluster_labels(conn: asyncpg.Connection, cluster_id: int) -> list[dict[str, object]]:
-    rows = await conn.fetch(
-        """SELECT a.address, l.label, l.category, s.name AS source, l.actor, l.confidence, l.reference
-           FROM labels l JOIN label_sources s ON s.id = l.source_id JOIN addresses a ON a.id = l.address_id
-           WHERE l.tenant = 'public'
-             AND (l.address_id = $1
-                  OR l.address_id IN (SELECT address_id FROM address_clusters WHERE cluster_id = $1))
-           ORDER BY a.id, l.id""",
-        cluster_id,
-    )
-    return [dict(r) for r in rows]
 
 
 @routes.get("/healthz")

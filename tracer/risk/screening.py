@@ -24,9 +24,12 @@ from tracer.store.errors import translate_errors
 SCREENABLE_CHAINS = (Chain.BITCOIN,)  # chains with indexed transactions and clusters today
 
 
+PUBLIC_TENANTS = ("public",)  # shared lists; a tenant's private labels are added to these
+
+
 @dataclass(frozen=True, slots=True)
 class ScreeningOptions:
-    tenants: tuple[str, ...] = ("public",)
+    tenants: tuple[str, ...] = PUBLIC_TENANTS
     max_counterparties: int = 5000  # per direction, largest amounts first
 
 
@@ -70,7 +73,7 @@ async def screen_on(
         if row is None:
             result.update(known=False, cluster=None, labels=[], counterparties=[], risk=assess([]).as_dict())
             return result
-        own = await q.cluster_labels(conn, row, options.tenants)
+        own = await q.cluster_labels(conn, row.cluster_id, options.tenants)
         # Payments inside one wallet (change, consolidation) are not exposure to anyone else.
         all_parties = await q.counterparties(conn, row.id, options.max_counterparties)
         parties = [c for c in all_parties if c.cluster_id != row.cluster_id]
@@ -78,7 +81,7 @@ async def screen_on(
             conn, [c.address_id for c in parties], sorted({c.cluster_id for c in parties}), options.tenants
         )
         seen = await q.activity(conn, row.id)
-    findings = [_ownership_finding(label, row.id) for label in own]
+    findings = [_finding(lb, Relation.SELF if lb.address_id == row.id else Relation.CLUSTER) for lb in own]
     labelled_parties = _counterparty_findings(parties, party_labels, findings)
     result.update(
         known=True,
@@ -90,7 +93,7 @@ async def screen_on(
             "first_block": seen.first_height,
             "last_block": seen.last_height,
         },
-        labels=[_label_json(label, "self" if label.address_id == row.id else "cluster") for label in own],
+        labels=[label_json(label, "self" if label.address_id == row.id else "cluster") for label in own],
         counterparties=labelled_parties,
         exposure={
             "counterparties": len({c.address_id for c in parties}),
@@ -102,15 +105,19 @@ async def screen_on(
     return result
 
 
-def _ownership_finding(label: q.LabelRow, address_id: int) -> Finding:
+def _finding(label: q.LabelRow, relation: Relation, party: q.CounterpartyRow | None = None) -> Finding:
     return Finding(
-        relation=Relation.SELF if label.address_id == address_id else Relation.CLUSTER,
+        relation=relation,
         labelled_address=label.address,
         label=label.label,
         category=Category(label.category),
         source=label.source,
         actor=label.actor,
         confidence=label.confidence,
+        counterparty=party.address if party else None,
+        direction=party.direction if party else None,
+        amount=party.amount if party else None,
+        tx_count=party.tx_count if party else None,
     )
 
 
@@ -129,24 +136,8 @@ def _counterparty_findings(
         wallet = [lb for lb in by_cluster.get(party.cluster_id, []) if lb.address_id != party.address_id]
         if not own and not wallet:
             continue
-        for label, relation in [(lb, Relation.COUNTERPARTY) for lb in own] + [
-            (lb, Relation.COUNTERPARTY_CLUSTER) for lb in wallet
-        ]:
-            findings.append(
-                Finding(
-                    relation=relation,
-                    labelled_address=label.address,
-                    label=label.label,
-                    category=Category(label.category),
-                    source=label.source,
-                    actor=label.actor,
-                    confidence=label.confidence,
-                    counterparty=party.address,
-                    direction=party.direction,
-                    amount=party.amount,
-                    tx_count=party.tx_count,
-                )
-            )
+        findings.extend(_finding(lb, Relation.COUNTERPARTY, party) for lb in own)
+        findings.extend(_finding(lb, Relation.COUNTERPARTY_CLUSTER, party) for lb in wallet)
         out.append(
             {
                 "address": party.address,
@@ -154,14 +145,14 @@ def _counterparty_findings(
                 "amount": party.amount,
                 "tx_count": party.tx_count,
                 "cluster_id": party.cluster_id,
-                "labels": [_label_json(lb, "counterparty") for lb in own]
-                + [_label_json(lb, "counterparty_cluster") for lb in wallet],
+                "labels": [label_json(lb, "counterparty") for lb in own]
+                + [label_json(lb, "counterparty_cluster") for lb in wallet],
             }
         )
     return out
 
 
-def _label_json(label: q.LabelRow, relation: str) -> dict[str, object]:
+def label_json(label: q.LabelRow, relation: str) -> dict[str, object]:
     return {
         "address": label.address,
         "relation": relation,

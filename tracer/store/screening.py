@@ -55,25 +55,29 @@ LEFT JOIN address_clusters ac ON ac.address_id = a.id
 LEFT JOIN clusters c ON c.id = ac.cluster_id
 WHERE a.chain = $1 AND a.address = $2
 """
-_LABEL_SELECT = """
+# Labels of a set of addresses (``targets``), each with its cluster id. The targets are resolved first so
+# that labels are read through their address index (an OR across the join would scan every label).
+_LABELS_OF_TARGETS = """
 SELECT l.address_id, a.address, COALESCE(ac.cluster_id, l.address_id) AS cluster_id, l.label, l.category,
        l.categories, l.actor, l.confidence, l.reference, s.name AS source
-FROM labels l
+FROM targets t
+JOIN labels l ON l.address_id = t.address_id
 JOIN label_sources s ON s.id = l.source_id
 JOIN addresses a ON a.id = l.address_id
 LEFT JOIN address_clusters ac ON ac.address_id = l.address_id
+WHERE l.tenant = ANY($1::text[])
+ORDER BY l.address_id, l.id
 """
+# A cluster's members: the cluster id is its smallest member (for a singleton, the address itself).
 _CLUSTER_LABELS = (
-    _LABEL_SELECT
-    + """WHERE l.tenant = ANY($3::text[])
-  AND (l.address_id = $1 OR l.address_id IN (SELECT address_id FROM address_clusters WHERE cluster_id = $2))
-ORDER BY l.address_id, l.id"""
+    """WITH targets AS (SELECT $2::bigint AS address_id
+                    UNION SELECT address_id FROM address_clusters WHERE cluster_id = $2)"""
+    + _LABELS_OF_TARGETS
 )
 _LABELS_OF = (
-    _LABEL_SELECT
-    + """WHERE l.tenant = ANY($3::text[])
-  AND (l.address_id = ANY($1::bigint[]) OR ac.cluster_id = ANY($2::bigint[]))
-ORDER BY l.address_id, l.id"""
+    """WITH targets AS (SELECT unnest($2::bigint[]) AS address_id
+                    UNION SELECT address_id FROM address_clusters WHERE cluster_id = ANY($3::bigint[]))"""
+    + _LABELS_OF_TARGETS
 )
 # Largest counterparties first in each direction; amounts are what moved between the two addresses:
 # sent_to sums the outputs paid to the counterparty in transactions the address spent from;
@@ -116,13 +120,9 @@ async def find_address(conn: asyncpg.Connection, chain: str, address: str) -> Ad
     return AddressRow(row["id"], row["cluster_id"], row["cluster_size"]) if row else None
 
 
-async def cluster_labels(
-    conn: asyncpg.Connection, address: AddressRow, tenants: Sequence[str]
-) -> list[LabelRow]:
-    return [
-        LabelRow(**dict(r))
-        for r in await conn.fetch(_CLUSTER_LABELS, address.id, address.cluster_id, tenants)
-    ]
+async def cluster_labels(conn: asyncpg.Connection, cluster_id: int, tenants: Sequence[str]) -> list[LabelRow]:
+    """Labels on any member of the cluster (for a singleton: on the address whose id it is)."""
+    return [LabelRow(**dict(r)) for r in await conn.fetch(_CLUSTER_LABELS, tenants, cluster_id)]
 
 
 async def counterparties(conn: asyncpg.Connection, address_id: int, limit: int) -> list[CounterpartyRow]:
@@ -140,7 +140,7 @@ async def labels_of(
 ) -> list[LabelRow]:
     if not address_ids and not cluster_ids:
         return []
-    rows = await conn.fetch(_LABELS_OF, list(address_ids), list(cluster_ids), tenants)
+    rows = await conn.fetch(_LABELS_OF, tenants, list(address_ids), list(cluster_ids))
     return [LabelRow(**dict(r)) for r in rows]
 
 
