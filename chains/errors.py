@@ -7,7 +7,9 @@ ChainError
     ├── NodeUnavailable     connection refused / DNS / reset
     ├── RpcTimeout          no answer in time
     ├── RpcError            the node answered with a JSON-RPC error (code, retriable)
-    └── NodeNotSynced       the node is behind what we asked for
+    ├── NodeNotSynced       the node is behind what we asked for
+    ├── NodeAuthError       the node rejected our credentials (HTTP 401/403)
+    └── NodeProtocolError   the node answered, but not in the protocol we speak
 """
 
 from __future__ import annotations
@@ -47,3 +49,15 @@ class RpcError(NodeError):
 
 class NodeNotSynced(NodeError):
     pass
+
+
+class NodeAuthError(NodeError):
+    """Retrying cannot help: fix the credentials."""
+
+    retriable = False
+
+
+class NodeProtocolError(NodeError):
+    """Bad JSON, missing ids, an unexpected status: retrying the same request would get the same answer."""
+
+    retriable = False

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final, TypeAlias
 
-from chains.errors import NodeError, NodeUnavailable, RpcError
-from chains.transport import NodeProtocolError, Transport
+from chains.errors import NodeError, NodeProtocolError, NodeUnavailable, RpcError
+from chains.transport import Transport
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from typing import Any, Protocol, Self
 import aiohttp
 from yarl import URL
 
-from chains.errors import NodeError, NodeUnavailable, RpcError, RpcTimeout
+from chains.errors import NodeAuthError, NodeError, NodeProtocolError, NodeUnavailable, RpcError, RpcTimeout
 
 log = logging.getLogger(__name__)
 
@@ -44,18 +44,6 @@ _BODY_SNIPPET_CHARS = 200
 def basic_auth_header(user: str, password: str) -> str:
     """``Authorization`` value for HTTP basic auth (RFC 7617); aiohttp 3.14 deprecates ``BasicAuth``."""
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
-
-
-class NodeAuthError(NodeError):
-    """The node rejected our credentials (HTTP 401/403). Retrying cannot help."""
-
-    retriable = False
-
-
-class NodeProtocolError(NodeError):
-    """The node answered, but not in the protocol we speak (bad JSON, missing ids, unexpected status)."""
-
-    retriable = False
 
 
 class Transport(Protocol):

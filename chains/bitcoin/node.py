@@ -17,10 +17,9 @@ from typing import Any, Final, Protocol, TypeVar
 
 from chains.bitcoin import requests as rq
 from chains.bitcoin.parse import parse_getblock, parse_hex_block
-from chains.errors import NodeNotSynced, RpcError
+from chains.errors import NodeNotSynced, NodeProtocolError, RpcError
 from chains.model import Block
 from chains.rpc import JsonRpcClient
-from chains.transport import NodeProtocolError
 
 BLOCK_BATCH: Final = 8  # blocks per getblock batch; mainnet blocks are up to ~4 MB, ~8 MB as hex
 HASH_BATCH: Final = 500  # getblockhash calls per batch; each answer is 66 bytes

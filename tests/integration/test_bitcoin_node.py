@@ -21,10 +21,10 @@ from aiohttp import web
 from chains.bitcoin.esplora import EsploraNode
 from chains.bitcoin.node import BitcoinRpcNode
 from chains.bitcoin.parse import iter_blk_frames, parse_block_bytes
-from chains.errors import NodeNotSynced, NodeUnavailable, RpcError, RpcTimeout
+from chains.errors import NodeAuthError, NodeNotSynced, NodeUnavailable, RpcError, RpcTimeout
 from chains.model import Block
 from chains.rpc import JsonRpcClient
-from chains.transport import HttpTransport, NodeAuthError
+from chains.transport import HttpTransport
 from tracer.devnode import ReplayNode, ReplayStore, serve_replay
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "bitcoin"

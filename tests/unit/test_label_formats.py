@@ -82,7 +82,7 @@ def test_scam_centre_csv_rows_keep_actor_and_provenance() -> None:
     assert len(prince) == 4
     assert prince[0].categories[:2] == (Category.SANCTIONED, Category.SCAM_CENTRE)
     assert prince[0].attributes["source_repo"] == "nhamilton1/bitcoin-ofac-addresses"
-    funnull = {r.chain for r in labels.records if "Funnull" in r.actor}
+    funnull = {r.chain for r in labels.records if "Funnull" in (r.actor or "")}
     assert funnull == {Chain.ETHEREUM, Chain.TRON}
 
 

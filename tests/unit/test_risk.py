@@ -87,18 +87,22 @@ def test_the_worst_finding_decides_and_reasons_come_worst_first() -> None:
 
 
 def test_every_reason_names_label_list_address_and_relation() -> None:
-    reason = assess(
-        [
-            finding(
-                Relation.COUNTERPARTY,
-                Category.SANCTIONED,
-                counterparty="1A",
-                direction="received_from",
-                amount=50_000,
-                tx_count=2,
-            )
-        ]
-    ).as_dict()["reasons"][0]
+    reason = (
+        assess(
+            [
+                finding(
+                    Relation.COUNTERPARTY,
+                    Category.SANCTIONED,
+                    counterparty="1A",
+                    direction="received_from",
+                    amount=50_000,
+                    tx_count=2,
+                )
+            ]
+        )
+        .reasons[0]
+        .as_dict()
+    )
     assert reason["relation"] == "counterparty"
     assert reason["source"] == "OFAC SDN list (XBT)"
     assert reason["address"] == "1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d"

@@ -13,9 +13,17 @@ from typing import Any
 import pytest
 
 from chains.bitcoin.node import BitcoinRpcNode
-from chains.errors import NodeError, NodeNotSynced, NodeUnavailable, RpcError, RpcTimeout
+from chains.errors import (
+    NodeAuthError,
+    NodeError,
+    NodeNotSynced,
+    NodeProtocolError,
+    NodeUnavailable,
+    RpcError,
+    RpcTimeout,
+)
 from chains.rpc import JsonRpcClient, TokenBucket
-from chains.transport import NodeAuthError, NodeProtocolError, ReplayTransport
+from chains.transport import ReplayTransport
 
 RPC_FIXTURES = Path(__file__).parents[1] / "fixtures" / "bitcoin" / "rpc"
 

@@ -1,5 +1,5 @@
-"""Recorded Bitcoin blocks for the replay node, read at header level: no use of ``chains.bitcoin.parse``,
-which the replay node exists to test end to end.
+"""Recorded Bitcoin blocks for the replay node, read at header level: the node serves the recorded bytes
+as they are, and leaves transaction parsing to the clients it tests (only framing and hashing are shared).
 
 Loads serialized blocks (``.blk.gz``: one gzip block; ``.txt.gz``/``.hex``: one hex line; ``.dat``/``.bz2``:
 blk*.dat framing, many blocks) and recorded ``getblock <hash> 2`` results
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import hashlib
 import json
 import logging
 import re
@@ -23,14 +22,11 @@ from pathlib import Path
 from typing import Any, Final
 
 from chains.bitcoin import params
+from chains.bitcoin.parse import double_sha256, iter_blk_frames, varint_bytes
 
 log = logging.getLogger(__name__)
 
 GETBLOCK_JSON_RE: Final = re.compile(r"rpc_response_getblock_([0-9a-f]{64})_2\.json$")
-
-
-def _sha256d(data: bytes) -> bytes:
-    return hashlib.sha256(hashlib.sha256(data).digest()).digest()
 
 
 def _varint(data: bytes, pos: int) -> tuple[int, int]:
@@ -56,23 +52,12 @@ def _bip34_height(raw: bytes) -> int | None:
     return int.from_bytes(raw[pos + 1 : pos + 1 + push], "little")
 
 
-def iter_frames(data: bytes) -> Iterable[bytes]:
-    """Blocks in blk*.dat framing, [magic][LE uint32 size][block]; stops at the zero padding Core leaves."""
-    pos = 0
-    while pos + 8 <= len(data) and data[pos : pos + 4] != b"\0\0\0\0":
-        if data[pos : pos + 4] != params.MAINNET_MAGIC:
-            raise ValueError(f"no blk magic at offset {pos}: {data[pos : pos + 4].hex()}")
-        size = int.from_bytes(data[pos + 4 : pos + 8], "little")
-        yield data[pos + 8 : pos + 8 + size]
-        pos += 8 + size
-
-
 def header_info(raw: bytes) -> dict[str, Any]:
     """Header fields as Bitcoin Core's ``getblockheader`` names them (no chainwork/difficulty/mediantime)."""
     header = raw[: params.HEADER_BYTES]
     n_tx, _ = _varint(raw, params.HEADER_BYTES)
     return {
-        "hash": _sha256d(header)[::-1].hex(),
+        "hash": double_sha256(header)[::-1].hex(),
         "version": int.from_bytes(header[0:4], "little", signed=True),
         "previousblockhash": header[4:36][::-1].hex(),
         "merkleroot": header[36:68][::-1].hex(),
@@ -97,12 +82,10 @@ def _raw_from_getblock(obj: Mapping[str, Any]) -> bytes | None:
         + bytes.fromhex(obj["bits"])[::-1]
         + int(obj["nonce"]).to_bytes(4, "little")
     )
-    if _sha256d(header)[::-1].hex() != obj["hash"]:
+    if double_sha256(header)[::-1].hex() != obj["hash"]:
         log.warning("recorded getblock %s does not rebuild to its hash; serving JSON only", obj["hash"])
         return None
-    count = len(txs)
-    varint = bytes([count]) if count < 0xFD else b"\xfd" + count.to_bytes(2, "little")
-    return header + varint + b"".join(bytes.fromhex(tx["hex"]) for tx in txs)
+    return header + varint_bytes(len(txs)) + b"".join(bytes.fromhex(tx["hex"]) for tx in txs)
 
 
 # --- the store ---------------------------------------------------------------------------------------
@@ -194,7 +177,7 @@ class ReplayStore:
         if name.endswith((".txt", ".hex")):
             self.add_raw(bytes.fromhex(data.decode().strip()), path.name)
         elif data[:4] == params.MAINNET_MAGIC:
-            frames = list(iter_frames(data))
+            frames = list(iter_blk_frames(data))
             for raw in frames:
                 self.add_raw(raw, path.name)
             log.info("loaded %d framed blocks from %s", len(frames), path)
