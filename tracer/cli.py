@@ -235,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             host=getattr(args, "host", None),
             port=getattr(args, "port", None),
         )
-        verbose = args.verbose or args.command in {"serve", "demo"}
+        verbose = args.verbose or args.command == "serve"  # the demo narrates on stdout itself
         tracer_logging.configure(settings.log_level if verbose else "WARNING")
         outcome = args.run(args, settings)
         return asyncio.run(outcome) if asyncio.iscoroutine(outcome) else int(outcome)
