@@ -17,6 +17,14 @@ class Chain(StrEnum):
     ETHEREUM = "ethereum"
     TRON = "tron"
 
+    @property
+    def base_unit(self) -> str:
+        """The integer unit amounts are stored in."""
+        return _BASE_UNITS[self]
+
+
+_BASE_UNITS = {Chain.BITCOIN: "sat", Chain.ETHEREUM: "wei", Chain.TRON: "sun"}
+
 
 class ScriptType(StrEnum):
     """Output script templates (names follow Bitcoin Core's ``scriptPubKey.type``)."""

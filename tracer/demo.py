@@ -36,15 +36,36 @@ log = logging.getLogger(__name__)
 
 Out = Callable[[str], object]
 
-# Addresses with labels that also occur in the indexed blocks, riskiest first: the demo's example calls.
-_EXAMPLES = """
-SELECT DISTINCT ON (a.id) a.address, l.category, s.name
-FROM labels l JOIN addresses a ON a.id = l.address_id JOIN label_sources s ON s.id = l.source_id
+# The demo's example calls, found in the data rather than hard-coded: a sanctioned address that transacts
+# (in the largest cluster), another member of that cluster (ownership), and a payer of a sanctioned
+# address (counterparty exposure).
+_SANCTIONED_IN_USE = """
+SELECT a.id, a.address, COALESCE(ac.cluster_id, a.id) AS cluster_id
+FROM addresses a
+LEFT JOIN address_clusters ac ON ac.address_id = a.id
+LEFT JOIN clusters c ON c.id = ac.cluster_id
 WHERE a.chain = 'bitcoin'
+  AND EXISTS (SELECT 1 FROM labels l WHERE l.address_id = a.id AND l.category = 'sanctioned')
   AND (EXISTS (SELECT 1 FROM tx_outputs o WHERE o.address_id = a.id)
        OR EXISTS (SELECT 1 FROM tx_inputs i WHERE i.address_id = a.id))
-ORDER BY a.id, l.category = 'sanctioned' DESC
+ORDER BY COALESCE(c.size, 1) DESC, a.id LIMIT 1
 """
+_UNLABELLED_CLUSTER_MATE = """
+SELECT a.address FROM address_clusters ac JOIN addresses a ON a.id = ac.address_id
+WHERE ac.cluster_id = $1 AND ac.address_id <> $2
+  AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.address_id = a.id)
+ORDER BY a.id LIMIT 1
+"""
+_PAYER_OF_SANCTIONED = """
+SELECT payer.address FROM labels l
+JOIN tx_outputs o ON o.address_id = l.address_id
+JOIN tx_inputs i ON i.tx_id = o.tx_id AND i.address_id <> l.address_id
+JOIN addresses payer ON payer.id = i.address_id
+WHERE l.category = 'sanctioned'
+  AND NOT EXISTS (SELECT 1 FROM labels own WHERE own.address_id = payer.id)
+ORDER BY payer.id LIMIT 1
+"""
+PRINCE_GROUP_ADDRESS = "bc1qnujzvts45qka3cr2eqqw8ur3q6g6s0ze2wlk5m"  # OFAC 2025-10-14; listed, no bundled tx
 
 
 async def run_demo(
@@ -94,9 +115,15 @@ async def load(pool: asyncpg.Pool, data_dir: Path, out: Out) -> None:
 
 
 async def _example_addresses(pool: asyncpg.Pool) -> list[str]:
-    rows = await pool.fetch(_EXAMPLES)
-    ranked = sorted(rows, key=lambda r: r["category"] != "sanctioned")
-    return [r["address"] for r in ranked[:3]] or ["bc1qnujzvts45qka3cr2eqqw8ur3q6g6s0ze2wlk5m"]
+    examples: list[str] = []
+    listed = await pool.fetchrow(_SANCTIONED_IN_USE)
+    if listed is not None:
+        examples.append(listed["address"])
+        mate = await pool.fetchval(_UNLABELLED_CLUSTER_MATE, listed["cluster_id"], listed["id"])
+        examples.extend([mate] if mate else [])
+    payer = await pool.fetchval(_PAYER_OF_SANCTIONED)
+    examples.extend([payer] if payer else [])
+    return examples or [PRINCE_GROUP_ADDRESS]
 
 
 async def _show_examples(url: str, addresses: list[str], out: Out) -> None:

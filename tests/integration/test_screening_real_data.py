@@ -41,7 +41,8 @@ async def test_sanctioned_address_screens_severe_naming_the_lists(loaded_pool: a
     assert {"OFAC SDN list (XBT)", "OFAC SDN list (XBT, snapshot 2025-10-22)"} <= sources
     assert all(r["relation"] == "self" and r["address"] == SANCTIONED_RECEIVER for r in reasons(result))
     assert result["activity"] == {
-        "tx_count": 1, "received": 38_796_959, "sent": 0, "first_block": 574200, "last_block": 574200,
+        "tx_count": 1, "received": 38_796_959, "sent": 0, "inputs_value_unknown": 0,
+        "first_block": 574200, "last_block": 574200,
     }  # fmt: skip
 
 

@@ -97,6 +97,7 @@ def test_every_reason_names_label_list_address_and_relation() -> None:
                     direction="received_from",
                     amount=50_000,
                     tx_count=2,
+                    unit="sat",
                 )
             ]
         )
@@ -107,7 +108,7 @@ def test_every_reason_names_label_list_address_and_relation() -> None:
     assert reason["source"] == "OFAC SDN list (XBT)"
     assert reason["address"] == "1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d"
     assert reason["amount"] == 50_000
-    assert "received from 1A" in str(reason["explanation"])
+    assert "received from 1A (50,000 sat in 2 tx)" in str(reason["explanation"])
     assert "OFAC SDN list (XBT)" in str(reason["explanation"])
 
 

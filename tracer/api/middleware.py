@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -17,6 +18,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _AUDITED_PREFIX = "/v1/"
 _MAX_AUDITED_BODY = 64 * 1024  # bytes of a request body kept in the audit log
+_NUL = b"\x00"
+_JSON_NUL = b"\\u0000"  # the JSON escape for NUL, six bytes
 
 
 def error_response(status: int, code: str, message: str, **details: object) -> web.Response:
@@ -75,7 +78,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 async def _audit(request: web.Request, status: int, elapsed: float) -> None:
-    query: dict[str, object] = {"params": dict(request.query)}
+    query: dict[str, object] = {"params": {_text(k): _text(v) for k, v in request.query.items()}}
     if request.can_read_body or request.body_exists:
         raw = await request.read()  # already read and cached by the handler
         query["body"] = _body_for_audit(raw)
@@ -84,7 +87,7 @@ async def _audit(request: web.Request, status: int, elapsed: float) -> None:
         " VALUES ($1, $2, $3, $4, $5, $6)",
         request.remote,
         request.method,
-        request.path,
+        _text(request.path),
         query,
         status,
         elapsed * 1000,
@@ -92,16 +95,21 @@ async def _audit(request: web.Request, status: int, elapsed: float) -> None:
 
 
 def _body_for_audit(raw: bytes) -> object:
+    """The body as sent, in a form PostgreSQL can store: parsed JSON when it is JSON, else text or base64."""
     if len(raw) > _MAX_AUDITED_BODY:
-        return {
-            "truncated": True,
-            "bytes": len(raw),
-            "head": raw[:_MAX_AUDITED_BODY].decode("utf-8", "replace"),
-        }
+        head = base64.b64encode(raw[:_MAX_AUDITED_BODY]).decode()
+        return {"truncated": True, "bytes": len(raw), "head_base64": head}
+    if _NUL in raw or _JSON_NUL in raw:  # neither text nor jsonb can hold NUL: keep the exact bytes
+        return {"base64": base64.b64encode(raw).decode()}
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError:
         return {"unparsed": raw.decode("utf-8", "replace")}
+
+
+def _text(value: str) -> str:
+    """PostgreSQL text cannot hold NUL; write it as the visible escape."""
+    return value.replace("\x00", "\\x00")
 
 
 async def read_json(request: web.Request) -> object:

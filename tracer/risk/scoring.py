@@ -68,6 +68,7 @@ class Finding:
     direction: str | None = None  # "sent_to" | "received_from"
     amount: int | None = None  # base units moved between the screened address and the counterparty
     tx_count: int | None = None
+    unit: str = "base units"  # what `amount` counts: sat, wei, sun
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +140,7 @@ def _explain(f: Finding) -> str:
     if f.relation is Relation.CLUSTER:
         return f"address shares a cluster (common-input ownership) with {f.labelled_address}, listed: {what}"
     moved = f"{f.direction.replace('_', ' ') if f.direction else 'transacted with'} {f.counterparty}"
-    amount = f" ({f.amount} base units in {f.tx_count} tx)" if f.amount is not None else ""
+    amount = f" ({f.amount:,} {f.unit} in {f.tx_count} tx)" if f.amount is not None else ""
     if f.relation is Relation.COUNTERPARTY:
         return f"{moved}{amount}, which is listed: {what}"
     return f"{moved}{amount}, whose cluster contains {f.labelled_address}, listed: {what}"

@@ -82,7 +82,7 @@ async def screen_on(
         )
         seen = await q.activity(conn, row.id)
     findings = [_finding(lb, Relation.SELF if lb.address_id == row.id else Relation.CLUSTER) for lb in own]
-    labelled_parties = _counterparty_findings(parties, party_labels, findings)
+    labelled_parties = _counterparty_findings(parties, party_labels, findings, chain.base_unit)
     result.update(
         known=True,
         cluster={"id": row.cluster_id, "size": row.cluster_size},
@@ -90,6 +90,7 @@ async def screen_on(
             "tx_count": seen.tx_count,
             "received": seen.received,
             "sent": seen.sent,
+            "inputs_value_unknown": seen.inputs_value_unknown,
             "first_block": seen.first_height,
             "last_block": seen.last_height,
         },
@@ -105,7 +106,9 @@ async def screen_on(
     return result
 
 
-def _finding(label: q.LabelRow, relation: Relation, party: q.CounterpartyRow | None = None) -> Finding:
+def _finding(
+    label: q.LabelRow, relation: Relation, party: q.CounterpartyRow | None = None, unit: str = "base units"
+) -> Finding:
     return Finding(
         relation=relation,
         labelled_address=label.address,
@@ -118,11 +121,12 @@ def _finding(label: q.LabelRow, relation: Relation, party: q.CounterpartyRow | N
         direction=party.direction if party else None,
         amount=party.amount if party else None,
         tx_count=party.tx_count if party else None,
+        unit=unit,
     )
 
 
 def _counterparty_findings(
-    parties: Sequence[q.CounterpartyRow], labels: Sequence[q.LabelRow], findings: list[Finding]
+    parties: Sequence[q.CounterpartyRow], labels: Sequence[q.LabelRow], findings: list[Finding], unit: str
 ) -> list[dict[str, object]]:
     """Append a finding per (counterparty, label); return the labelled counterparties for the JSON."""
     by_address: dict[int, list[q.LabelRow]] = defaultdict(list)
@@ -136,8 +140,8 @@ def _counterparty_findings(
         wallet = [lb for lb in by_cluster.get(party.cluster_id, []) if lb.address_id != party.address_id]
         if not own and not wallet:
             continue
-        findings.extend(_finding(lb, Relation.COUNTERPARTY, party) for lb in own)
-        findings.extend(_finding(lb, Relation.COUNTERPARTY_CLUSTER, party) for lb in wallet)
+        findings.extend(_finding(lb, Relation.COUNTERPARTY, party, unit) for lb in own)
+        findings.extend(_finding(lb, Relation.COUNTERPARTY_CLUSTER, party, unit) for lb in wallet)
         out.append(
             {
                 "address": party.address,

@@ -44,6 +44,7 @@ class Activity:
     tx_count: int
     received: int
     sent: int  # of inputs whose value is known
+    inputs_value_unknown: int  # spends whose spent output is not indexed yet: `sent` is a lower bound
     first_height: int | None
     last_height: int | None
 
@@ -110,6 +111,7 @@ WITH touched AS (
 SELECT (SELECT count(*) FROM touched) AS tx_count,
        (SELECT COALESCE(sum(value), 0) FROM tx_outputs WHERE address_id = $1) AS received,
        (SELECT COALESCE(sum(value), 0) FROM tx_inputs WHERE address_id = $1) AS sent,
+       (SELECT count(*) FROM tx_inputs WHERE address_id = $1 AND value IS NULL) AS inputs_value_unknown,
        (SELECT min(t.block_height) FROM transactions t JOIN touched ON t.id = touched.tx_id) AS first_height,
        (SELECT max(t.block_height) FROM transactions t JOIN touched ON t.id = touched.tx_id) AS last_height
 """
@@ -149,5 +151,10 @@ async def activity(conn: asyncpg.Connection, address_id: int) -> Activity:
     if row is None:  # an aggregate query always returns one row
         raise RuntimeError("activity query returned no row")
     return Activity(
-        row["tx_count"], int(row["received"]), int(row["sent"]), row["first_height"], row["last_height"]
+        tx_count=row["tx_count"],
+        received=int(row["received"]),
+        sent=int(row["sent"]),
+        inputs_value_unknown=row["inputs_value_unknown"],
+        first_height=row["first_height"],
+        last_height=row["last_height"],
     )
