@@ -62,9 +62,16 @@ async def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from tracer.jobs.index import index_files
     from tracer.store.pool import open_pool
 
+    if not (args.raw or args.json or args.rpc or args.esplora):
+        # No source on the command line: the configured node (TRACER_BTC_RPC_URL, else TRACER_ESPLORA_URL).
+        args.rpc = settings.btc_rpc_url
+        args.esplora = None if args.rpc else settings.esplora_url
     sources = [bool(args.raw), bool(args.json), bool(args.rpc), bool(args.esplora)]
     if sum(sources) != 1:
-        raise InputError("give exactly one of --raw FILE..., --json FILE..., --rpc URL, --esplora URL")
+        raise InputError(
+            "give exactly one of --raw FILE..., --json FILE..., --rpc URL, --esplora URL "
+            "(or set TRACER_BTC_RPC_URL / TRACER_ESPLORA_URL)"
+        )
     async with open_pool(settings) as pool:
         if args.raw or args.json:
             report = await index_files(
@@ -153,9 +160,14 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_replay_node(args: argparse.Namespace, settings: Settings) -> int:
-    from tracer.devnode.bitcoin_replay import run_replay_node
+    from tracer.devnode.bitcoin_replay import ReplayNode, run_replay_node
 
-    await run_replay_node([Path(p) for p in args.paths], host=args.host, port=args.port)
+    def announce(node: ReplayNode) -> None:
+        line = {"rpc_url": node.rpc_url, "esplora_url": node.esplora_url, "tip": node.tip}
+        sys.stdout.write(orjson.dumps(line).decode() + "\n")  # one line: scripts read it to find the node
+        sys.stdout.flush()
+
+    await run_replay_node([Path(p) for p in args.paths], host=args.host, port=args.port, announce=announce)
     return 0
 
 

@@ -16,9 +16,13 @@ SANCTIONED = "1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d"
 
 
 def run(
-    *args: str, database_url: str | None, home: Path, timeout: float = 300
+    *args: str,
+    database_url: str | None,
+    home: Path,
+    timeout: float = 300,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACER_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACER_")} | (extra_env or {})
     env["TRACER_HOME"] = str(home)
     if database_url:
         env["TRACER_DATABASE_URL"] = database_url
@@ -73,6 +77,39 @@ def test_errors_are_one_line_and_a_nonzero_exit(
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_configured_node_is_used_when_no_source_is_given(fresh_db: str, tmp_path: Path) -> None:
+    """TRACER_BTC_RPC_URL is the same code path as --rpc: here a replay node of blocks 1-255."""
+    replay = [
+        *TRACER,
+        "dev",
+        "replay-node",
+        str(FIXTURES / "bitcoin/raw/btcd/blocks1-256.bz2"),
+        "--port",
+        "0",
+    ]
+    with subprocess.Popen(replay, stdout=subprocess.PIPE, text=True) as node:
+        try:
+            assert node.stdout is not None
+            announced = json.loads(node.stdout.readline())
+            assert announced["tip"] == 255
+            result = run(
+                "index",
+                "bitcoin",
+                "--from",
+                "1",
+                "--to",
+                "10",
+                database_url=fresh_db,
+                home=tmp_path,
+                extra_env={"TRACER_BTC_RPC_URL": announced["rpc_url"]},
+            )
+        finally:
+            node.terminate()
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["blocks"], report["heights"]) == (10, [1, 10])
 
 
 def test_unreachable_database_is_a_store_error(tmp_path: Path) -> None:

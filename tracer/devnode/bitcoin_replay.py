@@ -20,7 +20,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -321,10 +321,14 @@ async def run_replay_node(
     *,
     auth: tuple[str, str] | None = None,
     heights: Mapping[str, int] | None = None,
+    announce: Callable[[ReplayNode], object] | None = None,
 ) -> None:
-    """Loads ``paths`` and serves them until cancelled (Ctrl-C); for the ``tracer`` CLI."""
+    """Loads ``paths`` and serves them until cancelled (Ctrl-C); for the ``tracer`` CLI, which passes
+    ``announce`` to tell its caller where the node listens (with ``port=0`` the OS chooses)."""
     store = await asyncio.to_thread(ReplayStore.from_paths, list(paths), heights)
     async with serve_replay(store, host, port, auth=auth) as node:
+        if announce is not None:
+            announce(node)
         log.info(
             "replay node: %d blocks (tip %d), JSON-RPC on POST %s/ (basic auth %s), Esplora REST on %s",
             len(store.by_hash), node.tip, node.esplora_url, "on" if auth else "off", node.esplora_url,
