@@ -42,14 +42,8 @@ def _validated(model: type[_Body], data: object) -> _Body:
 @routes.post("/v1/screen")
 async def screen(request: web.Request) -> web.Response:
     body = _validated(ScreenRequest, await read_json(request))
-    pool, options = request.app[POOL], _options(request)
-    metrics = request.app[METRICS]
     if body.address is not None:
-        chain, address = parse_target(body.chain, body.address)
-        async with translate_errors(), pool.acquire() as conn:
-            result = await screen_on(conn, chain, address, options)
-        metrics.screenings.labels(chain.value, _level(result)).inc()
-        return json_response(result)
+        return json_response(await _screen_one(request, body.chain, body.address))
     addresses = body.addresses or []
     limit = request.app[SETTINGS].bulk_screen_max
     if len(addresses) > limit:
@@ -58,16 +52,21 @@ async def screen(request: web.Request) -> web.Response:
 
     async def one(raw: str) -> dict[str, object]:
         try:
-            chain, address = parse_target(body.chain, raw)
-            async with gate, translate_errors(), pool.acquire() as conn:
-                result = await screen_on(conn, chain, address, options)
+            async with gate:
+                return await _screen_one(request, body.chain, raw)
         except InputError as exc:  # one bad address does not fail the batch
             return {"chain": body.chain, "address": raw, **exc.to_json()}
-        metrics.screenings.labels(chain.value, _level(result)).inc()
-        return result
 
     results = await asyncio.gather(*(one(a) for a in addresses))
     return json_response({"results": results, "count": len(results)})
+
+
+async def _screen_one(request: web.Request, raw_chain: str, raw_address: str) -> dict[str, object]:
+    chain, address = parse_target(raw_chain, raw_address)
+    async with translate_errors(), request.app[POOL].acquire() as conn:
+        result = await screen_on(conn, chain, address, _options(request))
+    request.app[METRICS].screenings.labels(chain.value, _level(result)).inc()
+    return result
 
 
 @routes.get("/v1/addresses/{chain}/{address}")
