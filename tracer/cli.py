@@ -79,6 +79,7 @@ async def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
                 [Path(p) for p in (args.raw or args.json)],
                 kind="raw" if args.raw else "json",
                 batch_blocks=args.batch,
+                reindex=args.reindex,
             )
         else:
             from tracer.jobs.follow import index_from_node
@@ -90,6 +91,7 @@ async def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
                 start=args.from_height,
                 stop=args.to_height,
                 batch_blocks=args.batch,
+                reindex=args.reindex,
             )
     emit(report.as_dict())
     return 0
@@ -198,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     index.add_argument("--from", dest="from_height", type=int, help="first height (default: resume)")
     index.add_argument("--to", dest="to_height", type=int, help="last height (default: the node's tip)")
     index.add_argument("--batch", type=int, default=20, help="blocks per transaction")
+    index.add_argument(
+        "--reindex", action="store_true", help="rewrite blocks already stored with the same hash"
+    )
     index.set_defaults(run=cmd_index)
 
     cluster = sub.add_parser("cluster", help="cluster addresses over everything indexed (idempotent)")

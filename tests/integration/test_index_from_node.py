@@ -58,7 +58,7 @@ async def test_a_stale_stored_block_is_replaced_when_the_node_disagrees(
 async def test_esplora_gives_the_same_rows_as_json_rpc(pool: asyncpg.Pool, node: ReplayNode) -> None:
     rpc = await index_from_node(pool, rpc_url=node.rpc_url, start=1, stop=20)
     rows_rpc = await pool.fetch("SELECT encode(txid, 'hex'), block_height FROM transactions ORDER BY 2, 1")
-    esplora = await index_from_node(pool, esplora_url=node.esplora_url, start=1, stop=20)
+    esplora = await index_from_node(pool, esplora_url=node.esplora_url, start=1, stop=20, reindex=True)
     rows_esplora = await pool.fetch(
         "SELECT encode(txid, 'hex'), block_height FROM transactions ORDER BY 2, 1"
     )

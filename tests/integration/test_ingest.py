@@ -29,13 +29,27 @@ async def counts(pool: asyncpg.Pool) -> dict[str, int]:
     return {t: await pool.fetchval(f"SELECT count(*) FROM {t}") for t in tables}
 
 
+async def tx_ids(pool: asyncpg.Pool) -> list[int]:
+    return [r["id"] for r in await pool.fetch("SELECT id FROM transactions ORDER BY id")]
+
+
 async def test_indexing_the_same_file_twice_changes_nothing(pool: asyncpg.Pool) -> None:
     first = await index_files(pool, [BLOCK_277647], kind="raw")
-    after_first = await counts(pool)
+    after_first, ids_first = await counts(pool), await tx_ids(pool)
     second = await index_files(pool, [BLOCK_277647], kind="raw")
     assert (first.blocks, first.txs, first.outputs, first.inputs) == (1, 213, 769, 733)
-    assert (second.blocks, second.txs) == (1, 213)
+    assert (second.blocks, second.unchanged) == (0, 1)
     assert await counts(pool) == after_first
+    assert await tx_ids(pool) == ids_first  # what clustering evidence points to stays put
+
+
+async def test_reindex_rewrites_a_stored_block_in_place(pool: asyncpg.Pool) -> None:
+    await index_files(pool, [BLOCK_277647], kind="raw")
+    before, ids_before = await counts(pool), await tx_ids(pool)
+    again = await index_files(pool, [BLOCK_277647], kind="raw", reindex=True)
+    assert (again.blocks, again.txs, again.unchanged) == (1, 213, 0)
+    assert await counts(pool) == before
+    assert set(await tx_ids(pool)).isdisjoint(ids_before)
 
 
 def blocks_1_255() -> dict[int, Block]:

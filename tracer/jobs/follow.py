@@ -52,8 +52,10 @@ async def index_from_node(
     start: int | None = None,
     stop: int | None = None,
     batch_blocks: int = DEFAULT_BATCH_BLOCKS,
+    reindex: bool = False,
 ) -> IndexReport:
-    """Index heights ``start..stop`` (defaults: the cursor, the node's tip) in batches of one transaction."""
+    """Index heights ``start..stop`` (defaults: the cursor, the node's tip) in batches of one transaction;
+    blocks stored with the same hash are kept unless ``reindex``."""
     report = IndexReport()
     clock = time.perf_counter()
     try:
@@ -76,7 +78,9 @@ async def index_from_node(
                     height = fork  # our block at `fork` was on a stale branch and is gone: fetch again
                     continue
                 async with translate_errors(), pool.acquire() as conn:
-                    stats = await write_blocks(conn, blocks, source=source, cursor=(source, heights[-1] + 1))
+                    stats = await write_blocks(
+                        conn, blocks, source=source, cursor=(source, heights[-1] + 1), reindex=reindex
+                    )
                 report.add(stats, blocks)
                 height = heights[-1] + 1
     except ChainError as exc:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import asyncpg
 
@@ -35,6 +36,7 @@ class IndexReport:
     outputs: int = 0
     inputs: int = 0
     inputs_resolved: int = 0
+    unchanged: int = 0
     seconds: float = 0.0
     heights: list[int] = field(default_factory=list)
 
@@ -44,6 +46,7 @@ class IndexReport:
         self.outputs += stats.outputs
         self.inputs += stats.inputs
         self.inputs_resolved += stats.inputs_resolved
+        self.unchanged += stats.unchanged
         self.heights.extend(b.height for b in blocks)
 
     def as_dict(self) -> dict[str, object]:
@@ -54,6 +57,7 @@ class IndexReport:
             "outputs": self.outputs,
             "inputs": self.inputs,
             "inputs_resolved_from_stored_outputs": self.inputs_resolved,
+            "blocks_unchanged": self.unchanged,
             "seconds": round(self.seconds, 3),
             "blocks_per_second": round(self.blocks / rate, 1),
             "txs_per_second": round(self.txs / rate, 1),
@@ -65,10 +69,11 @@ async def index_files(
     pool: asyncpg.Pool,
     paths: Sequence[Path],
     *,
-    kind: str,
+    kind: Literal["raw", "json"],
     batch_blocks: int = DEFAULT_BATCH_BLOCKS,
+    reindex: bool = False,
 ) -> IndexReport:
-    """Index raw (``kind="raw"``) or JSON (``kind="json"``) block files."""
+    """Index raw or JSON block files; ``reindex`` rewrites blocks already stored with the same hash."""
     reader: Callable[[Path], list[Block]] = read_raw_blocks if kind == "raw" else read_json_blocks
     report = IndexReport()
     started = time.perf_counter()
@@ -78,10 +83,10 @@ async def index_files(
             raise InputError(f"no such file: {path}")
         pending.extend(await asyncio.to_thread(_read, reader, path))
         while len(pending) >= batch_blocks:
-            await _write(pool, pending[:batch_blocks], f"file:{kind}", report)
+            await _write(pool, pending[:batch_blocks], f"file:{kind}", report, reindex)
             del pending[:batch_blocks]
     if pending:
-        await _write(pool, pending, f"file:{kind}", report)
+        await _write(pool, pending, f"file:{kind}", report, reindex)
     report.seconds = time.perf_counter() - started
     log.info("indexed files", extra=report.as_dict())
     return report
@@ -96,7 +101,9 @@ def _read(reader: Callable[[Path], list[Block]], path: Path) -> list[Block]:
         raise MalformedInput(f"{path}: {exc}") from exc
 
 
-async def _write(pool: asyncpg.Pool, blocks: Sequence[Block], source: str, report: IndexReport) -> None:
+async def _write(
+    pool: asyncpg.Pool, blocks: Sequence[Block], source: str, report: IndexReport, reindex: bool
+) -> None:
     async with translate_errors(), pool.acquire() as conn:
-        stats = await write_blocks(conn, blocks, source=source)
+        stats = await write_blocks(conn, blocks, source=source, reindex=reindex)
     report.add(stats, blocks)

@@ -1,7 +1,9 @@
 """Writing blocks, transactions, outputs and inputs: one transaction per batch, bulk COPY.
 
-Re-indexing a height deletes what was stored there and rewrites it in the same transaction, so a batch is
-either fully there or not at all, and running the same import twice changes nothing.
+A block already stored with the same hash is skipped, so running the same import twice changes nothing (and
+keeps the transaction ids that clustering evidence points to). A different block at a stored height (a
+reorg), or any block when ``reindex=True``, replaces what was there: delete and rewrite in the same
+transaction, so a batch is either fully there or not at all.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class WriteStats:
     outputs: int
     inputs: int
     inputs_resolved: int
+    unchanged: int = 0  # blocks skipped: already stored with the same hash
 
 
 async def write_blocks(
@@ -76,16 +79,33 @@ async def write_blocks(
     *,
     source: str,
     cursor: tuple[str, int] | None = None,
+    reindex: bool = False,
 ) -> WriteStats:
     """Store ``blocks`` (one chain) in one transaction, and move cursor (name, next_height) with them."""
     if not blocks:
         return WriteStats(0, 0, 0, 0, 0)
     by_height = {block.height: block for block in blocks}  # the same height twice: the last one wins
-    blocks = [by_height[h] for h in sorted(by_height)]
     chain = blocks[0].chain.value
     async with conn.transaction():
+        stored = {
+            row["height"]: row["hash"]
+            for row in await conn.fetch(
+                "SELECT height, encode(hash, 'hex') AS hash FROM blocks"
+                " WHERE chain = $1 AND height = ANY($2::integer[])",
+                chain,
+                list(by_height),
+            )
+        }
+        blocks = [b for h, b in sorted(by_height.items()) if reindex or stored.get(h) != b.hash]
+        unchanged = len(by_height) - len(blocks)
+        if cursor is not None:
+            await move_cursor(conn, chain, cursor[0], cursor[1])
+        if not blocks:
+            return WriteStats(0, 0, 0, 0, 0, unchanged)
         await conn.execute(
-            "DELETE FROM blocks WHERE chain = $1 AND height = ANY($2::integer[])", chain, list(by_height)
+            "DELETE FROM blocks WHERE chain = $1 AND height = ANY($2::integer[])",
+            chain,
+            [b.height for b in blocks],
         )
         address_ids = await ensure_address_ids(conn, chain, _addresses_of(blocks))
         tx_count = sum(len(block.txs) for block in blocks)
@@ -105,9 +125,7 @@ async def write_blocks(
         await conn.copy_records_to_table("tx_inputs", records=input_rows, columns=_INPUT_COLUMNS)
         resolved = _count(await conn.execute(_RESOLVE_NEW_INPUTS, tx_ids, chain))
         resolved += _count(await conn.execute(_RESOLVE_OLD_INPUTS, tx_ids))
-        if cursor is not None:
-            await move_cursor(conn, chain, cursor[0], cursor[1])
-    return WriteStats(len(blocks), tx_count, len(output_rows), len(input_rows), resolved)
+    return WriteStats(len(blocks), tx_count, len(output_rows), len(input_rows), resolved, unchanged)
 
 
 async def move_cursor(conn: asyncpg.Connection, chain: str, source: str, next_height: int) -> None:
