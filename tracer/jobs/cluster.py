@@ -17,6 +17,7 @@ from heuristics.common_input import common_input
 from heuristics.evidence import MergeEvidence, Veto
 from tracer.clustering.unionfind import UnionFind
 from tracer.store.clusters import (
+    CLUSTER_TABLES,
     ClusteringResult,
     EvidenceRow,
     StoredTx,
@@ -25,6 +26,7 @@ from tracer.store.clusters import (
     replace_clustering,
 )
 from tracer.store.errors import translate_errors
+from tracer.store.pool import refresh_statistics
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,7 @@ async def run_clustering(pool: asyncpg.Pool, chain: str = "bitcoin") -> ClusterR
             finished_at=datetime.now(UTC),
         )
         await replace_clustering(conn, result)
+    await refresh_statistics(pool, CLUSTER_TABLES)
     report = ClusterReport(
         chain=chain,
         txs_examined=examined,

@@ -21,8 +21,9 @@ from chains.rpc import JsonRpcClient
 from chains.transport import HttpTransport
 from tracer.errors import InputError, SourceError
 from tracer.jobs.index import DEFAULT_BATCH_BLOCKS, IndexReport
-from tracer.store.chaindata import delete_from_height, move_cursor, read_cursor, write_blocks
+from tracer.store.chaindata import CHAIN_TABLES, delete_from_height, move_cursor, read_cursor, write_blocks
 from tracer.store.errors import translate_errors
+from tracer.store.pool import refresh_statistics
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ async def index_from_node(
                 height = heights[-1] + 1
     except ChainError as exc:
         raise SourceError(f"node: {exc}") from exc
+    await refresh_statistics(pool, CHAIN_TABLES)
     report.seconds = time.perf_counter() - clock
     log.info("indexed from node", extra=report.as_dict())
     return report

@@ -21,8 +21,9 @@ from chains.bitcoin.files import read_json_blocks, read_raw_blocks
 from chains.errors import ChainError, NodeError
 from chains.model import Block
 from tracer.errors import InputError, MalformedInput, SourceError
-from tracer.store.chaindata import WriteStats, write_blocks
+from tracer.store.chaindata import CHAIN_TABLES, WriteStats, write_blocks
 from tracer.store.errors import translate_errors
+from tracer.store.pool import refresh_statistics
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ async def index_files(
             del pending[:batch_blocks]
     if pending:
         await _write(pool, pending, f"file:{kind}", report, reindex)
+    await refresh_statistics(pool, CHAIN_TABLES)
     report.seconds = time.perf_counter() - started
     log.info("indexed files", extra=report.as_dict())
     return report

@@ -13,7 +13,8 @@ import asyncpg
 from tracer.errors import InputError, UnsupportedFormat
 from tracer.labels.formats import parse_label_file
 from tracer.store.errors import translate_errors
-from tracer.store.labels import replace_label_set
+from tracer.store.labels import LABEL_TABLES, replace_label_set
+from tracer.store.pool import refresh_statistics
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ async def import_labels(pool: asyncpg.Pool, path: Path, *, tenant: str = "public
             if single:
                 raise
             report.ignored_files.append(str(file))  # READMEs, actor packs, ...: a directory holds more
+    await refresh_statistics(pool, LABEL_TABLES)
     return report
 
 

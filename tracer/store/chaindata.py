@@ -44,6 +44,7 @@ _INPUT_COLUMNS = (
     "script_type",
     "source",
 )
+CHAIN_TABLES = ("addresses", "blocks", "transactions", "tx_outputs", "tx_inputs")
 _BLOCK_COLUMNS = ("chain", "height", "hash", "prev_hash", "time", "tx_count", "source")
 
 # Fill inputs' address and value from stored outputs they spend. Two directions: inputs of this batch

@@ -132,6 +132,7 @@ class ClusteringResult:
     finished_at: datetime
 
 
+CLUSTER_TABLES = ("clusters", "address_clusters", "merge_evidence", "heuristic_vetoes")
 _LOCK_KEY = 7_310_043  # pg_advisory_xact_lock key: one clustering write per database at a time
 
 

@@ -9,6 +9,7 @@ import asyncpg
 from tracer.labels.formats import LabelSet
 from tracer.store.addresses import ensure_address_ids
 
+LABEL_TABLES = ("addresses", "label_sources", "labels")
 _LABEL_COLUMNS = (
     "tenant",
     "source_id",

@@ -56,17 +56,23 @@ LEFT JOIN address_clusters ac ON ac.address_id = a.id
 LEFT JOIN clusters c ON c.id = ac.cluster_id
 WHERE a.chain = $1 AND a.address = $2
 """
-# Labels of a set of addresses (``targets``), each with its cluster id. The targets are resolved first so
-# that labels are read through their address index (an OR across the join would scan every label).
-_LABELS_OF_TARGETS = """
-SELECT l.address_id, a.address, COALESCE(ac.cluster_id, l.address_id) AS cluster_id, l.label, l.category,
-       l.categories, l.actor, l.confidence, l.reference, s.name AS source
-FROM targets t
-JOIN labels l ON l.address_id = t.address_id
-JOIN label_sources s ON s.id = l.source_id
-JOIN addresses a ON a.id = l.address_id
-LEFT JOIN address_clusters ac ON ac.address_id = l.address_id
-WHERE l.tenant = ANY($1::text[])
+# Labels of a set of addresses (``targets``), each with its cluster id. Labels are sparse among a cluster's
+# members, which the planner cannot know: it would hash-join every label. The LATERAL subquery with OFFSET 0
+# (not flattened) probes the label index once per target instead, and the few hits are completed by index
+# lookups (measured on a 3,804-address cluster: 32 ms -> 5 ms). Clusters of millions want a precomputed
+# cluster -> labels table (ROADMAP 4/5).
+_LABELS_OF_TARGETS = """,
+hits AS MATERIALIZED (
+    SELECT l.* FROM targets t
+    CROSS JOIN LATERAL (SELECT * FROM labels x WHERE x.address_id = t.address_id
+                        AND x.tenant = ANY($1::text[]) OFFSET 0) l)
+SELECT l.address_id,
+       (SELECT a.address FROM addresses a WHERE a.id = l.address_id) AS address,
+       COALESCE((SELECT ac.cluster_id FROM address_clusters ac WHERE ac.address_id = l.address_id),
+                l.address_id) AS cluster_id,
+       l.label, l.category, l.categories, l.actor, l.confidence, l.reference,
+       (SELECT s.name FROM label_sources s WHERE s.id = l.source_id) AS source
+FROM hits l
 ORDER BY l.address_id, l.id
 """
 # A cluster's members: the cluster id is its smallest member (for a singleton, the address itself).
