@@ -48,12 +48,7 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 async def template_url(pg_server_url: str) -> str:
-    admin = await asyncpg.connect(pg_server_url)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE}")
-        await admin.execute(f"CREATE DATABASE {TEMPLATE}")
-    finally:
-        await admin.close()
+    await admin(pg_server_url, f"DROP DATABASE IF EXISTS {TEMPLATE}", f"CREATE DATABASE {TEMPLATE}")
     url = database_url(pg_server_url, TEMPLATE)
     conn = await asyncpg.connect(url)
     try:
@@ -63,21 +58,23 @@ async def template_url(pg_server_url: str) -> str:
     return url
 
 
-async def create_database(pg_server_url: str, name: str) -> str:
-    admin = await asyncpg.connect(pg_server_url)
+async def admin(pg_server_url: str, *statements: str) -> None:
+    """Run statements on the maintenance database (CREATE/DROP DATABASE cannot run inside a pool's)."""
+    conn = await asyncpg.connect(pg_server_url)
     try:
-        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+        for statement in statements:
+            await conn.execute(statement)
     finally:
-        await admin.close()
+        await conn.close()
+
+
+async def create_database(pg_server_url: str, name: str) -> str:
+    await admin(pg_server_url, f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
     return database_url(pg_server_url, name)
 
 
 async def drop_database(pg_server_url: str, name: str) -> None:
-    admin = await asyncpg.connect(pg_server_url)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        await admin.close()
+    await admin(pg_server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture
