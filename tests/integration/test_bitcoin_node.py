@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import bz2
+import contextlib
 import gzip
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -185,6 +186,20 @@ async def test_node_down_is_unavailable_after_retries() -> None:
             await esplora.tip_height()
 
 
+@contextlib.asynccontextmanager
+async def serve_rpc(handler: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[str]:
+    """A one-route JSON-RPC endpoint on a free loopback port, for node behaviours the replay node lacks."""
+    app = web.Application()
+    app.router.add_post("/", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}/"
+    finally:
+        await runner.cleanup()
+
+
 async def test_slow_node_is_a_timeout() -> None:
     released = asyncio.Event()
 
@@ -192,19 +207,13 @@ async def test_slow_node_is_a_timeout() -> None:
         await released.wait()  # answers only once the test is over
         return web.Response()
 
-    app = web.Application()
-    app.router.add_post("/", stall)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        port = runner.addresses[0][1]
-        async with HttpTransport(f"http://127.0.0.1:{port}/", timeout=0.05) as transport:
-            with pytest.raises(RpcTimeout):
-                await JsonRpcClient(transport, retries=0).call("getblockcount")
-    finally:
-        released.set()
-        await runner.cleanup()
+    async with serve_rpc(stall) as url:
+        try:
+            async with HttpTransport(url, timeout=0.05) as transport:
+                with pytest.raises(RpcTimeout):
+                    await JsonRpcClient(transport, retries=0).call("getblockcount")
+        finally:
+            released.set()
 
 
 async def test_busy_node_503_is_retried() -> None:
@@ -218,16 +227,7 @@ async def test_busy_node_503_is_retried() -> None:
         rid = (await request.json())["id"]
         return web.json_response({"result": 540107, "error": None, "id": rid})
 
-    app = web.Application()
-    app.router.add_post("/", busy_once)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        port = runner.addresses[0][1]
-        async with HttpTransport(f"http://127.0.0.1:{port}/") as transport:
-            client = JsonRpcClient(transport, retries=RETRIES, backoff=BACKOFF_S)
-            assert await client.call("getblockcount") == 540107
-        assert len(seen) == 2
-    finally:
-        await runner.cleanup()
+    async with serve_rpc(busy_once) as url, HttpTransport(url) as transport:
+        client = JsonRpcClient(transport, retries=RETRIES, backoff=BACKOFF_S)
+        assert await client.call("getblockcount") == 540107
+    assert len(seen) == 2

@@ -27,8 +27,9 @@ from tracer.store.pool import refresh_statistics
 
 log = logging.getLogger(__name__)
 
-# How far back a reorg may reach before we refuse to follow it (blocks). Bitcoin Core treats 6 as
-# final in practice; the deepest mainnet reorg since 2013 was 4 blocks (BIP50 incident: 24 blocks, 2013).
+# How far back a reorg may reach before we refuse to follow it (blocks). Six confirmations are the usual
+# finality rule; the March 2013 fork (BIP50) undid 24 blocks. A walk-back past 100 means a wrong node or
+# chain, not a reorg: stop and say so rather than drop more data.
 MAX_REORG_DEPTH_BLOCKS = 100
 
 

@@ -18,9 +18,9 @@ from typing import Literal
 import asyncpg
 
 from chains.bitcoin.files import read_json_blocks, read_raw_blocks
-from chains.errors import ChainError, NodeError
+from chains.errors import ChainError
 from chains.model import Block
-from tracer.errors import InputError, MalformedInput, SourceError
+from tracer.errors import InputError, MalformedInput
 from tracer.store.chaindata import CHAIN_TABLES, WriteStats, write_blocks
 from tracer.store.errors import translate_errors
 from tracer.store.pool import refresh_statistics
@@ -80,8 +80,6 @@ async def index_files(
     started = time.perf_counter()
     pending: list[Block] = []
     for path in paths:
-        if not path.is_file():
-            raise InputError(f"no such file: {path}")
         pending.extend(await asyncio.to_thread(_read, reader, path))
         while len(pending) >= batch_blocks:
             await _write(pool, pending[:batch_blocks], f"file:{kind}", report, reindex)
@@ -95,10 +93,13 @@ async def index_files(
 
 
 def _read(reader: Callable[[Path], list[Block]], path: Path) -> list[Block]:
+    """Blocks of one file; every way a file can be wrong becomes an InputError naming it."""
+    if not path.is_file():
+        raise InputError(f"no such file: {path}")
     try:
         return reader(path)
-    except NodeError as exc:
-        raise SourceError(str(exc)) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
     except ChainError as exc:
         raise MalformedInput(f"{path}: {exc}") from exc
 
