@@ -123,12 +123,7 @@ async def cmd_screen(args: argparse.Namespace, settings: Settings) -> int:
 
     parse_target(args.chain, args.address)  # fail on bad input before starting a database
     async with open_pool(settings) as pool:
-        result = await screen(
-            pool,
-            args.chain,
-            args.address,
-            ScreeningOptions(max_counterparties=settings.screen_max_counterparties),
-        )
+        result = await screen(pool, args.chain, args.address, ScreeningOptions.from_settings(settings))
     if args.json:
         emit(result)
     else:

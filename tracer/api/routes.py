@@ -25,7 +25,7 @@ _ADDRESS_EVIDENCE_LIMIT = 100
 
 
 def _options(request: web.Request) -> ScreeningOptions:
-    return ScreeningOptions(max_counterparties=request.app[SETTINGS].screen_max_counterparties)
+    return ScreeningOptions.from_settings(request.app[SETTINGS])
 
 
 _Body = TypeVar("_Body", ScreenRequest, Page)

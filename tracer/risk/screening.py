@@ -15,6 +15,7 @@ import asyncpg
 from chains.addresses import normalize
 from chains.errors import AddressError
 from chains.model import Chain
+from tracer.config import Settings
 from tracer.errors import InvalidAddress, UnsupportedChain
 from tracer.risk.categories import Category
 from tracer.risk.scoring import Finding, Relation, assess
@@ -31,6 +32,10 @@ PUBLIC_TENANTS = ("public",)  # shared lists; a tenant's private labels are adde
 class ScreeningOptions:
     tenants: tuple[str, ...] = PUBLIC_TENANTS
     max_counterparties: int = 5000  # per direction, largest amounts first
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ScreeningOptions:
+        return cls(max_counterparties=settings.screen_max_counterparties)
 
 
 def parse_target(chain: str, address: str) -> tuple[Chain, str]:
