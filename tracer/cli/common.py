@@ -1,0 +1,32 @@
+"""What every command shares: JSON on stdout, exit codes by error class."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeAlias
+
+import orjson
+
+from tracer.config import Settings
+from tracer.errors import InputError, SourceError, StoreError, TracerError
+
+Command = Callable[[argparse.Namespace, Settings], Awaitable[int] | int]
+if TYPE_CHECKING:  # argparse's class is generic only to type checkers
+    # What ``register(sub)`` of each command module receives: the top-level parser's subcommands.
+    Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def emit(data: object) -> None:
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n")
+
+
+def exit_code(exc: TracerError) -> int:
+    if isinstance(exc, InputError):
+        return 2
+    if isinstance(exc, StoreError):
+        return 3
+    if isinstance(exc, SourceError):
+        return 4
+    return 1

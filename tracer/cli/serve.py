@@ -1,0 +1,41 @@
+"""``tracer serve`` and ``tracer demo``: the API, alone or over the bundled real data."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from tracer.config import Settings
+
+if TYPE_CHECKING:
+    from tracer.cli.common import Subparsers
+
+DEFAULT_DEMO_DATA = Path(__file__).resolve().parent.parent.parent / "tests" / "fixtures"
+
+
+async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from tracer.api.server import serve_forever
+
+    await serve_forever(settings)
+    return 0
+
+
+async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from tracer.demo import run_demo
+
+    await run_demo(settings, data_dir=Path(args.data), serve=not args.no_serve)
+    return 0
+
+
+def register(sub: Subparsers) -> None:
+    serve = sub.add_parser("serve", help="serve the REST API")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.set_defaults(run=cmd_serve)
+
+    demo = sub.add_parser("demo", help="index the bundled real data, cluster, import labels, serve the API")
+    demo.add_argument("--data", default=str(DEFAULT_DEMO_DATA), help="bundled data directory")
+    demo.add_argument("--port", type=int)
+    demo.add_argument("--no-serve", action="store_true", help="stop after loading and the example screening")
+    demo.set_defaults(run=cmd_demo)
