@@ -112,3 +112,31 @@ class Block:
     prev_hash: str
     time: int  # unix seconds, from the header
     txs: tuple[Tx, ...]
+
+
+class TransferKind(StrEnum):
+    """How value moved between two accounts on an account-model chain (EVM, TRON)."""
+
+    NATIVE = "native"  # a transaction's own value (ETH, TRX)
+    TOKEN = "token"  # an ERC-20 / TRC-20 Transfer log
+    INTERNAL = "internal"  # a value-carrying call inside a transaction (traces)
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """One movement of the native coin or of a fungible token, from one account to another.
+
+    Shared by the EVM and TRON parsers, the store and the account-model heuristics (deposit address,
+    airdrop). Addresses are canonical for their chain (EVM: lower-case 0x hex; TRON: base58check ``T...``).
+    """
+
+    chain: Chain
+    block_height: int
+    tx_hash: str  # lower-case 0x hex
+    index: int  # log index for TOKEN; -1 for NATIVE; the trace's position in its tx for INTERNAL
+    kind: TransferKind
+    asset: str | None  # the token contract (canonical address); None for the native coin
+    from_address: str
+    to_address: str
+    amount: int  # base units (wei, sun, token units): uint256, never float
+    time: int = 0  # unix seconds of the block
