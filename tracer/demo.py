@@ -105,13 +105,14 @@ async def load(pool: asyncpg.Pool, data_dir: Path, out: Out) -> None:
     out(
         f"  indexed {len(raito)} raito block files (inputs carry spent outputs): {_rates(report.as_dict())}\n"
     )
+    labels = await import_labels(pool, data_dir / "labels")  # first: the collapse guards read labels
+    out(f"imported {labels.labels} labels from {len(labels.sources)} lists\n")
     clusters = await run_clustering(pool)
     out(
         f"clustered: {clusters.merges} merges, {clusters.vetoes} CoinJoin vetoes, "
+        f"{clusters.refused} refused by collapse guards, "
         f"{clusters.clusters} clusters (largest {clusters.largest_cluster}) in {clusters.seconds} s\n"
     )
-    labels = await import_labels(pool, data_dir / "labels")
-    out(f"imported {labels.labels} labels from {len(labels.sources)} lists\n")
 
 
 async def _example_addresses(pool: asyncpg.Pool) -> list[str]:

@@ -41,7 +41,9 @@ def test_index_cluster_label_screen(fresh_db: str, tmp_path: Path) -> None:
     assert json.loads(indexed.stdout)["txs"] == 3315  # block 574200
     clustered = run("cluster", database_url=fresh_db, home=tmp_path)
     assert clustered.returncode == 0, clustered.stderr
-    assert json.loads(clustered.stdout)["merges"] > 0
+    (report,) = json.loads(clustered.stdout)["chains"]  # no --chain: every indexed chain
+    assert (report["chain"], report["mode"]) == ("bitcoin", "full")
+    assert report["merges"] > 0
     imported = run("labels", "import", str(FIXTURES / "labels/ofac"), database_url=fresh_db, home=tmp_path)
     assert imported.returncode == 0, imported.stderr
     screened = run("screen", "bitcoin", SANCTIONED, "--json", database_url=fresh_db, home=tmp_path)

@@ -12,6 +12,7 @@ import asyncpg
 
 from tracer.errors import InputError, UnsupportedFormat
 from tracer.labels.formats import parse_label_file
+from tracer.store.cluster_aggregates import refresh_all_labels
 from tracer.store.errors import translate_errors
 from tracer.store.labels import LABEL_TABLES, replace_label_set
 from tracer.store.pool import refresh_statistics
@@ -45,6 +46,8 @@ async def import_labels(pool: asyncpg.Pool, path: Path, *, tenant: str = "public
             if single:
                 raise
             report.ignored_files.append(str(file))  # READMEs, actor packs, ...: a directory holds more
+    async with translate_errors(), pool.acquire() as conn, conn.transaction():
+        await refresh_all_labels(conn)  # clusters' labelled members and label summaries
     await refresh_statistics(pool, LABEL_TABLES)
     return report
 
