@@ -17,7 +17,7 @@ import pytest
 
 from tracer.errors import ImportRefused, InputError, MalformedInput
 from tracer.jobs.labels import ImportOptions, import_labels
-from tracer.risk.screening import ScreeningOptions, screen
+from tracer.risk.screening import ScreeningOptions, screen, tenants_for
 
 LABELS = Path(__file__).parents[1] / "fixtures" / "labels"
 PRINCE_GROUP = "bc1qnujzvts45qka3cr2eqqw8ur3q6g6s0ze2wlk5m"  # OFAC 2025-10-14, in the scam-centre CSV
@@ -163,10 +163,10 @@ async def test_replace_of_an_unknown_source_and_options_for_a_directory_are_erro
 async def test_tenant_labels_are_seen_by_that_tenant_only(pool: asyncpg.Pool, tmp_path: Path) -> None:
     csv = LABELS / "scam-centres/scam_centre_addresses.csv"
     await import_labels(pool, csv, ImportOptions(tenant="acme"))
-    acme = await screen(pool, "bitcoin", PRINCE_GROUP, ScreeningOptions(tenants=("public", "acme")))
+    acme = await screen(pool, "bitcoin", PRINCE_GROUP, ScreeningOptions(tenants=tenants_for("acme")))
     public = await screen(pool, "bitcoin", PRINCE_GROUP)
     other = await screen(pool, "bitcoin", PRINCE_GROUP, ScreeningOptions(tenants=("public", "globex")))
-    assert [lb["actor"] for lb in acme["labels"]] == ["Prince Group TCO / CHEN Zhi"]  # type: ignore[index]
+    assert [lb["actor"] for lb in acme["labels"]] == ["Prince Group TCO / CHEN Zhi"]  # type: ignore[attr-defined]
     assert public["labels"] == other["labels"] == []
     assert acme["risk"]["level"] == "severe"  # type: ignore[index]
     assert public["risk"]["level"] == other["risk"]["level"] == "none"  # type: ignore[index]
