@@ -102,9 +102,7 @@ async def load(pool: asyncpg.Pool, data_dir: Path, out: Out) -> None:
             out(f"  indexed blocks {first}..{last} over JSON-RPC: {report.summary()}\n")
     raito = sorted((bitcoin / "raito").glob("*.json.gz"))
     report = await index_files(pool, raito, kind="json")
-    out(
-        f"  indexed {len(raito)} raito block files (inputs carry spent outputs): {report.summary()}\n"
-    )
+    out(f"  indexed {len(raito)} raito block files (inputs carry spent outputs): {report.summary()}\n")
     clusters = await run_clustering(pool)
     out(
         f"clustered: {clusters.merges} merges, {clusters.vetoes} CoinJoin vetoes, "
@@ -140,4 +138,3 @@ async def _show_examples(url: str, addresses: list[str], out: Out) -> None:
             out(f"  - {reason['explanation']}\n")
     full = orjson.dumps(answers[0], option=orjson.OPT_INDENT_2).decode()
     out(f"\nthe full answer for the first one:\n{full}\n")
-
