@@ -21,10 +21,12 @@ from chains.errors import ChainError
 from chains.model import Block, Chain
 from tracer.errors import InputError, MalformedInput
 from tracer.indexer.pipeline import DEFAULT_BATCH_BLOCKS
-from tracer.indexer.report import IndexReport as IndexReport  # re-exported: callers read it from here
+from tracer.indexer.report import IndexReport
 from tracer.store.chaindata import CHAIN_TABLES, ChainWriter, write_blocks
 from tracer.store.errors import translate_errors
 from tracer.store.pool import refresh_grown_statistics
+
+__all__ = ["DEFAULT_BATCH_BLOCKS", "IndexReport", "index_files"]  # IndexReport: callers read it from here
 
 log = logging.getLogger(__name__)
 
