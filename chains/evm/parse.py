@@ -47,7 +47,10 @@ class BlockRef:
     codec: Codec = evm_address.from_hex
 
 
-_WORD_HEX = 64  # hex digits of one 32-byte ABI word
+_WORD_HEX = 64
+# Frames whose value leaves one account for another. CALLCODE credits the caller itself and DELEGATECALL
+# and STATICCALL carry none (Yellow Paper, appendix H: the CALLCODE / DELEGATECALL opcodes).
+_VALUE_CALLS = frozenset({"CALL", "CREATE", "CREATE2", "SELFDESTRUCT"})  # hex digits of one 32-byte ABI word
 _FREEZE_KINDS = {
     p.ADDED_BLACKLIST_TOPIC: TokenEventKind.FREEZE,
     p.BLACKLISTED_TOPIC: TokenEventKind.FREEZE,
@@ -213,7 +216,7 @@ def parse_call_traces(ref: BlockRef, answer: Sequence[Json], tx_hashes: Sequence
             continue  # a failed transaction moves nothing, not even inside
         for position, call in enumerate(_walk_calls(frame.get("calls") or ()), start=1):
             value = hex_int(call.get("value") or "0x0", "call value")
-            if value and call.get("to"):
+            if value and call.get("to") and str(call.get("type", "")).upper() in _VALUE_CALLS:
                 move = (str(call["from"]), str(call["to"]), value)
                 transfers.append(_internal(ref, tx_hash, position, move))
     return transfers
@@ -270,6 +273,7 @@ def _parity_move(trace: Json) -> tuple[str, str, int] | None:
     else:
         source, target, value = action.get("from"), action.get("to"), action.get("value")
     amount = hex_int(value or "0x0", "trace value")
-    if not amount or not source or not target or action.get("callType") == "delegatecall":
+    moves_value = kind != "call" or action.get("callType") == "call"
+    if not amount or not source or not target or not moves_value:
         return None
     return str(source), str(target), amount
