@@ -99,8 +99,8 @@ def _label(row: asyncpg.Record, issuer: str, source_id: int) -> tuple[object, ..
 
 async def _source_id(conn: asyncpg.Connection, chain: str, issuer: str) -> int:
     value = await conn.fetchval(
-        """INSERT INTO label_sources (name, format, origin, sha256, entries, skipped)
-           VALUES ($1, $2, $3, '', 0, 0)
+        """INSERT INTO label_sources (name, title, format, origin, sha256, entries, skipped)
+           VALUES ($1, $1, $2, $3, '', 0, 0)
            ON CONFLICT (tenant, name) DO UPDATE SET origin = EXCLUDED.origin
            RETURNING id""",
         source_name(issuer, chain),
