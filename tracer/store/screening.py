@@ -71,7 +71,7 @@ SELECT l.address_id,
        COALESCE((SELECT ac.cluster_id FROM address_clusters ac WHERE ac.address_id = l.address_id),
                 l.address_id) AS cluster_id,
        l.label, l.category, l.categories, l.actor, l.confidence, l.reference,
-       (SELECT s.name FROM label_sources s WHERE s.id = l.source_id) AS source
+       (SELECT s.title FROM label_sources s WHERE s.id = l.source_id) AS source
 FROM hits l
 ORDER BY l.address_id, l.id
 """
