@@ -23,6 +23,7 @@ import numpy as np
 from chains.model import Chain
 from heuristics import catalog
 from heuristics.evidence import Heuristic
+from tracer.clustering.account import run_account
 from tracer.clustering.bitcoin import CHANGE_HEURISTICS, Context, decide
 from tracer.clustering.engine import ClusterEngine
 from tracer.clustering.forest import Forest, IdArray
@@ -94,25 +95,32 @@ async def _cluster(
     full = options.full or state is None or state.heuristics != names
     if state is not None and not full:
         full = await store.stored_counts(conn, chain.value) != (state.evidence_count, state.refused_count)
-    if full:
+    if full or state is None:
         await store.reset_chain(conn, chain.value)
         members, cluster_ids = np.empty(0, np.int64), np.empty(0, np.int64)
-        after = 0
+        after, after_height = 0, -1
     else:
-        assert state is not None
         members, cluster_ids = await store.load_membership(conn, chain.value)
-        after = state.last_tx_id
+        after, after_height = state.last_tx_id, state.last_height
     forest = Forest.from_labelling(members, cluster_ids, max_address + 1)
     owners = await store.owner_labels(conn, chain.value)
     labelled = np.fromiter(owners, dtype=np.int64, count=len(owners))
     engine = ClusterEngine(forest, OwnerIndex.build(owners, forest.roots(labelled)), options.max_weak_size)
-    counts = (
-        await _run_utxo(conn, chain, frozenset(enabled), engine, (after, upto))
-        if chain is Chain.BITCOIN
-        else {}
-    )
+    not_run: dict[str, str] = {}
+    if chain is Chain.BITCOIN:
+        counts = await _run_utxo(conn, chain, frozenset(enabled), engine, (after, upto))
+        active: tuple[str, tuple[object, ...]] = (_ACTIVE_UTXO, (after, upto))
+    else:
+        account = await run_account(conn, chain, frozenset(enabled), engine, (after_height, top_height))
+        counts = {"txs": account.transfers, "merges": account.merges, "refused": account.refused}
+        not_run = account.not_run
+        active = _ACTIVE_ACCOUNT, (chain.value, after_height, top_height)
     changed = await _write_membership(conn, chain.value, forest, members, cluster_ids)
-    await refresh_aggregates(conn, chain.value, None if full else changed + await _active(conn, after, upto))
+    if full:
+        await refresh_aggregates(conn, chain.value, None)
+    else:
+        touched = {r[0] for r in await conn.fetch(active[0], *active[1])}
+        await refresh_aggregates(conn, chain.value, sorted(touched.union(changed)))
     merges, refused = await store.stored_counts(conn, chain.value)
     await store.save_state(
         conn, chain.value, store.ClusterState(names, max(upto, after), top_height, merges, refused)
@@ -133,7 +141,7 @@ async def _cluster(
         clustered_addresses=int(summary[1]) if summary else 0,
         largest_cluster=summary[2] if summary else 1,
         seconds=0.0,
-        not_run={},
+        not_run=not_run,
     )
 
 
@@ -197,17 +205,19 @@ async def _write_membership(
     return [int(r) for r in roots]
 
 
-async def _active(conn: asyncpg.Connection, after: int, upto: int) -> list[int]:
-    """Clusters whose members received or spent in transactions (after, upto]: their totals moved."""
-    rows = await conn.fetch(
-        """SELECT DISTINCT ac.cluster_id FROM (
-               SELECT address_id FROM tx_outputs WHERE tx_id > $1 AND tx_id <= $2
-               UNION SELECT address_id FROM tx_inputs WHERE tx_id > $1 AND tx_id <= $2
-           ) touched JOIN address_clusters ac ON ac.address_id = touched.address_id""",
-        after,
-        upto,
-    )
-    return [r[0] for r in rows]
+# Clusters whose members received or sent in what this run read: their totals moved.
+_ACTIVE_UTXO = """
+SELECT DISTINCT ac.cluster_id FROM (
+    SELECT address_id FROM tx_outputs WHERE tx_id > $1 AND tx_id <= $2
+    UNION SELECT address_id FROM tx_inputs WHERE tx_id > $1 AND tx_id <= $2
+) touched JOIN address_clusters ac ON ac.address_id = touched.address_id
+"""
+_ACTIVE_ACCOUNT = """
+SELECT DISTINCT ac.cluster_id FROM (
+    SELECT from_id AS address_id FROM transfers WHERE chain = $1 AND block_height > $2 AND block_height <= $3
+    UNION SELECT to_id FROM transfers WHERE chain = $1 AND block_height > $2 AND block_height <= $3
+) touched JOIN address_clusters ac ON ac.address_id = touched.address_id
+"""
 
 
 def _chain(name: str) -> Chain:

@@ -34,6 +34,27 @@ UPDATE clusters c SET first_height = r.lo, last_height = GREATEST(r.hi, s.hi)
 FROM received r LEFT JOIN sent s ON s.cluster_id = r.cluster_id
 WHERE c.id = r.cluster_id
 """
+# Account chains: per asset ('' for the native coin, else the token contract), from the transfers table.
+_ACCOUNT_ASSETS = """
+WITH members AS MATERIALIZED ({members}),
+received AS (SELECT m.cluster_id, COALESCE(k.address, '') AS asset, sum(t.amount) AS value,
+                    min(t.block_height) AS lo, max(t.block_height) AS hi
+             FROM members m JOIN transfers t ON t.to_id = m.address_id LEFT JOIN tokens k ON k.id = t.asset_id
+             GROUP BY 1, 2),
+sent AS (SELECT m.cluster_id, COALESCE(k.address, '') AS asset, sum(t.amount) AS value,
+                min(t.block_height) AS lo, max(t.block_height) AS hi
+         FROM members m JOIN transfers t ON t.from_id = m.address_id LEFT JOIN tokens k ON k.id = t.asset_id
+         GROUP BY 1, 2),
+assets AS (INSERT INTO cluster_assets (cluster_id, asset, received, sent)
+           SELECT COALESCE(r.cluster_id, s.cluster_id), COALESCE(r.asset, s.asset), COALESCE(r.value, 0),
+                  COALESCE(s.value, 0)
+           FROM received r FULL JOIN sent s ON s.cluster_id = r.cluster_id AND s.asset = r.asset)
+UPDATE clusters c SET first_height = x.lo, last_height = x.hi
+FROM (SELECT cluster_id, min(lo) AS lo, max(hi) AS hi
+      FROM (SELECT cluster_id, lo, hi FROM received UNION ALL SELECT cluster_id, lo, hi FROM sent) u
+      GROUP BY 1) x
+WHERE c.id = x.cluster_id
+"""
 _LABELLED = """
 WITH members AS MATERIALIZED ({members})
 INSERT INTO cluster_labelled_members (cluster_id, address_id)
@@ -71,7 +92,8 @@ async def refresh_aggregates(conn: asyncpg.Connection, chain: str, cluster_ids: 
         await conn.execute(
             "DELETE FROM cluster_assets WHERE cluster_id = ANY($1::bigint[])", list(cluster_ids)
         )
-    await conn.execute(_ASSETS.format(members=members, native=_NATIVE), *args)
+    assets = _ASSETS if chain == "bitcoin" else _ACCOUNT_ASSETS
+    await conn.execute(assets.format(members=members, native=_NATIVE), *args)
     await refresh_labels(conn, chain, cluster_ids)
 
 

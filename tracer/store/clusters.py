@@ -202,7 +202,15 @@ async def chain_extent(conn: asyncpg.Connection, chain: str) -> tuple[int, int, 
 
 async def reset_chain(conn: asyncpg.Connection, chain: str) -> None:
     """Forget the clustering of ``chain`` (its evidence, refusals, vetoes, clusters and state)."""
-    for table in ("merge_evidence", "refused_merges", "heuristic_vetoes", "clusters", "cluster_state"):
+    tables = (
+        "merge_evidence",
+        "refused_merges",
+        "heuristic_vetoes",
+        "clusters",
+        "cluster_state",
+        "deposit_customers",
+    )
+    for table in tables:
         await conn.execute(f"DELETE FROM {table} WHERE chain = $1", chain)  # clusters cascade membership
 
 

@@ -80,3 +80,12 @@ CREATE TABLE cluster_labelled_members (
     address_id  bigint NOT NULL,
     PRIMARY KEY (cluster_id, address_id)
 );
+
+-- Deposit addresses seen so far (account chains) and one customer each: payers of a later sweep join that
+-- customer, so incremental runs link customers across sweeps (heuristics.deposit).
+CREATE TABLE deposit_customers (
+    chain        text   NOT NULL,
+    deposit_id   bigint NOT NULL REFERENCES addresses (id),
+    customer_id  bigint NOT NULL REFERENCES addresses (id),
+    PRIMARY KEY (chain, deposit_id)
+);
