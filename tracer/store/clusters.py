@@ -116,6 +116,10 @@ async def first_paid(conn: asyncpg.Connection, address_ids: Sequence[int]) -> di
     return {r[0]: r[1] for r in await conn.fetch(_FIRST_PAID, list(address_ids))}
 
 
+_SCRIPT_TYPES = {t.value: t for t in ScriptType}  # a dict lookup: Enum(value) is ~20x slower on this path
+_SOURCES = {s.value: s for s in InputSource}
+
+
 def _rebuild(header: asyncpg.Record, inputs: list[asyncpg.Record], outputs: list[asyncpg.Record]) -> StoredTx:
     address_ids = {r["address"]: r["address_id"] for r in (*inputs, *outputs) if r["address"] is not None}
     tx = Tx(
@@ -130,10 +134,10 @@ def _rebuild(header: asyncpg.Record, inputs: list[asyncpg.Record], outputs: list
                 index=r["vin"],
                 prevout=OutPoint(r["prev_txid"], r["prev_vout"]) if r["prev_txid"] is not None else None,
                 sequence=r["sequence"],
-                source=InputSource(r["source"]),
+                source=_SOURCES[r["source"]],
                 address=r["address"],
                 value=r["value"],
-                script_type=ScriptType(r["script_type"]) if r["script_type"] else None,
+                script_type=_SCRIPT_TYPES[r["script_type"]] if r["script_type"] else None,
             )
             for r in inputs
         ),
@@ -141,7 +145,7 @@ def _rebuild(header: asyncpg.Record, inputs: list[asyncpg.Record], outputs: list
             TxOut(
                 index=r["vout"],
                 value=r["value"],
-                script_type=ScriptType(r["script_type"]),
+                script_type=_SCRIPT_TYPES[r["script_type"]],
                 address=r["address"],
             )
             for r in outputs
