@@ -13,6 +13,7 @@ import asyncpg
 from tracer.errors import InputError, UnsupportedFormat
 from tracer.labels.formats import parse_label_file
 from tracer.store.errors import translate_errors
+from tracer.store.exposure_refresh import refresh_exposure
 from tracer.store.labels import LABEL_TABLES, replace_label_set
 from tracer.store.pool import refresh_statistics
 
@@ -46,6 +47,7 @@ async def import_labels(pool: asyncpg.Pool, path: Path, *, tenant: str = "public
                 raise
             report.ignored_files.append(str(file))  # READMEs, actor packs, ...: a directory holds more
     await refresh_statistics(pool, LABEL_TABLES)
+    await refresh_exposure(pool)  # screening reads exposure precomputed over the new labels
     return report
 
 
