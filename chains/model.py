@@ -127,8 +127,8 @@ class Transfer:
     """One movement of the native coin or of a fungible token, from one account to another.
 
     Shared by the EVM and TRON parsers, the store and the account-model heuristics (deposit address,
-    airdrop). Addresses are canonical for their chain, as ``chains.addresses.normalize`` gives them (EVM: EIP-55
-    checksum form, as labels are stored; TRON: base58check ``T...``).
+    airdrop). Addresses are canonical for their chain, as ``chains.addresses.normalize`` gives them
+    (EVM: EIP-55 checksum form, as labels are stored; TRON: base58check ``T...``).
     """
 
     chain: Chain

@@ -16,6 +16,7 @@ from chains.errors import AddressError
 from chains.model import Chain
 from tracer.config import Settings
 from tracer.errors import InvalidAddress, UnsupportedChain
+from tracer.labels.records import PUBLIC_TENANT, check_tenant
 from tracer.risk.exposure import exposures_of, ownership_findings
 from tracer.risk.scoring import assess
 from tracer.store.errors import translate_errors
@@ -24,17 +25,30 @@ from tracer.store.exposure import LabelRow, Limits, ScreeningData, Stats, read_c
 SCREENABLE_CHAINS = (Chain.BITCOIN,)  # chains with indexed transactions and clusters today
 
 
-PUBLIC_TENANTS = ("public",)  # shared lists; a tenant's private labels are added to these
+PUBLIC_TENANTS = (PUBLIC_TENANT,)  # shared lists; a tenant's private labels are added to these
 
 
 @dataclass(frozen=True, slots=True)
 class ScreeningOptions:
+    """``tenants``: whose labels a screen sees: the public lists, plus the caller's own private labels
+    (``for_tenant``) and no one else's. The API sets the caller's tenant once keys carry one."""
+
     tenants: tuple[str, ...] = PUBLIC_TENANTS
     limits: Limits = field(default_factory=Limits)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ScreeningOptions:
-        return cls(limits=Limits(exposures_per_wallet=settings.screen_max_counterparties))
+    def from_settings(cls, settings: Settings, tenant: str | None = None) -> ScreeningOptions:
+        return cls(
+            tenants=tenants_for(tenant),
+            limits=Limits(exposures_per_wallet=settings.screen_max_counterparties),
+        )
+
+
+def tenants_for(tenant: str | None) -> tuple[str, ...]:
+    """The label tenants a caller of ``tenant`` sees (None or "public": the public lists only)."""
+    if tenant is None or tenant == PUBLIC_TENANT:
+        return PUBLIC_TENANTS
+    return (PUBLIC_TENANT, check_tenant(tenant))
 
 
 def parse_target(chain: str, address: str) -> tuple[Chain, str]:

@@ -92,7 +92,7 @@ LEFT JOIN clusters c ON c.id = ac.cluster_id
 """
 _LABEL_COLUMNS = """
     SELECT wl.tenant, wl.actor_key, l.id AS label_id, l.address_id, a.address, l.label, l.category, l.actor,
-           l.confidence, l.reference, s.name AS source
+           l.confidence, l.reference, s.title AS source
     FROM wallet_labels wl JOIN labels l ON l.id = wl.label_id
     JOIN addresses a ON a.id = l.address_id JOIN label_sources s ON s.id = l.source_id
 """
@@ -184,7 +184,7 @@ SELECT chain, min(height) AS min_height, max(height) AS max_height, count(*) AS 
 FROM blocks GROUP BY chain ORDER BY chain
 """
 _SOURCES = """
-SELECT name, tenant, entries, imported_at FROM label_sources
+SELECT name, title, tenant, entries, as_of, licence, imported_at FROM label_sources
 WHERE tenant = ANY($1::text[]) ORDER BY name, tenant
 """
 _LAST_RUN = "SELECT refreshed_at, chains, parameters, truncated FROM exposure_runs ORDER BY id DESC LIMIT 1"
