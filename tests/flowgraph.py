@@ -115,8 +115,8 @@ class FlowGraph:
 
     async def label(self, name: str, category: str, *, source: str, actor: str | None = None) -> None:
         source_id = await self.conn.fetchval(
-            """INSERT INTO label_sources (name, format, origin, sha256, entries, skipped)
-               VALUES ($1, 'test', 'tests/flowgraph.py', '', 1, 0)
+            """INSERT INTO label_sources (name, title, format, origin, sha256, entries, skipped)
+               VALUES ($1, $1, 'test', 'tests/flowgraph.py', '', 1, 0)
                ON CONFLICT (tenant, name) DO UPDATE SET entries = label_sources.entries + 1 RETURNING id""",
             source,
         )

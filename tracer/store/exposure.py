@@ -205,9 +205,12 @@ async def read_coverage(conn: asyncpg.Connection, tenants: Sequence[str]) -> dic
         },
         "label_sources": [
             {
-                "name": r["name"],
+                "name": r["title"],  # as reasons name it
+                "key": r["name"],  # as `tracer labels` names it
                 "tenant": r["tenant"],
                 "labels": r["entries"],
+                "as_of": r["as_of"].isoformat() if r["as_of"] else None,
+                "licence": r["licence"],
                 "imported_at": _iso(r["imported_at"]),
             }
             for r in await conn.fetch(_SOURCES, list(tenants))
