@@ -32,6 +32,7 @@ from tracer.errors import InputError
 from tracer.store import clusters as store
 from tracer.store.cluster_aggregates import refresh_aggregates
 from tracer.store.errors import translate_errors
+from tracer.store.exposure_refresh import refresh_exposure
 from tracer.store.pool import refresh_statistics
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ async def run_clustering(
         await conn.execute("SELECT pg_advisory_xact_lock($1)", store.LOCK_KEY)
         report = await _cluster(conn, parsed, enabled, options)
     await refresh_statistics(pool, store.CLUSTER_TABLES)
+    await refresh_exposure(pool, parsed.value)  # screening reads exposure precomputed over the new clusters
     report = _with_seconds(report, time.perf_counter() - clock)
     log.info("clustering done", extra=report.as_dict())
     return report

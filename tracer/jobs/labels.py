@@ -23,6 +23,7 @@ from tracer.labels.records import PUBLIC_TENANT, LabelSet, SourceSpec, check_sou
 from tracer.store import labels as store
 from tracer.store.cluster_aggregates import refresh_all_labels
 from tracer.store.errors import translate_errors
+from tracer.store.exposure_refresh import refresh_exposure
 from tracer.store.pool import refresh_statistics
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ async def import_labels(
             report.sources.append(_entry(stored, item))
         await refresh_all_labels(conn)  # clusters' labelled members and label summaries
     await refresh_statistics(pool, store.LABEL_TABLES)
+    await refresh_exposure(pool)  # screening reads exposure precomputed over the new labels
     for entry in report.sources:
         log.info("imported labels", extra=entry)
     return report
