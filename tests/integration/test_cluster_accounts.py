@@ -7,6 +7,8 @@ indexer stores them; the exchange wallet is known from a label of category excha
 
 from __future__ import annotations
 
+import dataclasses
+
 import asyncpg
 
 from chains.model import AccountBlock, AccountTx, Chain, TokenEvent, TokenEventKind, Transfer, TransferKind
@@ -149,3 +151,19 @@ async def test_without_exchange_labels_the_deposit_heuristic_says_why(pool: asyn
     report = await run_clustering(pool, "ethereum")
     assert "exchange" in report.not_run["deposit_address"]
     assert report.merges == 0
+
+
+async def test_a_reorg_replacing_blocks_undoes_their_merges(pool: asyncpg.Pool) -> None:
+    await store(pool, FIRST + SECOND)
+    await label_exchange(pool)
+    await run_clustering(pool, "ethereum")
+    assert user(4) in await clusters_by_address(pool)
+    # the indexer rolls back to height 7 and stores other blocks there: no token sweep, no approved spend
+    await pool.execute("DELETE FROM blocks WHERE chain = 'ethereum' AND height >= 7")
+    other = [block(7, [(user(9), user(10), 5, None)]), block(8, [(user(10), user(9), 4, None)])]
+    await store(pool, [dataclasses.replace(b, hash=f"{b.height + 1000:064x}") for b in other])
+    repaired = await run_clustering(pool, "ethereum")
+    assert repaired.mode == "full"
+    clustered = await clusters_by_address(pool)
+    assert user(4) not in clustered and user(6) not in clustered
+    assert clustered[user(1)] == clustered[user(3)]  # merges of the blocks that stayed are kept

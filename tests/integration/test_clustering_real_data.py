@@ -104,3 +104,31 @@ async def test_clustering_again_is_idempotent(loaded_pool: asyncpg.Pool) -> None
     assert before == after
     assert full.merges == evidence_before == await loaded_pool.fetchval("SELECT count(*) FROM merge_evidence")
     assert (full.mode, full.vetoes, full.largest_cluster) == ("full", 1, 3804)
+
+
+async def test_cluster_aggregates_match_the_members_history(loaded_pool: asyncpg.Pool) -> None:
+    """The precomputed summary of the largest cluster that received in the indexed blocks equals what its
+    members' transactions add up to (spends whose spent output is not indexed carry no value)."""
+    from tracer.store.views import cluster_summary
+
+    cid = await loaded_pool.fetchval(
+        """SELECT c.id FROM clusters c WHERE EXISTS (SELECT 1 FROM address_clusters ac JOIN tx_outputs o
+           ON o.address_id = ac.address_id WHERE ac.cluster_id = c.id) ORDER BY c.size DESC, c.id LIMIT 1"""
+    )
+    direct = await loaded_pool.fetchrow(
+        """WITH m AS (SELECT address_id FROM address_clusters WHERE cluster_id = $1)
+           SELECT (SELECT sum(o.value) FROM tx_outputs o JOIN m USING (address_id)) AS received,
+                  (SELECT COALESCE(sum(i.value), 0) FROM tx_inputs i JOIN m USING (address_id)) AS sent,
+                  (SELECT min(t.block_height) FROM transactions t WHERE t.id IN (
+                      SELECT tx_id FROM tx_outputs JOIN m USING (address_id)
+                      UNION SELECT tx_id FROM tx_inputs JOIN m USING (address_id))) AS first_height,
+                  (SELECT count(*) FROM m) AS size""",
+        cid,
+    )
+    async with loaded_pool.acquire() as conn:
+        summary = await cluster_summary(conn, cid)
+    assert summary is not None and summary.size == direct["size"]
+    (native,) = summary.assets
+    assert (native.asset, native.received, native.sent) == ("", direct["received"], direct["sent"])
+    assert summary.first_height == direct["first_height"]
+    assert summary.last_height is not None and summary.last_height >= direct["first_height"]

@@ -82,8 +82,8 @@ async def run_clustering(
         await conn.execute("SELECT pg_advisory_xact_lock($1)", store.LOCK_KEY)
         report = await _cluster(conn, parsed, enabled, options)
     await refresh_statistics(pool, store.CLUSTER_TABLES)
+    report = _with_seconds(report, time.perf_counter() - clock)  # the clustering itself
     await refresh_exposure(pool, parsed.value)  # screening reads exposure precomputed over the new clusters
-    report = _with_seconds(report, time.perf_counter() - clock)
     log.info("clustering done", extra=report.as_dict())
     return report
 
@@ -96,7 +96,7 @@ async def _cluster(
     state = await store.load_state(conn, chain.value)
     full = options.full or state is None or state.heuristics != names
     if state is not None and not full:
-        full = await store.stored_counts(conn, chain.value) != (state.evidence_count, state.refused_count)
+        full = not await store.still_valid(conn, chain.value, state)
     if full or state is None:
         await store.reset_chain(conn, chain.value)
         members, cluster_ids = np.empty(0, np.int64), np.empty(0, np.int64)

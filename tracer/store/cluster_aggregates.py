@@ -24,15 +24,18 @@ WITH members AS MATERIALIZED ({members}),
 received AS (SELECT m.cluster_id, sum(o.value) AS value, min(t.block_height) AS lo, max(t.block_height) AS hi
              FROM members m JOIN tx_outputs o ON o.address_id = m.address_id
              JOIN transactions t ON t.id = o.tx_id GROUP BY 1),
-sent AS (SELECT m.cluster_id, COALESCE(sum(i.value), 0) AS value, max(t.block_height) AS hi
+sent AS (SELECT m.cluster_id, COALESCE(sum(i.value), 0) AS value, min(t.block_height) AS lo,
+                max(t.block_height) AS hi
          FROM members m JOIN tx_inputs i ON i.address_id = m.address_id
          JOIN transactions t ON t.id = i.tx_id GROUP BY 1),
 assets AS (INSERT INTO cluster_assets (cluster_id, asset, received, sent)
            SELECT COALESCE(r.cluster_id, s.cluster_id), '{native}', COALESCE(r.value, 0), COALESCE(s.value, 0)
            FROM received r FULL JOIN sent s ON s.cluster_id = r.cluster_id)
-UPDATE clusters c SET first_height = r.lo, last_height = GREATEST(r.hi, s.hi)
-FROM received r LEFT JOIN sent s ON s.cluster_id = r.cluster_id
-WHERE c.id = r.cluster_id
+UPDATE clusters c SET first_height = x.lo, last_height = x.hi
+FROM (SELECT cluster_id, min(lo) AS lo, max(hi) AS hi
+      FROM (SELECT cluster_id, lo, hi FROM received UNION ALL SELECT cluster_id, lo, hi FROM sent) u
+      GROUP BY 1) x
+WHERE c.id = x.cluster_id
 """
 # Account chains: per asset ('' for the native coin, else the token contract), from the transfers table.
 _ACCOUNT_ASSETS = """

@@ -78,6 +78,7 @@ class ClusterState:
     last_height: int
     evidence_count: int
     refused_count: int
+    last_hash: bytes | None = None
 
 
 async def iter_candidate_txs(
@@ -157,13 +158,13 @@ def _rebuild(header: asyncpg.Record, inputs: list[asyncpg.Record], outputs: list
 # --- state --------------------------------------------------------------------------------------------------
 async def load_state(conn: asyncpg.Connection, chain: str) -> ClusterState | None:
     row = await conn.fetchrow(
-        """SELECT heuristics, last_tx_id, last_height, evidence_count, refused_count
+        """SELECT heuristics, last_tx_id, last_height, evidence_count, refused_count, last_hash
            FROM cluster_state WHERE chain = $1""",
         chain,
     )
     if row is None:
         return None
-    return ClusterState(tuple(row["heuristics"]), row[1], row[2], row[3], row[4])
+    return ClusterState(tuple(row["heuristics"]), row[1], row[2], row[3], row[4], row[5])
 
 
 async def stored_counts(conn: asyncpg.Connection, chain: str) -> tuple[int, int]:
@@ -177,13 +178,28 @@ async def stored_counts(conn: asyncpg.Connection, chain: str) -> tuple[int, int]
     return (row[0], row[1]) if row else (0, 0)
 
 
+async def still_valid(conn: asyncpg.Connection, chain: str, state: ClusterState) -> bool:
+    """Whether the stored clustering still describes the stored chain: no evidence deleted (a reorg or a
+    re-index cascades it away) and the last block clustered still there with the same hash."""
+    if await stored_counts(conn, chain) != (state.evidence_count, state.refused_count):
+        return False
+    if state.last_hash is None:
+        return True
+    current = await conn.fetchval(
+        "SELECT hash FROM blocks WHERE chain = $1 AND height = $2", chain, state.last_height
+    )
+    return bool(current == state.last_hash)
+
+
 async def save_state(conn: asyncpg.Connection, chain: str, state: ClusterState) -> None:
     await conn.execute(
         """INSERT INTO cluster_state
-               (chain, heuristics, last_tx_id, last_height, evidence_count, refused_count)
-           VALUES ($1, $2, $3, $4, $5, $6)
+               (chain, heuristics, last_tx_id, last_height, evidence_count, refused_count, last_hash)
+           VALUES ($1, $2, $3, $4, $5, $6,
+                   (SELECT hash FROM blocks WHERE chain = $1 AND height = $4))
            ON CONFLICT (chain) DO UPDATE SET heuristics = $2, last_tx_id = $3, last_height = $4,
-                evidence_count = $5, refused_count = $6, updated_at = now()""",
+                evidence_count = $5, refused_count = $6, last_hash = EXCLUDED.last_hash,
+                updated_at = now()""",
         chain,
         list(state.heuristics),
         state.last_tx_id,

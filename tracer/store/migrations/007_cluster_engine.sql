@@ -49,6 +49,7 @@ CREATE TABLE cluster_state (
     heuristics       text[]   NOT NULL,
     last_tx_id       bigint   NOT NULL,   -- UTXO chains: transactions up to this id are clustered
     last_height      integer  NOT NULL,   -- account chains: blocks up to this height are clustered
+    last_hash        bytea,               -- of the block at last_height: another one there means a reorg
     evidence_count   bigint   NOT NULL,
     refused_count    bigint   NOT NULL,
     updated_at       timestamptz NOT NULL DEFAULT now()
