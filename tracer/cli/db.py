@@ -37,5 +37,5 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 def register(sub: Subparsers) -> None:
     db = sub.add_parser("db", help="the embedded PostgreSQL server")
     db.add_argument("action", choices=["start", "stop", "status", "url"])
-    db.add_argument("--json", action="store_true", help="url: print {\"url\": ...} instead of the bare URL")
+    db.add_argument("--json", action="store_true", help='url: print {"url": ...} instead of the bare URL')
     db.set_defaults(run=cmd_db)
