@@ -100,11 +100,13 @@ class Anvil:
             yield cls(client, [str(a) for a in await client.call("eth_accounts")])
 
     async def send(self, sender: str, to: str | None, *, value: int = 0, data: str = "0x") -> str:
-        """Sends a transaction (mined at once under automine); returns its hash."""
+        """Sends a transaction and waits until it is mined (automine); returns its hash."""
         tx: dict[str, object] = {"from": sender, "value": hex(value), "data": data, "gas": hex(3_000_000)}
         if to is not None:
             tx["to"] = to
-        return str(await self.client.call("eth_sendTransaction", [tx]))
+        tx_hash = str(await self.client.call("eth_sendTransaction", [tx]))
+        await self.receipt(tx_hash)
+        return tx_hash
 
     async def send_many(self, txs: Sequence[dict[str, object]]) -> list[str]:
         """Many transactions in batched requests (for building long chains quickly)."""
