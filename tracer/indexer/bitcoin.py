@@ -22,7 +22,7 @@ from chains.bitcoin.parse import parse_block_bytes
 from chains.errors import NodeNotSynced, NodeProtocolError, ParseError, RpcError
 from chains.model import Chain
 from chains.rpc import JsonRpcClient
-from chains.transport import HttpTransport
+from chains.transport import DEFAULT_TIMEOUT_S, HttpTransport
 from tracer.errors import InputError
 from tracer.indexer.adapter import BatchStats, Header
 from tracer.store.chaindata import (
@@ -55,6 +55,8 @@ def header_of(raw: bytes, height: int) -> Header:
 class RawBlockSource(Protocol):
     async def tip_height(self) -> int: ...
 
+    async def block_hash(self, height: int) -> str: ...
+
     async def raw_blocks(self, heights: Sequence[int]) -> list[bytes]: ...
 
 
@@ -68,6 +70,9 @@ class RpcRawSource:
 
     async def tip_height(self) -> int:
         return int(await self.client.call(*rq.getblockcount()))
+
+    async def block_hash(self, height: int) -> str:
+        return str(await self.client.call(*rq.getblockhash(height)))
 
     async def raw_blocks(self, heights: Sequence[int]) -> list[bytes]:
         try:
@@ -96,6 +101,9 @@ class EsploraRawSource:
 
     async def tip_height(self) -> int:
         return await self.node.tip_height()
+
+    async def block_hash(self, height: int) -> str:
+        return await self.node.block_hash(height)
 
     async def raw_blocks(self, heights: Sequence[int]) -> list[bytes]:
         async def one(height: int) -> bytes:
@@ -133,6 +141,9 @@ class BitcoinAdapter:
     async def tip_height(self) -> int:
         return await self._source.tip_height()
 
+    async def block_hash(self, height: int) -> str:
+        return await self._source.block_hash(height)
+
     async def fetch(self, heights: Sequence[int]) -> list[bytes]:
         return await self._source.raw_blocks(heights)
 
@@ -168,13 +179,15 @@ class BitcoinAdapter:
 
 
 @contextlib.asynccontextmanager
-async def open_adapter(rpc_url: str | None, esplora_url: str | None) -> AsyncIterator[BitcoinAdapter]:
-    """The adapter for a node URL; its cursor name is "rpc" or "esplora"."""
+async def open_adapter(
+    rpc_url: str | None, esplora_url: str | None, *, request_seconds: float = DEFAULT_TIMEOUT_S
+) -> AsyncIterator[BitcoinAdapter]:
+    """The adapter for a node URL; its cursor name is "rpc" or "esplora"; ``request_seconds``: per request."""
     if rpc_url:
-        async with HttpTransport(rpc_url) as transport:
+        async with HttpTransport(rpc_url, timeout=request_seconds) as transport:
             yield BitcoinAdapter(RpcRawSource(JsonRpcClient(transport, jsonrpc="1.0")), "rpc")
     elif esplora_url:
-        async with EsploraNode(esplora_url) as node:
+        async with EsploraNode(esplora_url, timeout=request_seconds) as node:
             yield BitcoinAdapter(EsploraRawSource(node), "esplora")
     else:
         raise InputError("no node configured: give --rpc URL or --esplora URL")
