@@ -14,6 +14,7 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import asyncpg
 
@@ -46,6 +47,7 @@ class NodeJob:
     progress: bool | None = False  # None: a bar when stderr is a terminal
     stop: asyncio.Event | None = None
     request_seconds: float = DEFAULT_TIMEOUT_S  # per node request
+    blocks_dir: Path | None = None  # Bitcoin Core's blocks/ directory instead of a node
 
 
 async def index_from_node(
@@ -70,7 +72,9 @@ async def index_from_node(
 async def run_node_job(
     pool: asyncpg.Pool, job: NodeJob, *, start: int | None = None, stop: int | None = None
 ) -> IndexReport:
-    async with open_adapter(job.rpc_url, job.esplora_url, request_seconds=job.request_seconds) as adapter:
+    async with open_adapter(
+        job.rpc_url, job.esplora_url, blocks_dir=job.blocks_dir, request_seconds=job.request_seconds
+    ) as adapter:
         indexer = make_indexer(pool, adapter, job)
         first = await first_height(pool, adapter, start)
         tip = await node_tip(indexer, first)
@@ -98,7 +102,9 @@ async def follow_node(
     stop = job.stop or asyncio.Event()
     job = dataclasses.replace(job, stop=stop)
     total = IndexReport()
-    async with open_adapter(job.rpc_url, job.esplora_url, request_seconds=job.request_seconds) as adapter:
+    async with open_adapter(
+        job.rpc_url, job.esplora_url, blocks_dir=job.blocks_dir, request_seconds=job.request_seconds
+    ) as adapter:
         indexer = make_indexer(pool, adapter, job)
         position = CursorPosition(adapter.chain, adapter.source)
         next_height = await first_height(pool, adapter, start)
@@ -132,7 +138,8 @@ def make_indexer(pool: asyncpg.Pool, adapter: BitcoinAdapter, job: NodeJob) -> I
 async def first_height(pool: asyncpg.Pool, adapter: BitcoinAdapter, start: int | None) -> int:
     if start is not None:
         return start
-    return await read_cursor(pool, adapter.chain, adapter.source) or 0
+    cursor = await read_cursor(pool, adapter.chain, adapter.source)
+    return cursor if cursor is not None else adapter.lowest_height()
 
 
 async def node_tip(indexer: Indexer[bytes, BlockRows], next_height: int) -> int:
