@@ -126,7 +126,11 @@ def _compiled_b58check() -> Callable[[bytes], str] | None:
     except ImportError:  # pragma: no cover - a platform without its wheel
         return None
     encode = based58.b58encode_check
-    return lambda payload: encode(payload).decode("ascii")
+
+    def b58check_encode_compiled(payload: bytes) -> str:
+        return encode(payload).decode("ascii")
+
+    return b58check_encode_compiled
 
 
 _COMPILED_B58CHECK = _compiled_b58check()
@@ -279,7 +283,11 @@ def _check_witness_program(version: int, program: bytes) -> None:
         raise AddressError(f"witness v0 program of {n} bytes (must be 20 or 32)")
 
 
-def _encode_mainnet_segwit(version: int, program: bytes, variant: Bech32Variant) -> str:
+_BECH32_CONST = Bech32Variant.BECH32.value  # plain ints: an Enum's .value costs a descriptor call
+_BECH32M_CONST = Bech32Variant.BECH32M.value
+
+
+def _encode_mainnet_segwit(version: int, program: bytes) -> str:
     """``bc1`` address with two 5-bit symbols per step: the data is one integer read 10 bits at a time."""
     nbits = 8 * len(program)
     pad = -nbits % 5  # convertbits(pad=True): zero bits up to a whole symbol
@@ -298,7 +306,7 @@ def _encode_mainnet_segwit(version: int, program: bytes, variant: Bech32Variant)
         chars.append(pairs[unit])
     for _ in range(3):  # six zero symbols make room for the checksum
         chk = ((chk & _MASK20) << 10) ^ table[chk >> 20]
-    chk ^= variant.value
+    chk ^= _BECH32_CONST if version == 0 else _BECH32M_CONST
     chars += (pairs[chk >> 20], pairs[chk >> 10 & 1023], pairs[chk & 1023])
     return "".join(chars)
 
@@ -306,9 +314,9 @@ def _encode_mainnet_segwit(version: int, program: bytes, variant: Bech32Variant)
 def segwit_address(version: int, program: bytes, hrp: str = params.BECH32_HRP) -> str:
     """bech32 (v0) or bech32m (v1..16) address of a witness program; lower case."""
     _check_witness_program(version, program)
-    variant = Bech32Variant.BECH32 if version == 0 else Bech32Variant.BECH32M
     if hrp == params.BECH32_HRP:
-        return _encode_mainnet_segwit(version, program, variant)
+        return _encode_mainnet_segwit(version, program)
+    variant = Bech32Variant.BECH32 if version == 0 else Bech32Variant.BECH32M
     return bech32_encode(hrp, bytes((version,)) + _to_5bit(program), variant)
 
 
