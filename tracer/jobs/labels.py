@@ -70,9 +70,14 @@ async def import_labels(
     report = ImportReport()
     parsed = await asyncio.to_thread(_parse_path, path, options, report)
     async with translate_errors(), pool.acquire() as conn, conn.transaction():
+        batches = []
         for item in parsed:
-            stored = await _store(conn, item, options)
-            report.sources.append(_entry(stored, item))
+            spec = await _spec(conn, item, options)
+            source_id = await store.prepare_source(conn, spec, item.labels, replace=options.replace)
+            batches.append((source_id, spec.tenant, item.labels.records))
+        await store.write_labels(conn, batches)
+        for item, (source_id, _, _) in zip(parsed, batches, strict=True):
+            report.sources.append(_entry(await store.source_by_id(conn, source_id), item))
     await refresh_statistics(pool, store.LABEL_TABLES)
     for entry in report.sources:
         log.info("imported labels", extra=entry)
@@ -126,14 +131,14 @@ def _licence_near(file: Path, root: Path | None) -> str | None:
     return None
 
 
-async def _store(conn: asyncpg.Connection, item: _Parsed, options: ImportOptions) -> store.StoredSource:
+async def _spec(conn: asyncpg.Connection, item: _Parsed, options: ImportOptions) -> SourceSpec:
     origin = str(item.file)
     if options.source is not None:
         name = check_source_name(options.source)
     else:
         previous = await store.source_from(conn, options.tenant, origin)
         name = previous.name if previous else item.default_name
-    spec = SourceSpec(
+    return SourceSpec(
         name=name,
         title=item.labels.title,
         format=item.labels.format,
@@ -143,7 +148,6 @@ async def _store(conn: asyncpg.Connection, item: _Parsed, options: ImportOptions
         licence=item.licence,
         tenant=options.tenant,
     )
-    return await store.import_label_set(conn, spec, item.labels, replace=options.replace)
 
 
 def _entry(stored: store.StoredSource, item: _Parsed) -> dict[str, object]:

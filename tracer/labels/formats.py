@@ -25,6 +25,7 @@ import yaml
 from chains.addresses import detect
 from chains.model import Chain
 from tracer.errors import MalformedInput, UnsupportedFormat
+from tracer.labels import fastyaml
 from tracer.labels.records import LabelRecord, LabelSet
 from tracer.risk.categories import Category, classify
 
@@ -108,7 +109,10 @@ def parse_ofac_list(asset: str, data: bytes, *, is_json: bool, snapshot: str | N
 
 
 def parse_tagpack(data: bytes, filename: str) -> LabelSet:
-    doc = yaml.load(data, Loader=_YAML_LOADER)
+    try:
+        doc = fastyaml.load(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:  # UTF-16/32 YAML: PyYAML detects the encoding
+        doc = yaml.load(data, Loader=_YAML_LOADER)
     if not isinstance(doc, dict) or not isinstance(doc.get("tags"), list):
         raise UnsupportedFormat("not a GraphSense TagPack: expected a mapping with a 'tags' list")
     header = {k: v for k, v in doc.items() if k != "tags"}
