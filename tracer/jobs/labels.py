@@ -52,7 +52,7 @@ class _Parsed:
 @dataclass(slots=True)
 class ImportReport:
     sources: list[dict[str, object]] = field(default_factory=list)
-    ignored_files: list[str] = field(default_factory=list)  # in a directory: not a label format
+    ignored_files: list[dict[str, str]] = field(default_factory=list)  # in a directory: file, reason
 
     @property
     def labels(self) -> int:
@@ -96,8 +96,8 @@ def _parse_path(path: Path, options: ImportOptions, report: ImportReport) -> lis
     for file in sorted(p for p in root.rglob("*") if p.is_file() and p.name.endswith(_LABEL_SUFFIXES)):
         try:
             parsed.append(_parse_file(file, file.relative_to(root).as_posix(), options, root))
-        except UnsupportedFormat:
-            report.ignored_files.append(str(file))  # READMEs, actor packs, ...: a directory holds more
+        except UnsupportedFormat as exc:  # READMEs, actor packs, ...: a directory holds more
+            report.ignored_files.append({"file": str(file), "reason": exc.message})
     return parsed
 
 
