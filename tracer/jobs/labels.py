@@ -4,6 +4,10 @@ Each file becomes one named source (tracer.labels.records.SourceSpec). Its name 
 ``source`` the caller gives; the name of the source already imported from the same file (a re-import);
 the file's path below the directory being imported (or its file name for a single file). Nothing is
 written unless every file of the import passes tracer.labels.guard.
+
+Producers inside tracer use the record-level calls instead of files: ``import_records`` (replace a source
+with LabelRecords) and ``apply_freeze_events`` (USDT/USDC issuer freezes decoded by the EVM/TRON indexer,
+kept incrementally). Both take the caller's connection and nest in its transaction.
 """
 
 from __future__ import annotations
@@ -11,15 +15,27 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import asyncpg
 
+from chains.model import Chain
 from tracer.errors import InputError, UnsupportedFormat
+from tracer.labels import freeze
 from tracer.labels.formats import UNSUPPORTED_ASSET, parse_label_file
-from tracer.labels.records import PUBLIC_TENANT, LabelSet, SourceSpec, check_source_name, check_tenant
+from tracer.labels.freeze import StablecoinFreeze
+from tracer.labels.records import (
+    PUBLIC_TENANT,
+    LabelRecord,
+    LabelSet,
+    SourceSpec,
+    check_source_name,
+    check_tenant,
+)
 from tracer.store import labels as store
 from tracer.store.errors import translate_errors
 from tracer.store.pool import refresh_statistics
@@ -159,3 +175,52 @@ def _entry(stored: store.StoredSource, item: _Parsed) -> dict[str, object]:
         "labels": stored.entries,
         "skipped": dict(sorted(item.labels.skipped.items())),
     }
+
+
+# --- record-level imports: for producers inside tracer (the EVM/TRON indexer), not files -------------------
+
+
+async def import_records(
+    conn: asyncpg.Connection,
+    spec: SourceSpec,
+    records: Sequence[LabelRecord],
+    *,
+    replace: str | None = None,
+    skipped: Counter[str] | None = None,
+) -> store.StoredSource:
+    """Replace source ``spec.name`` with ``records``, under the same rules as a file import (refused if
+    empty or far smaller, tracer.labels.guard). Runs in a transaction of its own, nested in the caller's
+    if there is one, so an indexer can commit labels with its cursor."""
+    check_tenant(spec.tenant)
+    check_source_name(spec.name)
+    labels = LabelSet(spec.title, spec.format, tuple(records), skipped or Counter(), spec.as_of, spec.licence)
+    async with translate_errors(), conn.transaction():
+        return await store.import_label_set(conn, spec, labels, replace=replace)
+
+
+async def apply_freeze_events(
+    conn: asyncpg.Connection, events: Sequence[StablecoinFreeze], *, tenant: str = PUBLIC_TENANT
+) -> list[store.StoredSource]:
+    """Store decoded USDT/USDC freeze logs as label changes: one source per (chain, token contract),
+    each frozen account labelled ``blacklisted``, unfrozen ones unlabelled. Nested in the caller's
+    transaction if there is one (call it in the transaction that moves the indexer's cursor)."""
+    check_tenant(tenant)
+    by_contract: dict[tuple[Chain, str, str], list[StablecoinFreeze]] = {}
+    for event in events:
+        by_contract.setdefault((event.chain, event.token, event.contract), []).append(event)
+    stored = []
+    async with translate_errors(), conn.transaction():
+        for (chain, token, contract), batch in sorted(by_contract.items()):
+            changes = freeze.fold(batch)
+            spec = SourceSpec(
+                name=freeze.source_name(chain, token, contract),
+                title=freeze.source_title(chain, token),
+                format=freeze.FORMAT,
+                origin=f"{chain.value}:{contract}",
+                sha256="",  # recomputed from the stored labels
+                tenant=tenant,
+            )
+            removals = [(chain.value, account) for account in sorted(changes.unfrozen)]
+            upserts = [changes.frozen[account] for account in sorted(changes.frozen)]
+            stored.append(await store.apply_label_changes(conn, spec, upserts, removals))
+    return stored

@@ -164,6 +164,38 @@ async def prepare_source(
     return source_id
 
 
+async def apply_label_changes(
+    conn: asyncpg.Connection,
+    spec: SourceSpec,
+    upserts: Sequence[LabelRecord],
+    removals: Sequence[tuple[str, str]],
+) -> StoredSource:
+    """Change some labels of an incrementally kept source (issuer freezes): the labels of ``upserts``'
+    addresses are replaced, those of ``removals`` (chain, address) deleted; the rest stay. The source's
+    count and sha256 (of its sorted ``chain:address`` lines) are recomputed. Call inside a transaction.
+    """
+    source_id = await _upsert_source(conn, spec, 0, 0)
+    touched = sorted({(r.chain.value, r.address) for r in upserts} | set(removals))
+    await conn.execute(
+        """DELETE FROM labels l USING addresses a, unnest($2::text[], $3::text[]) AS t(chain, address)
+           WHERE l.source_id = $1 AND a.id = l.address_id AND a.chain = t.chain AND a.address = t.address""",
+        source_id,
+        [c for c, _ in touched],
+        [a for _, a in touched],
+    )
+    await write_labels(conn, [(source_id, spec.tenant, upserts)])
+    await conn.execute(
+        """UPDATE label_sources s SET entries = c.n, sha256 = c.digest FROM (
+               SELECT count(*) AS n,
+                      encode(sha256(convert_to(COALESCE(string_agg(a.chain || ':' || a.address, E'\n'
+                          ORDER BY a.chain, a.address), ''), 'UTF8')), 'hex') AS digest
+               FROM labels l JOIN addresses a ON a.id = l.address_id WHERE l.source_id = $1) c
+           WHERE s.id = $1""",
+        source_id,
+    )
+    return await source_by_id(conn, source_id)
+
+
 async def delete_source(conn: asyncpg.Connection | asyncpg.Pool, tenant: str, name: str) -> int | None:
     """Delete a source and its labels; the number of labels removed (None if there was no such source)."""
     entries = await conn.fetchval(
