@@ -38,6 +38,7 @@ from tracer.labels.records import (
 )
 from tracer.store import labels as store
 from tracer.store.errors import translate_errors
+from tracer.store.exposure_refresh import refresh_exposure
 from tracer.store.pool import refresh_statistics
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ async def import_labels(
         for item, (source_id, _, _) in zip(parsed, batches, strict=True):
             report.sources.append(_entry(await store.source_by_id(conn, source_id), item))
     await refresh_statistics(pool, store.LABEL_TABLES)
+    await refresh_exposure(pool)  # screening reads exposure precomputed over the new labels
     for entry in report.sources:
         log.info("imported labels", extra=entry)
     return report
