@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from collections.abc import Iterator
 from decimal import Decimal
 from functools import cache
@@ -44,6 +45,7 @@ def frames(path: Path) -> Iterator[bytes]:
         yield from parse.iter_blk_frames(data)
 
 
+@pytest.mark.skipif(bool(os.environ.get("TRACER_PURE_PYTHON")), reason="installed without compiling")
 def test_the_installed_parser_is_compiled() -> None:
     assert is_compiled(parse) and is_compiled(address)  # else scripts/bootstrap did not build it
     assert not is_compiled(pure()["parse"])
