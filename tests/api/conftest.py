@@ -4,28 +4,17 @@ with API keys on, and a key of each role."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import aiohttp
 import asyncpg
 import pytest
+from api_support import Keys
 
 from tracer.api.server import start_server
 from tracer.config import Settings
 from tracer.store.keys import Role, create_key
 
 FAST = 100_000.0  # requests per second: keys the tests use must never be rate limited by accident
-
-
-@dataclass(frozen=True, slots=True)
-class Keys:
-    screening: str
-    analyst: str
-    admin: str
-    tenant_admin: str  # an admin of tenant "acme"
-
-    def header(self, role: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {getattr(self, role)}"}
 
 
 @pytest.fixture(scope="session")

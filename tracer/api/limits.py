@@ -103,10 +103,22 @@ async def answer_within(seconds: float) -> AsyncIterator[None]:
         raise AnswerTimeout(f"no answer within {seconds:g} s; try again later") from None
 
 
+class _PoolFloorRetries(logging.Filter):
+    """asyncpg logs a traceback each time it fails to reopen its minimum connections (every 1-60 s while
+    the database is down); DatabaseState reports the outage once instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to restore the pool connection floor")
+
+
+_POOL_FLOOR_FILTER = _PoolFloorRetries()
+
+
 class DatabaseState:
     """Whether the database answers, probed every ``interval`` seconds; logs only when that changes."""
 
     def __init__(self, pool: asyncpg.Pool, interval: float, timeout: float) -> None:
+        logging.getLogger("asyncpg.pool").addFilter(_POOL_FLOOR_FILTER)  # adding twice is a no-op
         self._pool = pool
         self._interval = interval
         self._timeout = timeout

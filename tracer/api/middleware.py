@@ -39,6 +39,7 @@ _NUL = b"\x00"
 _JSON_NUL = b"\\u0000"  # the JSON escape for NUL, six bytes
 _TIMEOUT_SQLSTATES = {"57014", "55P03"}  # statement timeout / lock not available: the database was slow
 _LOOPBACK = {"127.0.0.1", "::1"}
+_BODY_LEFT_UNREAD = {408, 413, 415}
 
 
 @web.middleware
@@ -51,6 +52,8 @@ async def errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.status >= 500:
             log.error("request failed", extra={"path": request.path, "code": exc.code, "error": exc.message})
         response = json_response(exc.to_json(), status=exc.status)
+        if exc.status in _BODY_LEFT_UNREAD:
+            response.force_close()  # the rest of the body is not worth waiting for: no keep-alive
         if "retry_after" in exc.details:
             response.headers["Retry-After"] = str(exc.details["retry_after"])
         return response
