@@ -127,8 +127,8 @@ class Transfer:
     """One movement of the native coin or of a fungible token, from one account to another.
 
     Shared by the EVM and TRON parsers, the store and the account-model heuristics (deposit address,
-    airdrop). Addresses are canonical for their chain, as ``chains.addresses.normalize`` gives them (EVM: EIP-55
-    checksum form, as labels are stored; TRON: base58check ``T...``).
+    airdrop). Addresses are canonical for their chain, as ``chains.addresses.normalize`` gives them
+    (EVM: EIP-55 checksum form, as labels are stored; TRON: base58check ``T...``).
     """
 
     chain: Chain
@@ -141,3 +141,50 @@ class Transfer:
     to_address: str
     amount: int  # base units (wei, sun, token units): uint256, never float
     time: int = 0  # unix seconds of the block
+
+
+@dataclass(frozen=True, slots=True)
+class AccountTx:
+    """One transaction of an account-model chain, as its receipt settled it."""
+
+    hash: str  # lower-case 0x hex
+    index: int  # position in its block
+    from_address: str
+    to_address: str | None  # None for a contract creation
+    value: int | None  # base units; None when the source carried no transaction body (hashes only)
+    success: bool  # receipt status: a failed transaction moves no value
+    created: str | None = None  # the contract a creation made
+
+
+class TokenEventKind(StrEnum):
+    """Token events other than Transfer that the indexer keeps."""
+
+    APPROVAL = "approval"  # ERC-20 Approval(owner, spender, value)
+    FREEZE = "freeze"  # USDT AddedBlackList / USDC Blacklisted
+    UNFREEZE = "unfreeze"  # USDT RemovedBlackList / USDC UnBlacklisted
+    DESTROY = "destroy"  # USDT DestroyedBlackFunds: a frozen balance burnt
+
+
+@dataclass(frozen=True, slots=True)
+class TokenEvent:
+    tx_hash: str
+    index: int  # log index in the block
+    kind: TokenEventKind
+    token: str  # the emitting contract (canonical address)
+    subject: str  # the owner (approval) or the frozen account
+    spender: str | None = None  # approval only
+    amount: int | None = None  # approval allowance, or the destroyed balance; base units
+
+
+@dataclass(frozen=True, slots=True)
+class AccountBlock:
+    """A block of an account-model chain reduced to what tracing needs: who moved what to whom."""
+
+    chain: Chain
+    hash: str  # lower-case hex without 0x (the form Bitcoin's hashes have, so the blocks table serves both)
+    height: int
+    prev_hash: str
+    time: int  # unix seconds
+    txs: tuple[AccountTx, ...]
+    transfers: tuple[Transfer, ...]
+    events: tuple[TokenEvent, ...] = ()

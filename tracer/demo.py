@@ -104,12 +104,10 @@ async def load(pool: asyncpg.Pool, data_dir: Path, out: Out) -> None:
         out(f"replay node on {node.esplora_url}: {len(store.by_hash)} recorded mainnet blocks\n")
         for first, last in contiguous_runs(sorted(store.by_height)):
             report = await index_from_node(pool, rpc_url=node.rpc_url, start=first, stop=last)
-            out(f"  indexed blocks {first}..{last} over JSON-RPC: {_rates(report.as_dict())}\n")
+            out(f"  indexed blocks {first}..{last} over JSON-RPC: {report.summary()}\n")
     raito = sorted((bitcoin / "raito").glob("*.json.gz"))
     report = await index_files(pool, raito, kind="json")
-    out(
-        f"  indexed {len(raito)} raito block files (inputs carry spent outputs): {_rates(report.as_dict())}\n"
-    )
+    out(f"  indexed {len(raito)} raito block files (inputs carry spent outputs): {report.summary()}\n")
     clusters = await run_clustering(pool)
     out(
         f"clustered: {clusters.merges} merges, {clusters.vetoes} CoinJoin vetoes, "
@@ -145,10 +143,3 @@ async def _show_examples(url: str, addresses: list[str], out: Out) -> None:
             out(f"  - {reason['explanation']}\n")
     full = orjson.dumps(answers[0], option=orjson.OPT_INDENT_2).decode()
     out(f"\nthe full answer for the first one:\n{full}\n")
-
-
-def _rates(report: dict[str, object]) -> str:
-    return (
-        f"{report['blocks']} blocks, {report['txs']} txs in {report['seconds']} s "
-        f"({report['blocks_per_second']} blocks/s, {report['txs_per_second']} tx/s)"
-    )

@@ -5,7 +5,8 @@ TracerError                      500 internal_error
 │   ├── InvalidAddress           400 invalid_address
 │   ├── UnsupportedChain         400 unsupported_chain
 │   ├── UnsupportedFormat        400 unsupported_format
-│   └── MalformedInput           400 malformed_input   a known format, but broken content
+│   ├── MalformedInput           400 malformed_input   a known format, but broken content
+│   └── ImportRefused            400 import_refused    an import that would empty or silently replace data
 ├── NotFound                     404 not_found
 ├── ConfigError                  500 config_error
 ├── SourceError                  502 source_error      a node or file we read from failed
@@ -58,6 +59,10 @@ class UnsupportedFormat(InputError):
 
 class MalformedInput(InputError):
     code = "malformed_input"
+
+
+class ImportRefused(InputError):
+    code = "import_refused"
 
 
 class NotFound(TracerError):

@@ -8,7 +8,7 @@ Pure: callers pass bytes or already-decoded JSON; nothing here reads files or ta
   otherwise stay UNRESOLVED outpoints; raw blocks do not carry input values.
 - ``getblock`` verbosity 2 and 3 (``parse_getblock``): verbosity 3 carries each input's spent output
   (PREVOUT, value and address); verbosity 2 is treated like raw data (SCRIPT or UNRESOLVED).
-- raito test files: ``chains.bitcoin.raito.parse_raito`` (built on the helpers here);
+- raito test files: ``chains.bitcoin.raito.parse_raito`` (both build on ``chains.bitcoin.serial``);
   ``detect_and_parse_json`` recognises all three JSON shapes.
 
 BTC amounts in JSON become integer satoshi exactly (``btc_to_sat``).
@@ -19,12 +19,21 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from hashlib import sha256
 from typing import Any
 
 from chains.bitcoin import params
 from chains.bitcoin.address import normalize_address
+from chains.bitcoin.raito import parse_raito
 from chains.bitcoin.script import classify_output, input_address_from_spend
+from chains.bitcoin.serial import (
+    block_bip34_height,
+    coinbase_height,
+    double_sha256,
+    merkle_root,
+    read_varint,
+    varint_bytes,
+    virtual_size,
+)
 from chains.errors import AddressError, ParseError
 from chains.model import Block, Chain, InputSource, OutPoint, ScriptType, Tx, TxIn, TxOut
 
@@ -53,57 +62,7 @@ _SAT_PER_BTC = Decimal(params.COIN_SAT)
 _RawInput = tuple[bytes, int, bytes, int]  # prev txid (internal order), vout, scriptSig, sequence
 
 
-def double_sha256(data: bytes) -> bytes:
-    """SHA256(SHA256(data)): txids, block hashes and merkle nodes (internal byte order)."""
-    return sha256(sha256(data).digest()).digest()
-
-
-def merkle_root(txids: Sequence[bytes]) -> bytes:
-    """Merkle root (internal byte order) of txids in internal byte order; Bitcoin Core ComputeMerkleRoot."""
-    level = list(txids)
-    if not level:
-        raise ParseError("a block has at least one transaction")
-    while len(level) > 1:
-        if len(level) % 2:
-            level.append(level[-1])
-        level = [double_sha256(level[i] + level[i + 1]) for i in range(0, len(level), 2)]
-    return level[0]
-
-
-def virtual_size(base_size: int, total_size: int) -> int:
-    """BIP141 vsize from the size without witness data and the full size."""
-    weight = base_size * (params.WITNESS_SCALE_FACTOR - 1) + total_size  # BIP141
-    return -(-weight // params.WITNESS_SCALE_FACTOR)
-
-
-def coinbase_height(script_sig: bytes, block_version: int, block_time: int) -> int | None:
-    """Height a coinbase scriptSig commits to under BIP34, or None where BIP34 does not make it reliable.
-
-    Accepted only for block version >= 2, a minimal 3-byte push at the start of the scriptSig (heights
-    up to 8,388,607, ~ year 2160), a value >= the BIP34 enforcement height (below it a coinbase may begin
-    with anything, so a smaller value proves nothing), and a value the header time can account for (see
-    ``params.MIN_MEAN_BLOCK_INTERVAL_S``): a version-2 block mined before enforcement may start its
-    coinbase with another number.
-    """
-    if block_version < params.BIP34_MIN_BLOCK_VERSION or len(script_sig) < 4 or script_sig[0] != 3:
-        return None
-    height = int.from_bytes(script_sig[1:4], "little")
-    if script_sig[3] & 0x80 or height < params.BIP34_HEIGHT:  # sign bit set: a negative CScriptNum
-        return None
-    if block_time < params.GENESIS_TIME + height * params.MIN_MEAN_BLOCK_INTERVAL_S:
-        return None
-    return height
-
-
 # --- raw bytes ---------------------------------------------------------------------------------------------
-def _varint(raw: bytes, pos: int) -> tuple[int, int]:
-    first = raw[pos]
-    if first < 0xFD:
-        return first, pos + 1
-    size = 2 if first == 0xFD else 4 if first == 0xFE else 8
-    return int.from_bytes(raw[pos + 1 : pos + 1 + size], "little"), pos + 1 + size
-
-
 def _make_input(index: int, raw_in: _RawInput, witness: Sequence[bytes], coinbase: bool) -> TxIn:
     prev, vout, script_sig, sequence = raw_in
     if coinbase:
@@ -117,11 +76,11 @@ def _make_input(index: int, raw_in: _RawInput, witness: Sequence[bytes], coinbas
 
 
 def _read_inputs(raw: bytes, pos: int) -> tuple[list[_RawInput], int]:
-    count, pos = _varint(raw, pos)
+    count, pos = read_varint(raw, pos)
     inputs: list[_RawInput] = []
     for _ in range(count):
         prev, (vout,) = raw[pos : pos + 32], _U32.unpack_from(raw, pos + 32)
-        size, pos = _varint(raw, pos + 36)
+        size, pos = read_varint(raw, pos + 36)
         script_sig = raw[pos : pos + size]
         (sequence,) = _U32.unpack_from(raw, pos + size)
         pos += size + 4
@@ -130,11 +89,11 @@ def _read_inputs(raw: bytes, pos: int) -> tuple[list[_RawInput], int]:
 
 
 def _read_outputs(raw: bytes, pos: int) -> tuple[list[TxOut], int]:
-    count, pos = _varint(raw, pos)
+    count, pos = read_varint(raw, pos)
     outputs = []
     for k in range(count):
         (value,) = _U64.unpack_from(raw, pos)
-        size, pos = _varint(raw, pos + 8)
+        size, pos = read_varint(raw, pos + 8)
         stype, address = classify_output(raw[pos : pos + size])
         pos += size
         outputs.append(TxOut(k, value, stype, address))
@@ -144,10 +103,10 @@ def _read_outputs(raw: bytes, pos: int) -> tuple[list[TxOut], int]:
 def _read_witnesses(raw: bytes, pos: int, n_inputs: int) -> tuple[list[list[bytes]], int]:
     witnesses = []
     for _ in range(n_inputs):
-        n_items, pos = _varint(raw, pos)
+        n_items, pos = read_varint(raw, pos)
         stack = []
         for _ in range(n_items):
-            size, pos = _varint(raw, pos)
+            size, pos = read_varint(raw, pos)
             stack.append(raw[pos : pos + size])
             pos += size
         witnesses.append(stack)
@@ -219,7 +178,7 @@ def parse_block_bytes(raw: bytes, height: int | None = None) -> Block:
     if len(raw) < params.HEADER_BYTES + 1:
         raise ParseError(f"block of {len(raw)} bytes is shorter than a header and a tx count")
     try:
-        count, first_tx = _varint(raw, params.HEADER_BYTES)
+        count, first_tx = read_varint(raw, params.HEADER_BYTES)
         pos = first_tx
         txs, txids = [], []
         for i in range(count):
@@ -235,22 +194,16 @@ def parse_block_bytes(raw: bytes, height: int | None = None) -> Block:
     if merkle_root(txids) != header[36:68]:
         raise ParseError(f"block {block_hash}: merkle root does not match its transactions")
     if height is None:
-        height = _bip34_height(raw, first_tx, block_hash)
+        height = _bip34_height(raw, block_hash)
     (time,) = _U32.unpack_from(header, 68)
     return Block(Chain.BITCOIN, block_hash, height, header[4:36][::-1].hex(), time, tuple(txs))
 
 
-def _bip34_height(raw: bytes, tx_start: int, block_hash: str) -> int:
+def _bip34_height(raw: bytes, block_hash: str) -> int:
     """Height from the coinbase (the first tx, already parsed, so its layout is known to be sound)."""
-    (version,) = _I32.unpack_from(raw, 0)
-    (time,) = _U32.unpack_from(raw, 68)
-    pos = tx_start + 4
-    if raw[pos] == params.SEGWIT_MARKER:
-        pos += 2
-    _, pos = _varint(raw, pos)  # input count
-    size, pos = _varint(raw, pos + 36)  # after the null outpoint
-    height = coinbase_height(raw[pos : pos + size], version, time)
+    height = block_bip34_height(raw)
     if height is None:
+        (version,) = _I32.unpack_from(raw, 0)
         raise ParseError(
             f"block {block_hash} (version {version}) has no reliable BIP34 height in its coinbase; "
             "pass height= explicitly"
@@ -310,17 +263,6 @@ def btc_to_sat(value: object) -> int:
     if not 0 <= sat <= params.MAX_MONEY_SAT:
         raise ParseError(f"BTC amount {value!r} outside 0..21,000,000 BTC")
     return int(sat)
-
-
-def varint_bytes(n: int) -> bytes:
-    """Bitcoin CompactSize encoding of n."""
-    if n < 0xFD:
-        return bytes((n,))
-    if n <= 0xFFFF:
-        return b"\xfd" + n.to_bytes(2, "little")
-    if n <= 0xFFFF_FFFF:
-        return b"\xfe" + n.to_bytes(4, "little")
-    return b"\xff" + n.to_bytes(8, "little")
 
 
 def _script_info_from_json(spk: Mapping[str, Any]) -> tuple[ScriptType, str | None]:
@@ -421,8 +363,6 @@ def detect_and_parse_json(obj: object) -> list[Block]:
             raise ParseError(f"JSON-RPC error response: {obj['error']!r}")
         return detect_and_parse_json(obj["result"])
     if "chain_state" in obj and "blocks" in obj:
-        from chains.bitcoin.raito import parse_raito  # raito builds on this module
-
         return parse_raito(obj)
     if "tx" in obj and "hash" in obj:
         return [parse_getblock(obj)]

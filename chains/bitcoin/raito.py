@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from chains.bitcoin import params
-from chains.bitcoin.parse import double_sha256, merkle_root, varint_bytes, virtual_size
 from chains.bitcoin.script import classify_output
+from chains.bitcoin.serial import double_sha256, merkle_root, varint_bytes, virtual_size
 from chains.errors import ParseError
 from chains.model import Block, Chain, InputSource, OutPoint, Tx, TxIn, TxOut
 

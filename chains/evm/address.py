@@ -6,6 +6,7 @@ EIP-55 (https://eips.ethereum.org/EIPS/eip-55), which catches most typos.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from eth_utils.address import to_checksum_address
@@ -13,14 +14,31 @@ from eth_utils.address import to_checksum_address
 from chains.errors import AddressError
 
 _HEX40 = re.compile(r"^0x[0-9a-fA-F]{40}$")
+# Distinct addresses whose checksum we keep: a keccak per address is the parser's costliest step, and
+# busy addresses (exchanges, USDT) recur in every block.
+CHECKSUM_CACHE_SIZE = 1 << 18
 
 
 def normalize_address(text: str) -> str:
     stripped = text.strip()
     if not _HEX40.match(stripped):
         raise AddressError(f"not an EVM address (0x and 40 hex digits): {stripped[:60]!r}")
-    checksummed = str(to_checksum_address(stripped.lower()))
+    checksummed = checksum(stripped[2:].lower())
     body = stripped[2:]
     if body != body.lower() and body != body.upper() and checksummed != stripped:
         raise AddressError(f"EIP-55 checksum mismatch: {stripped}")
     return checksummed
+
+
+@functools.lru_cache(maxsize=CHECKSUM_CACHE_SIZE)
+def checksum(hex40: str) -> str:
+    """EIP-55 form of 40 lower-case hex digits (no 0x), computed once per distinct address."""
+    return str(to_checksum_address("0x" + hex40))
+
+
+def from_hex(text: str) -> str:
+    """Canonical address of a node's 0x-hex (any case, 20 bytes) or a 32-byte topic word (last 20 bytes)."""
+    body = text[2:] if text.startswith(("0x", "0X")) else text
+    if len(body) not in (40, 64):
+        raise AddressError(f"not a 20-byte address or a 32-byte word: {text[:70]!r}")
+    return checksum(body[-40:].lower())

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 import asyncpg
 import pytest
-from api_support import Keys
 
+from api.api_support import Keys
 from tracer.api.server import start_server
 from tracer.config import Settings
 from tracer.store.keys import Role, create_key

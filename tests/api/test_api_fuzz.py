@@ -13,10 +13,10 @@ import aiohttp
 import asyncpg
 import orjson
 import pytest
-from api_support import from_schema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from api.api_support import from_schema
 from tracer.api.app import endpoints
 from tracer.api.openapi import build_spec
 from tracer.api.server import start_server

@@ -7,8 +7,8 @@ import asyncio
 import aiohttp
 import asyncpg
 import pytest
-from api_support import Keys
 
+from api.api_support import Keys
 from tracer.api import principals
 
 SANCTIONED = "1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d"

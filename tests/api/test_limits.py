@@ -13,8 +13,8 @@ import aiohttp
 import asyncpg
 import orjson
 import pytest
-from api_support import Keys
 
+from api.api_support import Keys
 from tracer.api.server import AddressInUse, start_server
 from tracer.config import Settings
 

@@ -77,8 +77,8 @@ async def test_inputs_resolve_from_stored_outputs_in_either_order(
         await write_blocks(conn, [order[0]], source="test")
         if spender_first:
             assert (await first_payment_input(pool))["source"] == "unresolved"
-        stats = await write_blocks(conn, [order[1]], source="test")
-    assert stats.inputs_resolved == 1
+        stats, _, _ = await write_blocks(conn, [order[1]], source="test")
+    assert stats.rows["inputs_resolved"] == 1
     row = await first_payment_input(pool)
     assert (row["source"], row["value"], row["address"]) == (
         "stored",

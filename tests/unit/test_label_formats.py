@@ -19,7 +19,7 @@ def test_ofac_xbt_text_list_is_all_sanctioned_bitcoin() -> None:
     labels = parse_label_file(
         "sanctioned_addresses_XBT.txt", (LABELS / "ofac/sanctioned_addresses_XBT.txt").read_bytes()
     )
-    assert labels.name == "OFAC SDN list (XBT)"
+    assert labels.title == "OFAC SDN list (XBT)"
     # 435 lines; one of them is the TRON address OFAC lists under XBT (TUCsTq7Tof...), kept under TRON.
     by_chain = {c: [r for r in labels.records if r.chain is c] for c in Chain}
     assert len(by_chain[Chain.BITCOIN]) == 434
@@ -50,7 +50,7 @@ def test_ofac_list_for_an_asset_we_do_not_index_is_counted_not_stored() -> None:
 def test_nhamilton_snapshot_json_has_its_date_in_the_list_name() -> None:
     path = LABELS / "scam-centres/ofac-bitcoin/addresses.2025-10-22.json"
     labels = parse_label_file(path.name, path.read_bytes())
-    assert labels.name == "OFAC SDN list (XBT, snapshot 2025-10-22)"
+    assert labels.title == "OFAC SDN list (XBT, snapshot 2025-10-22)"
     assert len(labels.records) == 489  # 488 BTC + the TRON-format entry
     prince_group = "bc1qnujzvts45qka3cr2eqqw8ur3q6g6s0ze2wlk5m"
     assert prince_group in {r.address for r in labels.records}
@@ -59,7 +59,7 @@ def test_nhamilton_snapshot_json_has_its_date_in_the_list_name() -> None:
 def test_graphsense_ofac_pack_header_defaults_and_categories() -> None:
     path = LABELS / "graphsense-tagpacks/packs/ofac.yaml"
     labels = parse_label_file(path.name, path.read_bytes())
-    assert labels.name == "GraphSense TagPack: US Treasury OFAC Sanctions List (ofac.yaml)"
+    assert labels.title == "GraphSense TagPack: US Treasury OFAC Sanctions List (ofac.yaml)"
     record = labels.records[0]
     assert record.label == "Asset listed under US Treasury OFAC Sanctions List"  # from the header
     assert record.categories[0] is Category.SANCTIONED

@@ -28,8 +28,9 @@ from tracer.risk.screening import parse_target
 from tracer.store import views
 from tracer.store.address_transactions import address_transactions
 from tracer.store.errors import translate_errors
+from tracer.store.exposure import LabelRow
 from tracer.store.keys import Role
-from tracer.store.screening import LabelRow, cluster_labels, find_address
+from tracer.store.screening import cluster_labels, find_address
 
 ENDPOINTS = Endpoints(tag="exports")
 

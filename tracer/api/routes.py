@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 from collections import Counter
 
 from aiohttp import web
@@ -14,7 +12,14 @@ from tracer.api.params import path_id, validated_body, validated_query
 from tracer.api.responses import json_response
 from tracer.api.schemas import AddressAnswer, BulkAnswer, ClusterAnswer, Page, ScreenAnswer, ScreenRequest
 from tracer.errors import InputError, NotFound
-from tracer.risk.screening import PUBLIC_TENANTS, ScreeningOptions, label_json, parse_target, screen_on
+from tracer.risk.screening import (
+    ScreeningOptions,
+    label_json,
+    parse_target,
+    screen_many,
+    screen_on,
+    tenants_for,
+)
 from tracer.store import views
 from tracer.store.errors import translate_errors
 from tracer.store.keys import Role
@@ -22,21 +27,21 @@ from tracer.store.screening import cluster_labels, find_address
 
 ENDPOINTS = Endpoints(tag="screening")
 
-_BULK_CONCURRENCY = 4  # connections one bulk request may hold at once
 _ADDRESS_EVIDENCE_LIMIT = 100
+
+
+def caller_tenant(request: web.Request) -> str | None:
+    principal = request.get(PRINCIPAL)
+    return principal.tenant if principal else None
 
 
 def tenants(request: web.Request) -> tuple[str, ...]:
     """The label sets the caller may see: the public lists and its own tenant's private labels."""
-    principal = request.get(PRINCIPAL)
-    if principal is None or principal.tenant in PUBLIC_TENANTS:
-        return PUBLIC_TENANTS
-    return (*PUBLIC_TENANTS, principal.tenant)
+    return tenants_for(caller_tenant(request))
 
 
 def _options(request: web.Request) -> ScreeningOptions:
-    base = ScreeningOptions.from_settings(request.app[SETTINGS])
-    return dataclasses.replace(base, tenants=tenants(request))
+    return ScreeningOptions.from_settings(request.app[SETTINGS], caller_tenant(request))
 
 
 @ENDPOINTS.route(
@@ -57,20 +62,39 @@ async def screen(request: web.Request) -> web.Response:
     limit = request.app[SETTINGS].bulk_screen_max
     if len(addresses) > limit:
         raise InputError(f"at most {limit} addresses per request, got {len(addresses)}")
-    gate = asyncio.Semaphore(_BULK_CONCURRENCY)
-
-    async def one(raw: str) -> dict[str, object]:
-        try:
-            async with gate:
-                return await _screen_one(request, body.chain, raw)
-        except InputError as exc:  # one bad address does not fail the batch
-            return {"chain": body.chain, "address": raw, **exc.to_json()}
-
-    results = await asyncio.gather(*(one(a) for a in addresses))
+    results, coverage = await _screen_bulk(request, body.chain, addresses)
     summary = level_summary(results)
     digest: dict[str, object] = {"count": len(results), "summary": summary}
     request[ANSWER] = digest
-    return json_response({"results": results, "count": len(results), "summary": summary})
+    return json_response(
+        {"results": results, "count": len(results), "summary": summary, "coverage": coverage}
+    )
+
+
+async def _screen_bulk(
+    request: web.Request, raw_chain: str, raw_addresses: list[str]
+) -> tuple[list[dict[str, object]], dict[str, object] | None]:
+    """One set-based read for the whole batch (screen_many); a bad address gets its own error entry
+    instead of failing the batch. Coverage is stated once, for all."""
+    results: list[dict[str, object]] = [{} for _ in raw_addresses]
+    valid: dict[str, list[int]] = {}
+    chain = None
+    for i, raw in enumerate(raw_addresses):
+        try:
+            chain, address = parse_target(raw_chain, raw)
+        except InputError as exc:
+            results[i] = {"chain": raw_chain, "address": raw, **exc.to_json()}
+            continue
+        valid.setdefault(address, []).append(i)
+    if chain is None:
+        return results, None
+    async with translate_errors(), request.app[POOL].acquire() as conn:
+        batch = await screen_many(conn, chain, list(valid), _options(request))
+    for positions, answer in zip(valid.values(), batch.results, strict=True):
+        request.app[METRICS].screenings.labels(chain.value, _level(answer)).inc()
+        for i in positions:
+            results[i] = answer
+    return results, batch.coverage
 
 
 def level_summary(results: list[dict[str, object]]) -> dict[str, int]:

@@ -18,8 +18,9 @@ async def cmd_screen(args: argparse.Namespace, settings: Settings) -> int:
     from tracer.store.pool import open_pool
 
     parse_target(args.chain, args.address)  # fail on bad input before starting a database
+    options = ScreeningOptions.from_settings(settings, tenant=args.tenant)
     async with open_pool(settings) as pool:
-        result = await screen(pool, args.chain, args.address, ScreeningOptions.from_settings(settings))
+        result = await screen(pool, args.chain, args.address, options)
     if args.json:
         emit(result)
     else:
@@ -43,4 +44,5 @@ def register(sub: Subparsers) -> None:
     screen.add_argument("chain")
     screen.add_argument("address")
     screen.add_argument("--json", action="store_true", help="print the screening JSON (same as the API)")
+    screen.add_argument("--tenant", help="also see this tenant's private labels (default: public lists only)")
     screen.set_defaults(run=cmd_screen)

@@ -22,40 +22,18 @@ from pathlib import Path
 from typing import Any, Final
 
 from chains.bitcoin import params
-from chains.bitcoin.parse import double_sha256, iter_blk_frames, varint_bytes
+from chains.bitcoin.parse import iter_blk_frames
+from chains.bitcoin.serial import block_bip34_height, double_sha256, read_varint, varint_bytes
 
 log = logging.getLogger(__name__)
 
 GETBLOCK_JSON_RE: Final = re.compile(r"rpc_response_getblock_([0-9a-f]{64})_2\.json$")
 
 
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    first = data[pos]
-    if first < 0xFD:
-        return first, pos + 1
-    width = {0xFD: 2, 0xFE: 4, 0xFF: 8}[first]
-    return int.from_bytes(data[pos + 1 : pos + 1 + width], "little"), pos + 1 + width
-
-
-def _bip34_height(raw: bytes) -> int | None:
-    """Height pushed at the start of the coinbase scriptSig, or None. Only meaningful from BIP34_HEIGHT on."""
-    _, pos = _varint(raw, params.HEADER_BYTES)  # tx count
-    pos += 4  # coinbase tx version
-    if raw[pos] == params.SEGWIT_MARKER and raw[pos + 1] == params.SEGWIT_FLAG:
-        pos += 2
-    _, pos = _varint(raw, pos)  # input count
-    pos += 36  # null outpoint
-    script_len, pos = _varint(raw, pos)
-    push = raw[pos] if script_len else 0
-    if not 1 <= push <= 8 or push >= script_len:
-        return None
-    return int.from_bytes(raw[pos + 1 : pos + 1 + push], "little")
-
-
 def header_info(raw: bytes) -> dict[str, Any]:
     """Header fields as Bitcoin Core's ``getblockheader`` names them (no chainwork/difficulty/mediantime)."""
     header = raw[: params.HEADER_BYTES]
-    n_tx, _ = _varint(raw, params.HEADER_BYTES)
+    n_tx, _ = read_varint(raw, params.HEADER_BYTES)
     return {
         "hash": double_sha256(header)[::-1].hex(),
         "version": int.from_bytes(header[0:4], "little", signed=True),
@@ -187,17 +165,12 @@ class ReplayStore:
     def _assign_heights(self, given: dict[str, int]) -> None:
         known: dict[str, int] = {params.GENESIS_HASH: 0}
         for block in self.by_hash.values():
-            bip34 = _bip34_height(block.raw) if block.raw is not None else None
-            version = int.from_bytes(block.raw[:4], "little") if block.raw is not None else 0
+            bip34 = block_bip34_height(block.raw) if block.raw is not None else None
             if block.hash in given:
                 known[block.hash] = given[block.hash]
             elif block.height is not None:
                 known[block.hash] = block.height
-            elif (
-                bip34 is not None
-                and bip34 >= params.BIP34_HEIGHT
-                and version >= params.BIP34_MIN_BLOCK_VERSION
-            ):
+            elif bip34 is not None:
                 known[block.hash] = bip34
         children: dict[str, list[ReplayBlock]] = {}
         for block in self.by_hash.values():

@@ -1,49 +1,47 @@
-"""Index from a live node (Bitcoin Core JSON-RPC or Esplora), resuming from the cursor in PostgreSQL.
+"""Index from a live node (Bitcoin Core JSON-RPC or Esplora), resuming from the cursor in PostgreSQL; or keep
+following its tip.
 
 The same code path serves a production node (TRACER_BTC_RPC_URL / TRACER_ESPLORA_URL) and the local replay
-node of recorded mainnet blocks used by the tests and the demo.
+node of recorded mainnet blocks used by the tests and the demo. The work itself is the indexer core
+(``tracer.indexer.pipeline.Indexer``) with the Bitcoin adapter and the per-source cursor.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import asyncpg
 
-from chains.bitcoin.esplora import EsploraNode
-from chains.bitcoin.node import BitcoinNode, BitcoinRpcNode
 from chains.errors import ChainError
-from chains.model import Block, Chain
-from chains.rpc import JsonRpcClient
-from chains.transport import HttpTransport
 from tracer.errors import InputError, SourceError
-from tracer.jobs.index import DEFAULT_BATCH_BLOCKS, IndexReport
-from tracer.store.chaindata import CHAIN_TABLES, delete_from_height, move_cursor, read_cursor, write_blocks
-from tracer.store.errors import translate_errors
-from tracer.store.pool import refresh_statistics
+from tracer.indexer.bitcoin import BitcoinAdapter, open_adapter
+from tracer.indexer.pipeline import DEFAULT_BATCH_BLOCKS, Indexer, RunOptions, tip_lag
+from tracer.indexer.position import CursorPosition
+from tracer.indexer.progress import Progress
+from tracer.indexer.report import IndexReport
+from tracer.metrics import IndexerMetrics
+from tracer.store.chaindata import BlockRows, read_cursor
 
 log = logging.getLogger(__name__)
 
-# How far back a reorg may reach before we refuse to follow it (blocks). Six confirmations are the usual
-# finality rule; the March 2013 fork (BIP50) undid 24 blocks. A walk-back past 100 means a wrong node or
-# chain, not a reorg: stop and say so rather than drop more data.
-MAX_REORG_DEPTH_BLOCKS = 100
+DEFAULT_POLL_SECONDS = 5.0  # between tip checks when following; Bitcoin blocks come every ~600 s
+DEFAULT_CONFIRMATIONS = 0  # blocks below the tip left alone when following (reorgs are handled anyway)
 
 
-@contextlib.asynccontextmanager
-async def open_node(rpc_url: str | None, esplora_url: str | None) -> AsyncIterator[tuple[BitcoinNode, str]]:
-    """The node for the given URL, and the cursor name it indexes under ("rpc" or "esplora")."""
-    if rpc_url:
-        async with HttpTransport(rpc_url) as transport:
-            yield BitcoinRpcNode(JsonRpcClient(transport, jsonrpc="1.0")), "rpc"
-    elif esplora_url:
-        async with EsploraNode(esplora_url) as node:
-            yield node, "esplora"
-    else:
-        raise InputError("no node configured: give --rpc URL or --esplora URL")
+@dataclass(frozen=True, slots=True)
+class NodeJob:
+    """What every node index shares: where the node is, how to run the stages, what to report to."""
+
+    rpc_url: str | None = None
+    esplora_url: str | None = None
+    options: RunOptions = field(default_factory=RunOptions)
+    metrics: IndexerMetrics | None = None
+    progress: bool | None = False  # None: a bar when stderr is a terminal
+    stop: asyncio.Event | None = None
 
 
 async def index_from_node(
@@ -55,66 +53,92 @@ async def index_from_node(
     stop: int | None = None,
     batch_blocks: int = DEFAULT_BATCH_BLOCKS,
     reindex: bool = False,
+    parse_workers: int | None = None,
 ) -> IndexReport:
     """Index heights ``start..stop`` (defaults: the cursor, the node's tip) in batches of one transaction;
     blocks stored with the same hash are kept unless ``reindex``."""
-    report = IndexReport()
-    clock = time.perf_counter()
-    try:
-        async with open_node(rpc_url, esplora_url) as (node, source):
-            tip = await node.tip_height()
-            first = (
-                start if start is not None else (await read_cursor(pool, Chain.BITCOIN.value, source) or 0)
-            )
-            last = tip if stop is None else stop
-            if last > tip:
-                raise InputError(f"--to {last} is beyond the node's tip {tip}")
-            height = first
-            while height <= last:
-                heights = list(range(height, min(height + batch_blocks, last + 1)))
-                blocks = await node.blocks(heights)
-                fork = await _drop_stale_branch(pool, blocks[0], source)
-                if fork is not None:
-                    if first - fork > MAX_REORG_DEPTH_BLOCKS:
-                        raise SourceError(f"reorg deeper than {MAX_REORG_DEPTH_BLOCKS} blocks below {first}")
-                    height = fork  # our block at `fork` was on a stale branch and is gone: fetch again
-                    continue
-                async with translate_errors(), pool.acquire() as conn:
-                    stats = await write_blocks(
-                        conn, blocks, source=source, cursor=(source, heights[-1] + 1), reindex=reindex
-                    )
-                report.add(stats, blocks)
-                height = heights[-1] + 1
-    except ChainError as exc:
-        raise SourceError(f"node: {exc}") from exc
-    await refresh_statistics(pool, CHAIN_TABLES)
-    report.seconds = time.perf_counter() - clock
+    job = NodeJob(
+        rpc_url, esplora_url, RunOptions(batch_blocks, parse_workers=parse_workers, reindex=reindex)
+    )
+    return await run_node_job(pool, job, start=start, stop=stop)
+
+
+async def run_node_job(
+    pool: asyncpg.Pool, job: NodeJob, *, start: int | None = None, stop: int | None = None
+) -> IndexReport:
+    async with open_adapter(job.rpc_url, job.esplora_url) as adapter:
+        indexer = _indexer(pool, adapter, job)
+        first = await _first_height(pool, adapter, start)
+        tip = await _tip(indexer, first)
+        last = tip if stop is None else stop
+        if last > tip:
+            raise InputError(f"--to {last} is beyond the node's tip {tip}")
+        progress = Progress(last - first + 1, bar=job.progress) if job.progress is not False else None
+        report = await indexer.run(first, last, CursorPosition(adapter.chain, adapter.source), progress)
+        if progress is not None:
+            progress.close()
     log.info("indexed from node", extra=report.as_dict())
     return report
 
 
-async def _drop_stale_branch(pool: asyncpg.Pool, block: Block, source: str) -> int | None:
-    """If ``block`` does not extend our stored parent, drop our blocks from the parent's height up (and move
-    the cursor back with them, in one transaction); return that height. Walking back one block per call
-    finds the fork point."""
-    parent = block.height - 1
-    if parent < 0:
-        return None
-    async with translate_errors(), pool.acquire() as conn, conn.transaction():
-        stored = await conn.fetchval(
-            "SELECT encode(hash, 'hex') FROM blocks WHERE chain = $1 AND height = $2",
-            block.chain.value,
-            parent,
-        )
-        if stored is None or stored == block.prev_hash:
-            return None
-        dropped = await delete_from_height(conn, block.chain.value, parent)
-        await move_cursor(conn, block.chain.value, source, parent)
-    log.warning(
-        "reorg: our block is not the node's parent; dropped our branch",
-        extra={"height": parent, "stored": stored, "node_parent": block.prev_hash, "dropped": dropped},
-    )
-    return parent
+async def follow_node(
+    pool: asyncpg.Pool,
+    job: NodeJob,
+    *,
+    start: int | None = None,
+    confirmations: int = DEFAULT_CONFIRMATIONS,
+    poll_seconds: float = DEFAULT_POLL_SECONDS,
+) -> IndexReport:
+    """Index up to ``tip - confirmations``, then keep polling the tip and index what comes, until
+    ``job.stop`` is set (SIGTERM/SIGINT): the batch being written commits, then this returns."""
+    stop = job.stop or asyncio.Event()
+    job = NodeJob(job.rpc_url, job.esplora_url, job.options, job.metrics, job.progress, stop)
+    total = IndexReport()
+    async with open_adapter(job.rpc_url, job.esplora_url) as adapter:
+        indexer = _indexer(pool, adapter, job)
+        position = CursorPosition(adapter.chain, adapter.source)
+        next_height = await _first_height(pool, adapter, start)
+        while not stop.is_set():
+            target = await _tip(indexer, next_height) - confirmations
+            if next_height <= target:
+                progress = (
+                    Progress(target - next_height + 1, bar=job.progress)
+                    if job.progress is not False
+                    else None
+                )
+                report = await indexer.run(next_height, target, position, progress)
+                if progress is not None:
+                    progress.close()
+                total.merge(report)
+                if report.blocks or report.unchanged:
+                    log.info("followed to height", extra={"height": target, **report.as_dict()})
+                next_height = await read_cursor(pool, adapter.chain, adapter.source) or next_height
+                continue
+            await _sleep_unless(stop, poll_seconds)
+    return total
+
+
+def _indexer(pool: asyncpg.Pool, adapter: BitcoinAdapter, job: NodeJob) -> Indexer[bytes, BlockRows]:
+    return Indexer(pool, adapter, options=job.options, metrics=job.metrics, stop=job.stop)
+
+
+async def _first_height(pool: asyncpg.Pool, adapter: BitcoinAdapter, start: int | None) -> int:
+    if start is not None:
+        return start
+    return await read_cursor(pool, adapter.chain, adapter.source) or 0
+
+
+async def _tip(indexer: Indexer[bytes, BlockRows], next_height: int) -> int:
+    try:
+        return await tip_lag(indexer, next_height)
+    except ChainError as exc:
+        indexer.metrics.node_errors.labels(indexer.adapter.chain, type(exc).__name__).inc()
+        raise SourceError(f"node: {exc}") from exc
+
+
+async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
 
 
 def contiguous_runs(heights: Sequence[int]) -> list[tuple[int, int]]:

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -19,51 +18,17 @@ import asyncpg
 
 from chains.bitcoin.files import read_json_blocks, read_raw_blocks
 from chains.errors import ChainError
-from chains.model import Block
+from chains.model import Block, Chain
 from tracer.errors import InputError, MalformedInput
-from tracer.store.chaindata import CHAIN_TABLES, WriteStats, write_blocks
+from tracer.indexer.pipeline import DEFAULT_BATCH_BLOCKS
+from tracer.indexer.report import IndexReport
+from tracer.store.chaindata import CHAIN_TABLES, ChainWriter, write_blocks
 from tracer.store.errors import translate_errors
-from tracer.store.pool import refresh_statistics
+from tracer.store.pool import refresh_grown_statistics
+
+__all__ = ["DEFAULT_BATCH_BLOCKS", "IndexReport", "index_files"]  # IndexReport: callers read it from here
 
 log = logging.getLogger(__name__)
-
-DEFAULT_BATCH_BLOCKS = 20  # blocks per transaction: big enough for COPY to pay off, small enough to resume
-
-
-@dataclass(slots=True)
-class IndexReport:
-    blocks: int = 0
-    txs: int = 0
-    outputs: int = 0
-    inputs: int = 0
-    inputs_resolved: int = 0
-    unchanged: int = 0
-    seconds: float = 0.0
-    heights: list[int] = field(default_factory=list)
-
-    def add(self, stats: WriteStats, blocks: Sequence[Block]) -> None:
-        self.blocks += stats.blocks
-        self.txs += stats.txs
-        self.outputs += stats.outputs
-        self.inputs += stats.inputs
-        self.inputs_resolved += stats.inputs_resolved
-        self.unchanged += stats.unchanged
-        self.heights.extend(b.height for b in blocks)
-
-    def as_dict(self) -> dict[str, object]:
-        rate = self.seconds or float("inf")
-        return {
-            "blocks": self.blocks,
-            "txs": self.txs,
-            "outputs": self.outputs,
-            "inputs": self.inputs,
-            "inputs_resolved_from_stored_outputs": self.inputs_resolved,
-            "blocks_unchanged": self.unchanged,
-            "seconds": round(self.seconds, 3),
-            "blocks_per_second": round(self.blocks / rate, 1),
-            "txs_per_second": round(self.txs / rate, 1),
-            "heights": [min(self.heights), max(self.heights)] if self.heights else [],
-        }
 
 
 async def index_files(
@@ -77,16 +42,18 @@ async def index_files(
     """Index raw or JSON block files; ``reindex`` rewrites blocks already stored with the same hash."""
     reader: Callable[[Path], list[Block]] = read_raw_blocks if kind == "raw" else read_json_blocks
     report = IndexReport()
+    writer = ChainWriter(Chain.BITCOIN.value, f"file:{kind}")  # its caches carry over from batch to batch
     started = time.perf_counter()
     pending: list[Block] = []
     for path in paths:
         pending.extend(await asyncio.to_thread(_read, reader, path))
         while len(pending) >= batch_blocks:
-            await _write(pool, pending[:batch_blocks], f"file:{kind}", report, reindex)
+            await _write(pool, pending[:batch_blocks], writer, report, reindex)
             del pending[:batch_blocks]
     if pending:
-        await _write(pool, pending, f"file:{kind}", report, reindex)
-    await refresh_statistics(pool, CHAIN_TABLES)
+        await _write(pool, pending, writer, report, reindex)
+    async with translate_errors(), pool.acquire() as conn:
+        await refresh_grown_statistics(conn, CHAIN_TABLES)
     report.seconds = time.perf_counter() - started
     log.info("indexed files", extra=report.as_dict())
     return report
@@ -105,8 +72,10 @@ def _read(reader: Callable[[Path], list[Block]], path: Path) -> list[Block]:
 
 
 async def _write(
-    pool: asyncpg.Pool, blocks: Sequence[Block], source: str, report: IndexReport, reindex: bool
+    pool: asyncpg.Pool, blocks: Sequence[Block], writer: ChainWriter, report: IndexReport, reindex: bool
 ) -> None:
     async with translate_errors(), pool.acquire() as conn:
-        stats = await write_blocks(conn, blocks, source=source, reindex=reindex)
-    report.add(stats, blocks)
+        stats, unchanged, written = await write_blocks(
+            conn, blocks, source=writer.source, reindex=reindex, writer=writer
+        )
+    report.add(stats, written, unchanged)

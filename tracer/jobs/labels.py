@@ -1,4 +1,10 @@
-"""Label import job: a file or a directory of label files, format detected per file."""
+"""Label import job: a file or a directory of label files, format detected per file, in one transaction.
+
+Each file becomes one named source (tracer.labels.records.SourceSpec). Its name is, in this order: the
+``source`` the caller gives; the name of the source already imported from the same file (a re-import);
+the file's path below the directory being imported (or its file name for a single file). Nothing is
+written unless every file of the import passes tracer.labels.guard.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +12,42 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 import asyncpg
 
 from tracer.errors import InputError, UnsupportedFormat
-from tracer.labels.formats import parse_label_file
+from tracer.labels.formats import UNSUPPORTED_ASSET, parse_label_file
+from tracer.labels.records import PUBLIC_TENANT, LabelSet, SourceSpec, check_source_name, check_tenant
+from tracer.store import labels as store
 from tracer.store.errors import translate_errors
-from tracer.store.labels import LABEL_TABLES, replace_label_set
+from tracer.store.exposure_refresh import refresh_exposure
 from tracer.store.pool import refresh_statistics
 
 log = logging.getLogger(__name__)
 
 _LABEL_SUFFIXES = (".txt", ".json", ".yaml", ".yml", ".csv", ".gz")
+_LICENCE_FILES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "LICENCE", "COPYING")
+_LICENCE_SEARCH_DEPTH = 3  # directories above a file where its licence text may sit (repo root)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOptions:
+    tenant: str = PUBLIC_TENANT
+    source: str | None = None  # the source name for a single file
+    replace: str | None = None  # a source this import may replace, even from another file or much smaller
+    licence: str | None = None  # overrides what the file or its LICENSE says
+    as_of: date | None = None  # overrides the date the file states
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    file: Path
+    default_name: str
+    sha256: str
+    labels: LabelSet
+    licence: str | None
 
 
 @dataclass(slots=True)
@@ -34,41 +63,97 @@ class ImportReport:
         return {"labels": self.labels, "sources": self.sources, "ignored_files": self.ignored_files}
 
 
-async def import_labels(pool: asyncpg.Pool, path: Path, *, tenant: str = "public") -> ImportReport:
+async def import_labels(
+    pool: asyncpg.Pool, path: Path, options: ImportOptions = ImportOptions()
+) -> ImportReport:
     """Import one file (its format must be known) or every label file below a directory."""
-    single, files = await asyncio.to_thread(_label_files, path)
+    check_tenant(options.tenant)
     report = ImportReport()
-    for file in files:
-        try:
-            await _import_file(pool, file, tenant, report)
-        except UnsupportedFormat:
-            if single:
-                raise
-            report.ignored_files.append(str(file))  # READMEs, actor packs, ...: a directory holds more
-    await refresh_statistics(pool, LABEL_TABLES)
+    parsed = await asyncio.to_thread(_parse_path, path, options, report)
+    async with translate_errors(), pool.acquire() as conn, conn.transaction():
+        for item in parsed:
+            stored = await _store(conn, item, options)
+            report.sources.append(_entry(stored, item))
+    await refresh_statistics(pool, store.LABEL_TABLES)
+    await refresh_exposure(pool)  # screening reads exposure precomputed over the new labels
+    for entry in report.sources:
+        log.info("imported labels", extra=entry)
     return report
 
 
-def _label_files(path: Path) -> tuple[bool, list[Path]]:
+def _parse_path(path: Path, options: ImportOptions, report: ImportReport) -> list[_Parsed]:
     if path.is_file():
-        return True, [path]
+        return [_parse_file(path.resolve(), path.name, options)]
     if not path.is_dir():
         raise InputError(f"no such file or directory: {path}")
-    return False, sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(_LABEL_SUFFIXES))
+    if options.source is not None or options.replace is not None:
+        raise InputError("--source and --replace name one file's source; give a file, not a directory")
+    root = path.resolve()
+    parsed = []
+    for file in sorted(p for p in root.rglob("*") if p.is_file() and p.name.endswith(_LABEL_SUFFIXES)):
+        try:
+            parsed.append(_parse_file(file, file.relative_to(root).as_posix(), options, root))
+        except UnsupportedFormat:
+            report.ignored_files.append(str(file))  # READMEs, actor packs, ...: a directory holds more
+    return parsed
 
 
-async def _import_file(pool: asyncpg.Pool, file: Path, tenant: str, report: ImportReport) -> None:
-    data = await asyncio.to_thread(file.read_bytes)
+def _parse_file(file: Path, default_name: str, options: ImportOptions, root: Path | None = None) -> _Parsed:
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {file}: {exc.strerror or exc}") from exc
     labels = parse_label_file(file.name, data)
-    async with translate_errors(), pool.acquire() as conn:
-        stored = await replace_label_set(
-            conn, labels, origin=str(file), sha256=hashlib.sha256(data).hexdigest(), tenant=tenant
+    if not labels.records and labels.skipped and all(r.startswith(UNSUPPORTED_ASSET) for r in labels.skipped):
+        # OFAC lists for XMR, LTC, ...: a label list, but of chains tracer does not index.
+        raise UnsupportedFormat(
+            f"{file.name}: only addresses of chains tracer does not index ({labels.skipped})"
         )
-    entry = {
+    licence = options.licence or labels.licence or _licence_near(file, root)
+    return _Parsed(file, default_name, hashlib.sha256(data).hexdigest(), labels, licence)
+
+
+def _licence_near(file: Path, root: Path | None) -> str | None:
+    """The first line of the nearest licence file beside or above ``file`` (e.g. "MIT License")."""
+    folder = file.parent
+    for _ in range(_LICENCE_SEARCH_DEPTH):
+        for name in _LICENCE_FILES:
+            candidate = folder / name
+            if candidate.is_file():
+                lines = candidate.read_text(encoding="utf-8", errors="replace").splitlines()
+                return next((line.strip()[:100] for line in lines if line.strip()), None)
+        if folder in (root, folder.parent):
+            break
+        folder = folder.parent
+    return None
+
+
+async def _store(conn: asyncpg.Connection, item: _Parsed, options: ImportOptions) -> store.StoredSource:
+    origin = str(item.file)
+    if options.source is not None:
+        name = check_source_name(options.source)
+    else:
+        previous = await store.source_from(conn, options.tenant, origin)
+        name = previous.name if previous else item.default_name
+    spec = SourceSpec(
+        name=name,
+        title=item.labels.title,
+        format=item.labels.format,
+        origin=origin,
+        sha256=item.sha256,
+        as_of=options.as_of or item.labels.as_of,
+        licence=item.licence,
+        tenant=options.tenant,
+    )
+    return await store.import_label_set(conn, spec, item.labels, replace=options.replace)
+
+
+def _entry(stored: store.StoredSource, item: _Parsed) -> dict[str, object]:
+    return {
         "source": stored.name,
-        "file": str(file),
+        "title": stored.title,
+        "tenant": stored.tenant,
+        "file": str(item.file),
         "labels": stored.entries,
-        "skipped": dict(labels.skipped),
+        "skipped": dict(sorted(item.labels.skipped.items())),
     }
-    report.sources.append(entry)
-    log.info("imported labels", extra=entry)

@@ -16,9 +16,8 @@ import gzip
 import io
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable
+from datetime import date
 
 import orjson
 import yaml
@@ -26,39 +25,21 @@ import yaml
 from chains.addresses import detect
 from chains.model import Chain
 from tracer.errors import MalformedInput, UnsupportedFormat
+from tracer.labels.records import LabelRecord, LabelSet
 from tracer.risk.categories import Category, classify
 
 # Currency / asset codes in label sources whose chains we index. The address format then decides the
 # chain (tokens such as USDT live on several). Anything else (LTC, XMR, ...) is counted and skipped.
 _SUPPORTED_ASSETS = frozenset({"BTC", "XBT", "ETH", "TRX", "USDT", "USDC"})
+UNSUPPORTED_ASSET = "unsupported asset"  # skip reason prefix: a chain tracer does not index
 _CSV_REQUIRED = frozenset({"address", "chain", "actor", "category"})
 _OFAC_NAME = re.compile(r"sanctioned_addresses_([A-Z0-9]+)\.(txt|json)$")
+_BINARY_PROBE_BYTES = 8192
 _SNAPSHOT_NAME = re.compile(r"^addresses\.(\d{4}-\d{2}-\d{2})\.json$")  # nhamilton1/bitcoin-ofac-addresses
 
 
 # libyaml's loader when present: the big tag packs (Samourai: 36k tags) load ~10x faster.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-@dataclass(frozen=True, slots=True)
-class LabelRecord:
-    chain: Chain
-    address: str  # normalised
-    label: str
-    categories: tuple[Category, ...]  # ours, most severe first
-    source_categories: tuple[str, ...]
-    actor: str | None = None
-    confidence: str | None = None
-    reference: str | None = None
-    attributes: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class LabelSet:
-    name: str  # the list a screening reason names, e.g. "OFAC SDN list (XBT)"
-    format: str
-    records: tuple[LabelRecord, ...]
-    skipped: Counter[str]  # reason -> count: invalid addresses, unsupported chains
 
 
 def parse_label_file(filename: str, data: bytes) -> LabelSet:
@@ -80,6 +61,8 @@ def parse_label_file(filename: str, data: bytes) -> LabelSet:
 
 
 def _parse(base: str, data: bytes) -> LabelSet:
+    if b"\0" in data[:_BINARY_PROBE_BYTES]:  # every format we read is text; NUL bytes mean it is not
+        raise MalformedInput(f"{base}: a binary file, not a label list")
     if match := _OFAC_NAME.search(base):
         return parse_ofac_list(match[1], data, is_json=match[2] == "json")
     if match := _SNAPSHOT_NAME.search(base):
@@ -100,7 +83,7 @@ def parse_ofac_list(asset: str, data: bytes, *, is_json: bool, snapshot: str | N
             raise MalformedInput("OFAC JSON list must be an array of address strings")
     else:
         entries = [line.strip() for line in data.decode("utf-8").splitlines() if line.strip()]
-    name = f"OFAC SDN list ({asset}, snapshot {snapshot})" if snapshot else f"OFAC SDN list ({asset})"
+    title = f"OFAC SDN list ({asset}, snapshot {snapshot})" if snapshot else f"OFAC SDN list ({asset})"
     skipped: Counter[str] = Counter()
     records = []
     for raw in entries:
@@ -120,7 +103,8 @@ def parse_ofac_list(asset: str, data: bytes, *, is_json: bool, snapshot: str | N
                 attributes={"asset": asset},
             )
         )
-    return LabelSet(name, "ofac-list", tuple(_dedupe(records)), skipped)
+    as_of = date.fromisoformat(snapshot) if snapshot else None
+    return LabelSet(title, "ofac-list", tuple(_dedupe(records)), skipped, as_of=as_of)
 
 
 def parse_tagpack(data: bytes, filename: str) -> LabelSet:
@@ -163,7 +147,11 @@ def parse_tagpack(data: bytes, filename: str) -> LabelSet:
         )
     # Titles repeat across packs (binance.yaml and binance_hack.yaml): the file name keeps sources apart.
     return LabelSet(
-        f"GraphSense TagPack: {title} ({filename})", "graphsense-tagpack", tuple(_dedupe(records)), skipped
+        f"GraphSense TagPack: {title} ({filename})",
+        "graphsense-tagpack",
+        tuple(_dedupe(records)),
+        skipped,
+        as_of=_as_date(header.get("lastmod")),
     )
 
 
@@ -206,13 +194,30 @@ def parse_scam_centre_csv(data: bytes) -> LabelSet:
                 },
             )
         )
-    return LabelSet("Scam-centre actors (curated)", "scam-centre-csv", tuple(_dedupe(records)), skipped)
+    licences = sorted({r.attributes["source_licence"] for r in records if "source_licence" in r.attributes})
+    return LabelSet(
+        "Scam-centre actors (curated)",
+        "scam-centre-csv",
+        tuple(_dedupe(records)),
+        skipped,
+        licence="; ".join(licences) or None,
+    )
+
+
+def _as_date(value: object) -> date | None:
+    """A TagPack's ``lastmod`` (YAML gives a date, or a string when quoted); None if it is neither."""
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
 
 
 def _target(asset: str, address: str, skipped: Counter[str]) -> tuple[Chain, str] | None:
     """(chain, normalised address) for a listed address, or None (counted in ``skipped``)."""
     if asset and asset not in _SUPPORTED_ASSETS:
-        skipped[f"unsupported asset {asset}"] += 1
+        skipped[f"{UNSUPPORTED_ASSET} {asset}"] += 1
         return None
     # The address format decides the chain: OFAC lists one TRON address under XBT, and tokens (USDT)
     # live on several chains.

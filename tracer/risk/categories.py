@@ -91,7 +91,7 @@ def classify(explicit: Iterable[str], context: Iterable[str] = ()) -> list[Categ
 def _classify(explicit: tuple[str, ...], context: tuple[str, ...]) -> tuple[Category, ...]:
     found = _match(explicit)
     if not found or found == [Category.SERVICE]:
-        found = sorted(set(found) | set(_match(context)), key=lambda c: -SEVERITY[c])
+        found = sorted(set(found) | set(_match(context)), key=_rank)
     return tuple(found) or (Category.OTHER,)
 
 
@@ -102,4 +102,12 @@ def _match(texts: Iterable[str]) -> list[Category]:
         for category, pattern in _KEYWORDS:
             if category.value.replace("_", " ") == text.lower() or pattern.search(text):
                 hits.add(category)
-    return sorted(hits, key=lambda c: (-SEVERITY[c], list(Category).index(c)))
+    return sorted(hits, key=_rank)
+
+
+def _rank(category: Category) -> tuple[int, int]:
+    """Most severe first; among equals, the order of ``Category`` (never set or hash order)."""
+    return -SEVERITY[category], _ORDER[category]
+
+
+_ORDER = {category: i for i, category in enumerate(Category)}

@@ -1,0 +1,153 @@
+"""Fetch EVM blocks from a node: block, receipts, traces. I/O only: calls are built in ``requests.py``,
+parsed in ``parse.py``.
+
+What a node offers is detected once and remembered (per ``EvmNode``):
+
+- receipts: ``eth_getBlockReceipts`` (geth >= 1.13, Erigon, Reth, anvil, most providers) is one call per
+  block; a node without it gets one ``eth_getTransactionReceipt`` per transaction instead, batched;
+- traces (internal transfers): ``trace_block`` (Erigon / Reth / OpenEthereum / anvil), else
+  ``debug_traceBlockByNumber`` with geth's ``callTracer``, else none — the block is still indexed, without
+  INTERNAL transfers. ``traces=False`` skips the probe.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any, Final
+
+from chains.errors import NodeNotSynced, NodeProtocolError, RpcError
+from chains.evm import params
+from chains.evm import requests as rq
+from chains.evm.parse import Codec, block_ref, hex_int, parse_block, parse_call_traces, parse_parity_traces
+from chains.model import AccountBlock, Chain, Transfer
+from chains.rpc import JsonRpcClient
+
+log = logging.getLogger(__name__)
+
+BLOCK_BATCH: Final = 50  # blocks per batch of eth_getBlockByNumber / eth_getBlockReceipts requests
+RECEIPT_BATCH: Final = 200  # eth_getTransactionReceipt calls per HTTP request when falling back
+
+
+class TraceApi(StrEnum):
+    PARITY = "trace_block"
+    GETH = "debug_traceBlockByNumber"
+    NONE = "none"
+
+
+class WrongChain(NodeProtocolError):
+    """The node serves another chain than the one we index (eth_chainId differs)."""
+
+
+def unsupported(exc: RpcError) -> bool:
+    """The node does not offer this method (or refuses it): a capability answer, not a failure."""
+    return exc.code in params.UNSUPPORTED_CODES
+
+
+class EvmNode:
+    """An Ethereum-compatible JSON-RPC node, e.g.
+    ``EvmNode(JsonRpcClient(HttpTransport(url)), Chain.ETHEREUM, codec=from_hex)``."""
+
+    def __init__(
+        self,
+        client: JsonRpcClient,
+        chain: Chain,
+        *,
+        codec: Codec,
+        traces: bool = True,
+        block_batch: int = BLOCK_BATCH,
+    ) -> None:
+        self._client = client
+        self.chain = chain
+        self._codec = codec
+        self._block_batch = block_batch
+        self.block_receipts: bool | None = None  # None: not probed yet
+        self.trace_api: TraceApi | None = None if traces else TraceApi.NONE
+
+    @property
+    def client(self) -> JsonRpcClient:
+        return self._client
+
+    async def check_chain_id(self, expected: int) -> None:
+        actual = hex_int(await self._client.call(*rq.chain_id()), "eth_chainId")
+        if actual != expected:
+            raise WrongChain(f"node serves chain id {actual}, expected {expected} for {self.chain.value}")
+
+    async def tip_height(self) -> int:
+        return hex_int(await self._client.call(*rq.block_number()), "eth_blockNumber")
+
+    async def blocks(self, heights: Sequence[int]) -> list[AccountBlock]:
+        """Blocks at ``heights``, in that order, ``block_batch`` heights per round of requests."""
+        out: list[AccountBlock] = []
+        for start in range(0, len(heights), self._block_batch):
+            out += await self._fetch(heights[start : start + self._block_batch])
+        return out
+
+    async def _fetch(self, heights: Sequence[int]) -> list[AccountBlock]:
+        raw = await self._client.batch([rq.get_block(h) for h in heights], max_batch=self._block_batch)
+        for height, block in zip(heights, raw, strict=True):
+            if block is None:
+                raise NodeNotSynced(f"node has no block {height} yet")
+        receipts = await self._receipts(heights, raw)
+        traces = await self._traces(heights, raw)
+        return [
+            parse_block(self.chain, block, rs, ts, codec=self._codec)
+            for block, rs, ts in zip(raw, receipts, traces, strict=True)
+        ]
+
+    async def _receipts(self, heights: Sequence[int], raw: Sequence[Any]) -> list[list[Any]]:
+        if self.block_receipts is not False:
+            try:
+                answer = await self._client.batch(
+                    [rq.get_block_receipts(h) for h in heights], max_batch=self._block_batch
+                )
+                self.block_receipts = True
+                return [list(r or ()) for r in answer]
+            except RpcError as exc:
+                if self.block_receipts or not unsupported(exc):
+                    raise
+                log.info("node has no eth_getBlockReceipts (%s); one receipt per transaction instead", exc)
+                self.block_receipts = False
+        hashes = [[_tx_hash(tx) for tx in block["transactions"]] for block in raw]
+        flat = await self._client.batch(
+            [rq.get_receipt(h) for hs in hashes for h in hs], max_batch=RECEIPT_BATCH
+        )
+        out, at = [], 0
+        for hs in hashes:
+            out.append(flat[at : at + len(hs)])
+            at += len(hs)
+        return out
+
+    async def _traces(self, heights: Sequence[int], raw: Sequence[Any]) -> list[list[Transfer]]:
+        if self.trace_api is None:
+            self.trace_api = await self._probe_traces(heights[0])
+        if self.trace_api is TraceApi.NONE:
+            return [[] for _ in heights]
+        call = rq.trace_block if self.trace_api is TraceApi.PARITY else rq.debug_trace_block
+        answers = await self._client.batch([call(h) for h in heights], max_batch=self._block_batch)
+        out: list[list[Transfer]] = []
+        for block, answer in zip(raw, answers, strict=True):
+            ref = block_ref(self.chain, block, self._codec)
+            if self.trace_api is TraceApi.PARITY:
+                out.append(parse_parity_traces(ref, answer or ()))
+            else:
+                hashes = [_tx_hash(tx) for tx in block["transactions"]]
+                out.append(parse_call_traces(ref, answer or (), hashes))
+        return out
+
+    async def _probe_traces(self, height: int) -> TraceApi:
+        for api, call in ((TraceApi.PARITY, rq.trace_block), (TraceApi.GETH, rq.debug_trace_block)):
+            try:
+                await self._client.call(*call(height))
+            except RpcError as exc:
+                log.info("node refuses %s (%s)", api.value, exc)
+                continue
+            log.info("internal transfers from %s", api.value)
+            return api
+        log.info("node offers no traces: internal transfers are not indexed")
+        return TraceApi.NONE
+
+
+def _tx_hash(tx: Any) -> str:
+    return str(tx if isinstance(tx, str) else tx["hash"])

@@ -1,0 +1,279 @@
+"""EVM JSON-RPC answers -> frozen records (``chains.model``). Pure: no I/O.
+
+A block is read from ``eth_getBlockByNumber`` (full transactions, or hashes only as some recordings have
+them), its receipts (``eth_getBlockReceipts`` or one ``eth_getTransactionReceipt`` each), and optionally
+its call traces. Value moves become ``Transfer`` records:
+
+- NATIVE: a successful transaction's own value (to the created contract for a creation); a failed
+  transaction is kept as an ``AccountTx`` with ``success=False`` and moves nothing;
+- TOKEN: an ERC-20 ``Transfer`` log with exactly three topics and one data word (ERC-721 puts the token id
+  in a fourth topic: not a fungible amount) — the layout ethereum-etl's ``EthTokenTransferExtractor`` reads;
+- INTERNAL: a value-carrying call inside a successful transaction, from traces, when the node gave them.
+
+``Approval`` and the stablecoin issuers' freeze events become ``TokenEvent`` records.
+Addresses pass through an injected ``codec`` (EIP-55 for Ethereum, base58check for TRON).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TypeAlias
+
+from chains.errors import AddressError, ParseError
+from chains.evm import address as evm_address
+from chains.evm import params as p
+from chains.model import (
+    AccountBlock,
+    AccountTx,
+    Chain,
+    TokenEvent,
+    TokenEventKind,
+    Transfer,
+    TransferKind,
+)
+
+Codec: TypeAlias = Callable[[str], str]  # node hex (20-byte address or 32-byte topic word) -> canonical
+Json: TypeAlias = Any
+
+
+@dataclass(frozen=True, slots=True)
+class BlockRef:
+    """What every record of one block carries: its chain, height and time, and the address codec."""
+
+    chain: Chain
+    height: int
+    time: int
+    codec: Codec = evm_address.from_hex
+
+
+_WORD_HEX = 64
+# Frames whose value leaves one account for another. CALLCODE credits the caller itself and DELEGATECALL
+# and STATICCALL carry none (Yellow Paper, appendix H: the CALLCODE / DELEGATECALL opcodes).
+_VALUE_CALLS = frozenset({"CALL", "CREATE", "CREATE2", "SELFDESTRUCT"})  # hex digits of one 32-byte ABI word
+_FREEZE_KINDS = {
+    p.ADDED_BLACKLIST_TOPIC: TokenEventKind.FREEZE,
+    p.BLACKLISTED_TOPIC: TokenEventKind.FREEZE,
+    p.REMOVED_BLACKLIST_TOPIC: TokenEventKind.UNFREEZE,
+    p.UNBLACKLISTED_TOPIC: TokenEventKind.UNFREEZE,
+    p.DESTROYED_BLACK_FUNDS_TOPIC: TokenEventKind.DESTROY,
+}
+
+
+def hex_int(value: object, what: str = "quantity") -> int:
+    if isinstance(value, int):
+        return value
+    if not isinstance(value, str):
+        raise ParseError(f"{what}: expected 0x-hex, got {value!r:.80}")
+    try:
+        return int(value, 16) if value not in ("0x", "") else 0
+    except ValueError as exc:
+        raise ParseError(f"{what}: not hex: {value!r:.80}") from exc
+
+
+def strip0x(value: str) -> str:
+    return value[2:] if value.startswith(("0x", "0X")) else value
+
+
+def parse_block(
+    chain: Chain,
+    block: Json,
+    receipts: Sequence[Json],
+    traces: Sequence[Transfer] = (),
+    *,
+    codec: Codec = evm_address.from_hex,
+) -> AccountBlock:
+    """One block with its receipts (any order, matched by hash) and its internal transfers."""
+    if not isinstance(block, dict):
+        raise ParseError(f"block is not an object: {block!r:.80}")
+    try:
+        ref = block_ref(chain, block, codec)
+        by_hash = {str(r["transactionHash"]).lower(): r for r in receipts}
+        txs = tuple(_tx(entry, i, by_hash, codec) for i, entry in enumerate(block["transactions"]))
+    except (KeyError, TypeError, AddressError) as exc:
+        raise ParseError(f"block {block.get('number')!r}: {type(exc).__name__}: {exc}") from exc
+    transfers: list[Transfer] = []
+    events: list[TokenEvent] = []
+    for tx in txs:
+        native = _native_transfer(ref, tx)
+        if native is not None:
+            transfers.append(native)
+        for log in by_hash[tx.hash].get("logs") or ():
+            decoded = decode_log(ref, tx.hash, log)
+            if isinstance(decoded, Transfer):
+                transfers.append(decoded)
+            elif decoded is not None:
+                events.append(decoded)
+    transfers.extend(traces)
+    return AccountBlock(
+        chain=chain,
+        hash=strip0x(str(block["hash"])).lower(),
+        height=ref.height,
+        prev_hash=strip0x(str(block["parentHash"])).lower(),
+        time=ref.time,
+        txs=txs,
+        transfers=tuple(transfers),
+        events=tuple(events),
+    )
+
+
+def block_ref(chain: Chain, block: Json, codec: Codec = evm_address.from_hex) -> BlockRef:
+    return BlockRef(chain, hex_int(block["number"], "block number"), hex_int(block["timestamp"]), codec)
+
+
+def _tx(entry: Json, index: int, receipts: Mapping[str, Json], codec: Codec) -> AccountTx:
+    tx_hash = (entry if isinstance(entry, str) else str(entry["hash"])).lower()
+    receipt = receipts.get(tx_hash)
+    if receipt is None:
+        raise ParseError(f"no receipt for transaction {tx_hash}")
+    body = entry if isinstance(entry, dict) else receipt  # hashes only: the receipt has from/to
+    to = body.get("to")
+    created = receipt.get("contractAddress")
+    # Pre-Byzantium receipts (before block 4,370,000, EIP-658) carry a state root, no status.
+    status = receipt.get("status")
+    return AccountTx(
+        hash=tx_hash,
+        index=index,
+        from_address=codec(str(body["from"])),
+        to_address=codec(str(to)) if to else None,
+        value=hex_int(entry["value"], "value") if isinstance(entry, dict) else None,
+        success=status is None or hex_int(status, "status") == 1,
+        created=codec(str(created)) if created else None,
+    )
+
+
+def _native_transfer(ref: BlockRef, tx: AccountTx) -> Transfer | None:
+    receiver = tx.to_address or tx.created
+    if not tx.success or not tx.value or receiver is None:
+        return None
+    return Transfer(
+        ref.chain,
+        ref.height,
+        tx.hash,
+        -1,
+        TransferKind.NATIVE,
+        None,
+        tx.from_address,
+        receiver,
+        tx.value,
+        ref.time,
+    )
+
+
+def decode_log(ref: BlockRef, tx_hash: str, log: Json) -> Transfer | TokenEvent | None:
+    """A Transfer, an Approval or a freeze event; None for any other log or a malformed one (skipped, as
+    ethereum-etl skips Transfer logs whose data is not one word)."""
+    if log.get("removed"):
+        return None
+    topics = [strip0x(str(t)).lower() for t in log.get("topics") or ()]
+    if not topics:
+        return None
+    topic0 = "0x" + topics[0]
+    data = strip0x(str(log.get("data") or ""))
+    codec = ref.codec
+    try:
+        token = codec(str(log["address"]))
+        index = hex_int(log.get("logIndex", 0), "logIndex")
+        if topic0 == p.TRANSFER_TOPIC and len(topics) == p.TRANSFER_TOPICS and len(data) == _WORD_HEX:
+            sender, receiver, amount = codec(topics[1]), codec(topics[2]), int(data, 16)
+            kind = TransferKind.TOKEN
+            return Transfer(
+                ref.chain, ref.height, tx_hash, index, kind, token, sender, receiver, amount, ref.time
+            )
+        if topic0 == p.APPROVAL_TOPIC and len(topics) == 3 and len(data) == _WORD_HEX:
+            owner, spender = codec(topics[1]), codec(topics[2])
+            return TokenEvent(tx_hash, index, TokenEventKind.APPROVAL, token, owner, spender, int(data, 16))
+        if topic0 in _FREEZE_KINDS:
+            event = TokenEvent(tx_hash, index, _FREEZE_KINDS[topic0], token, "")
+            return _freeze_event(event, topics, data, codec)
+    except (AddressError, ValueError, ParseError):
+        return None
+    return None
+
+
+def _freeze_event(event: TokenEvent, topics: list[str], data: str, codec: Codec) -> TokenEvent | None:
+    words = [data[i : i + _WORD_HEX] for i in range(0, len(data), _WORD_HEX)]
+    # USDC indexes the account (topic 1); USDT puts it, and the destroyed balance, in the data words.
+    account = topics[1] if len(topics) > 1 else (words[0] if words else None)
+    if account is None or len(account) != _WORD_HEX:
+        return None
+    amount = int(words[1], 16) if event.kind is TokenEventKind.DESTROY and len(words) > 1 else None
+    return replace(event, subject=codec(account), amount=amount)
+
+
+# --- traces ------------------------------------------------------------------------------------------------
+
+
+def parse_call_traces(ref: BlockRef, answer: Sequence[Json], tx_hashes: Sequence[str]) -> list[Transfer]:
+    """Internal transfers from geth's ``debug_traceBlockByNumber`` with ``callTracer``: one call tree per
+    transaction, in block order; the top frame is the transaction itself (already NATIVE)."""
+    if len(answer) != len(tx_hashes):
+        raise ParseError(f"block {ref.height}: {len(answer)} call traces for {len(tx_hashes)} transactions")
+    transfers: list[Transfer] = []
+    for entry, tx_hash in zip(answer, tx_hashes, strict=True):
+        frame = entry.get("result", entry) if isinstance(entry, dict) else None
+        if not isinstance(frame, dict) or frame.get("error"):
+            continue  # a failed transaction moves nothing, not even inside
+        for position, call in enumerate(_walk_calls(frame.get("calls") or ()), start=1):
+            value = hex_int(call.get("value") or "0x0", "call value")
+            if value and call.get("to") and str(call.get("type", "")).upper() in _VALUE_CALLS:
+                move = (str(call["from"]), str(call["to"]), value)
+                transfers.append(_internal(ref, tx_hash, position, move))
+    return transfers
+
+
+def _internal(ref: BlockRef, tx_hash: str, position: int, move: tuple[str, str, int]) -> Transfer:
+    source, target, value = ref.codec(move[0]), ref.codec(move[1]), move[2]
+    kind = TransferKind.INTERNAL
+    return Transfer(
+        ref.chain, ref.height, tx_hash.lower(), position, kind, None, source, target, value, ref.time
+    )
+
+
+def _walk_calls(calls: Iterable[Json]) -> Iterable[Json]:
+    """Depth first, skipping reverted frames and everything under them (their value moves were undone)."""
+    for call in calls:
+        if call.get("error"):
+            continue
+        yield call
+        yield from _walk_calls(call.get("calls") or ())
+
+
+def parse_parity_traces(ref: BlockRef, answer: Sequence[Json]) -> list[Transfer]:
+    """Internal transfers from ``trace_block`` (OpenEthereum / Erigon / Reth / anvil): flat traces with a
+    ``traceAddress`` path; a frame whose own or any ancestor's call errored moved nothing."""
+    failed: dict[str, list[tuple[int, ...]]] = {}
+    positions: dict[str, int] = {}
+    transfers: list[Transfer] = []
+    for trace in answer:
+        tx_hash = trace.get("transactionHash")
+        if not tx_hash:
+            continue  # block and uncle rewards: not transfers between accounts
+        path = tuple(trace.get("traceAddress") or ())
+        errored = failed.setdefault(tx_hash, [])
+        if trace.get("error") or any(path[: len(bad)] == bad for bad in errored):
+            errored.append(path)
+            continue
+        if not path:
+            continue  # the transaction itself
+        positions[tx_hash] = positions.get(tx_hash, 0) + 1
+        moved = _parity_move(trace)
+        if moved is not None:
+            transfers.append(_internal(ref, tx_hash, positions[tx_hash], moved))
+    return transfers
+
+
+def _parity_move(trace: Json) -> tuple[str, str, int] | None:
+    action, result = trace.get("action") or {}, trace.get("result") or {}
+    kind = trace.get("type")
+    if kind == "suicide":
+        source, target, value = action.get("address"), action.get("refundAddress"), action.get("balance")
+    elif kind == "create":
+        source, target, value = action.get("from"), result.get("address"), action.get("value")
+    else:
+        source, target, value = action.get("from"), action.get("to"), action.get("value")
+    amount = hex_int(value or "0x0", "trace value")
+    moves_value = kind != "call" or action.get("callType") == "call"
+    if not amount or not source or not target or not moves_value:
+        return None
+    return str(source), str(target), amount

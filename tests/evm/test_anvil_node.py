@@ -1,0 +1,79 @@
+"""chains.evm.node against a real EVM (anvil): every kind of value move of the scenario, read back exactly."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+
+import pytest
+
+from chains.evm.address import from_hex
+from chains.evm.node import EvmNode, TraceApi, WrongChain
+from chains.evm.tokens import TokenInfo, TokenReader
+from chains.model import AccountBlock, Chain, TokenEventKind, TransferKind
+from chains.rpc import JsonRpcClient
+from chains.transport import HttpTransport
+from evm.evm_scenario import TOKEN_UNIT, expected_transfers, run_scenario
+from tracer.devnode.evm_anvil import Anvil
+
+
+@pytest.fixture
+async def node(anvil_url: str) -> AsyncIterator[EvmNode]:
+    async with HttpTransport(anvil_url) as transport:
+        yield EvmNode(JsonRpcClient(transport), Chain.ETHEREUM, codec=from_hex)
+
+
+async def test_reads_every_value_move_of_the_scenario(anvil: Anvil, node: EvmNode) -> None:
+    s = await run_scenario(anvil)
+    await node.check_chain_id(1)
+    blocks = await node.blocks(list(range(await node.tip_height() + 1)))
+    assert (node.block_receipts, node.trace_api) == (True, TraceApi.PARITY)
+    moves = {
+        (t.kind.value, t.asset, t.from_address, t.to_address, t.amount) for b in blocks for t in b.transfers
+    }
+    assert moves == expected_transfers(s)
+    assert sum(len(b.transfers) for b in blocks) == len(moves)
+    txs = {tx.hash: tx for b in blocks for tx in b.txs}
+    assert not txs[s.failed_tx].success and txs[s.failed_tx].value == 0
+    assert not [t for b in blocks for t in b.transfers if t.tx_hash == s.failed_tx]
+    creations = [tx for tx in txs.values() if tx.to_address is None]
+    assert {tx.created for tx in creations} == {from_hex(s.token), from_hex(s.forwarder)}
+    events = [(e.kind, e.subject, e.spender, e.amount) for b in blocks for e in b.events]
+    assert events == [
+        (TokenEventKind.APPROVAL, from_hex(s.alice), from_hex(s.bob), 200 * TOKEN_UNIT),
+        (TokenEventKind.FREEZE, from_hex(s.bob), None, None),
+    ]
+    assert _chained(blocks)
+
+
+def _chained(blocks: list[AccountBlock]) -> bool:
+    return all(b.prev_hash == a.hash for a, b in itertools.pairwise(blocks))
+
+
+async def test_token_metadata_and_chain_id_check(anvil: Anvil, node: EvmNode) -> None:
+    s = await run_scenario(anvil)
+    reader = TokenReader(node.client)
+    token = from_hex(s.token)
+    assert await reader.read([token]) == [TokenInfo(token, "TUSD", "Tracer USD", 6)]
+    # The forwarder has no ERC-20 getters: every call reverts, each field stays unknown.
+    forwarder = from_hex(s.forwarder)
+    assert await reader.read([forwarder]) == [TokenInfo(forwarder)]
+    with pytest.raises(WrongChain, match="chain id 1"):
+        await node.check_chain_id(728126428)
+
+
+async def test_per_transaction_receipts_and_call_traces_give_the_same_blocks(
+    anvil: Anvil, node: EvmNode
+) -> None:
+    await run_scenario(anvil)
+    heights = list(range(await node.tip_height() + 1))
+    reference = await node.blocks(heights)
+    node.block_receipts = False  # as if the node lacked eth_getBlockReceipts
+    assert await node.blocks(heights) == reference
+    node.trace_api = TraceApi.GETH  # debug_traceBlockByNumber + callTracer: the same internal transfers
+    assert await node.blocks(heights) == reference
+    node.trace_api = TraceApi.NONE
+    without = await node.blocks(heights)
+    assert [t for b in reference for t in b.transfers if t.kind is not TransferKind.INTERNAL] == [
+        t for b in without for t in b.transfers
+    ]

@@ -1,0 +1,318 @@
+"""The indexer core: fetch -> parse -> write as overlapping asyncio stages with bounded queues.
+
+- fetch (I/O): batches of heights are fetched ahead of the writer, ``fetch_ahead`` batches in flight;
+- parse (CPU): each raw block goes to a process pool (``parse_workers`` processes; 0 parses in a thread of
+  this process). Blocks already stored with the same hash are recognised from their raw header and never
+  parsed;
+- write: one transaction per batch, in height order: the adapter's rows, the position (cursor or lease)
+  moved in the same transaction, so a kill at any moment leaves whole batches and a resumable position.
+
+Queues between stages hold at most ``fetch_ahead`` batches, so a slow writer stalls parsing, and a slow parse
+stalls fetching (back-pressure; memory stays bounded). A reorg (our stored parent is not the node's parent)
+drops our block at the parent height in the write transaction and restarts the stages from there; walking
+back one block per restart finds the fork point.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Generic
+
+import asyncpg
+
+from chains.errors import ChainError
+from tracer.errors import SourceError
+from tracer.indexer.adapter import BatchStats, ChainAdapter, Header, ParsedT, RawT, headers_chain
+from tracer.indexer.position import Position
+from tracer.indexer.progress import Progress
+from tracer.indexer.report import IndexReport
+from tracer.metrics import IndexerMetrics
+from tracer.store.errors import translate_errors
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_BLOCKS = 20  # blocks per transaction: big enough for COPY to pay off, small enough to resume
+DEFAULT_FETCH_AHEAD = 3  # batches fetched/parsed ahead of the writer
+# How far back a reorg may reach before we refuse to follow it (blocks). Six confirmations are the usual
+# finality rule; the March 2013 fork (BIP50) undid 24 blocks. A walk-back past 100 means a wrong node or
+# chain, not a reorg: stop and say so rather than drop more data.
+MAX_REORG_DEPTH_BLOCKS = 100
+# Ranges shorter than this many batches parse in a thread: starting worker processes costs more than it saves.
+PROCESS_POOL_MIN_BATCHES = 4
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    batch_blocks: int = DEFAULT_BATCH_BLOCKS
+    fetch_ahead: int = DEFAULT_FETCH_AHEAD
+    parse_workers: int | None = None  # None: one per core for long ranges, 0 (a thread) for short ones
+    reindex: bool = False  # rewrite blocks stored with the same hash
+
+    def __post_init__(self) -> None:
+        if self.batch_blocks < 1 or self.fetch_ahead < 1:
+            raise ValueError("batch_blocks and fetch_ahead must be >= 1")
+        if self.parse_workers is not None and self.parse_workers < 0:
+            raise ValueError("parse_workers must be >= 0")
+
+
+class Restart(Exception):  # control flow, not an error
+    """Start the stages again from ``height`` (a reorg walked back, or the node changed under a batch)."""
+
+    def __init__(self, height: int) -> None:
+        super().__init__(height)
+        self.height = height
+
+
+@dataclass(slots=True)
+class _Batch(Generic[RawT, ParsedT]):
+    heights: list[int]
+    headers: list[Header]
+    raws: list[RawT]
+    parsed: list[asyncio.Future[ParsedT] | None]  # None: stored with this hash when we looked
+
+
+class Indexer(Generic[RawT, ParsedT]):
+    """Runs the stages for one adapter over height ranges. One writer at a time per instance."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        adapter: ChainAdapter[RawT, ParsedT],
+        *,
+        options: RunOptions | None = None,
+        metrics: IndexerMetrics | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> None:
+        self.pool = pool
+        self.adapter = adapter
+        self.options = options or RunOptions()
+        self.metrics = metrics or IndexerMetrics.create()
+        self.stop = stop or asyncio.Event()  # set it (SIGTERM) to finish the batch being written, then return
+        self._parse: Callable[[RawT, int], ParsedT] = adapter.parser()
+        self._executor: Executor | None = None
+
+    async def run(
+        self, first: int, last: int, position: Position, progress: Progress | None = None
+    ) -> IndexReport:
+        """Index ``first..last`` (inclusive); returns early, after a committed batch, if ``stop`` is set."""
+        report = IndexReport()
+        clock = time.perf_counter()
+        self._executor = self._make_executor(last - first + 1)
+        height = first
+        try:
+            while height <= last and not self.stop.is_set():
+                try:
+                    await self._run_stages(height, last, position, report, progress)
+                    break
+                except Restart as restart:
+                    if first - restart.height > MAX_REORG_DEPTH_BLOCKS:
+                        raise SourceError(
+                            f"reorg deeper than {MAX_REORG_DEPTH_BLOCKS} blocks below {first}"
+                        ) from None
+                    height = restart.height
+        except ChainError as exc:
+            self.metrics.node_errors.labels(self.adapter.chain, type(exc).__name__).inc()
+            raise SourceError(f"node: {exc}") from exc
+        finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = None
+            async with translate_errors(), self.pool.acquire() as conn:
+                await self.adapter.after_run(conn)
+        report.seconds = time.perf_counter() - clock
+        return report
+
+    def _make_executor(self, heights: int) -> Executor | None:
+        workers = self.options.parse_workers
+        if workers is None:
+            long_run = heights >= PROCESS_POOL_MIN_BATCHES * self.options.batch_blocks
+            workers = min(os.cpu_count() or 1, 4) if long_run else 0
+        if workers == 0:
+            return None  # the loop's default thread pool
+        # forkserver: a fork of a clean process, not of this one with its threads and sockets.
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+
+    async def _run_stages(
+        self, first: int, last: int, position: Position, report: IndexReport, progress: Progress | None
+    ) -> None:
+        ahead = self.options.fetch_ahead
+        fetched: asyncio.Queue[tuple[list[int], asyncio.Task[list[RawT]]] | None] = asyncio.Queue(ahead)
+        parsed: asyncio.Queue[_Batch[RawT, ParsedT] | BaseException | None] = asyncio.Queue(ahead)
+        producer = asyncio.create_task(self._produce(first, last, fetched))
+        parser = asyncio.create_task(self._parse_stage(fetched, parsed))
+        try:
+            while (item := await parsed.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                await self._write(item, position, report, progress)
+                if self.stop.is_set():
+                    break
+        finally:
+            for task in (producer, parser):
+                task.cancel()
+            await asyncio.gather(producer, parser, return_exceptions=True)
+            _cancel_queued(fetched, parsed)
+
+    async def _produce(
+        self,
+        first: int,
+        last: int,
+        out: asyncio.Queue[tuple[list[int], asyncio.Task[list[RawT]]] | None],
+    ) -> None:
+        step = self.options.batch_blocks
+        for start in range(first, last + 1, step):
+            if self.stop.is_set():
+                break
+            heights = list(range(start, min(start + step, last + 1)))
+            await out.put((heights, asyncio.create_task(self._fetch(heights))))
+        await out.put(None)
+
+    async def _fetch(self, heights: list[int]) -> list[RawT]:
+        started = time.perf_counter()
+        try:
+            raws = await self.adapter.fetch(heights)
+        except ChainError as exc:
+            self.metrics.node_errors.labels(self.adapter.chain, type(exc).__name__).inc()
+            raise
+        self.metrics.node_seconds.labels(self.adapter.chain).observe(time.perf_counter() - started)
+        return raws
+
+    async def _parse_stage(
+        self,
+        inbox: asyncio.Queue[tuple[list[int], asyncio.Task[list[RawT]]] | None],
+        out: asyncio.Queue[_Batch[RawT, ParsedT] | BaseException | None],
+    ) -> None:
+        try:
+            while (item := await inbox.get()) is not None:
+                heights, task = item
+                await out.put(await self._start_parse(heights, await task))
+            await out.put(None)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:  # handed to the writer, which raises it in the run's own task
+            await out.put(exc)
+
+    async def _start_parse(self, heights: list[int], raws: list[RawT]) -> _Batch[RawT, ParsedT]:
+        headers = [self.adapter.raw_header(raw, h) for raw, h in zip(raws, heights, strict=True)]
+        broken = headers_chain(headers)
+        if broken is not None:  # the node switched branches between our requests: ask again
+            log.warning("batch does not chain; fetching again", extra={"height": heights[broken]})
+            raise Restart(heights[0])
+        stored: dict[int, str] = {}
+        if not self.options.reindex:
+            async with translate_errors(), self.pool.acquire() as conn:
+                stored = await self.adapter.stored_hashes(conn, heights[0], heights[-1])
+        futures = [
+            None if stored.get(head.height) == head.hash else self._submit(raw, head.height)
+            for raw, head in zip(raws, headers, strict=True)
+        ]
+        return _Batch(heights, headers, raws, futures)
+
+    def _submit(self, raw: RawT, height: int) -> asyncio.Future[ParsedT]:
+        return asyncio.get_running_loop().run_in_executor(self._executor, self._parse, raw, height)
+
+    async def _write(
+        self, batch: _Batch[RawT, ParsedT], position: Position, report: IndexReport, progress: Progress | None
+    ) -> None:
+        started = time.perf_counter()
+        blocks = [await f if f is not None else None for f in batch.parsed]
+        self.metrics.parse_seconds.labels(self.adapter.chain).observe(time.perf_counter() - started)
+        written = time.perf_counter()
+        try:
+            async with translate_errors(), self.pool.acquire() as conn, conn.transaction():
+                stats, written_heights, fork = await self._write_in_tx(conn, batch, blocks, position)
+        except BaseException:
+            self.adapter.aborted()
+            raise
+        self.adapter.committed()
+        if fork is not None:
+            report.reorgs += 1
+            self.metrics.reorgs.labels(self.adapter.chain).inc()
+            raise Restart(fork)
+        unchanged = len(batch.heights) - len(written_heights)
+        report.add(stats, written_heights, unchanged)
+        self._account(batch, stats, unchanged, progress, time.perf_counter() - written)
+
+    async def _write_in_tx(
+        self,
+        conn: asyncpg.Connection,
+        batch: _Batch[RawT, ParsedT],
+        blocks: list[ParsedT | None],
+        position: Position,
+    ) -> tuple[BatchStats, list[int], int | None]:
+        first, last = batch.heights[0], batch.heights[-1]
+        stored = await self.adapter.stored_hashes(conn, first - 1, last)
+        parent = stored.get(first - 1)
+        if parent is not None and parent != batch.headers[0].prev_hash:
+            await self._drop_stale_parent(conn, first - 1, parent, batch.headers[0], position)
+            return BatchStats(0, 0), [], first - 1
+        todo: list[ParsedT] = []
+        todo_heights: list[int] = []
+        replace: list[int] = []
+        for head, raw, block in zip(batch.headers, batch.raws, blocks, strict=True):
+            old = stored.get(head.height)
+            if old == head.hash and not self.options.reindex:
+                continue
+            # None: stored when we looked, gone or changed since (another writer): parse it now
+            parsed = block if block is not None else await self._submit(raw, head.height)
+            if old is not None:
+                replace.append(head.height)
+            todo.append(parsed)
+            todo_heights.append(head.height)
+        stats = await self.adapter.write(conn, todo, replace=replace) if todo else BatchStats(0, 0)
+        await position.advance(conn, last + 1)
+        return stats, todo_heights, None
+
+    async def _drop_stale_parent(
+        self, conn: asyncpg.Connection, height: int, stored: str, head: Header, position: Position
+    ) -> None:
+        await position.rewind(conn, height)  # first: a shared range refuses before anything is deleted
+        dropped = await self.adapter.rollback(conn, height)
+        log.warning(
+            "reorg: our block is not the node's parent; dropped our branch",
+            extra={"height": height, "stored": stored, "node_parent": head.prev_hash, "dropped": dropped},
+        )
+
+    def _account(
+        self,
+        batch: _Batch[Any, Any],
+        stats: BatchStats,
+        unchanged: int,
+        progress: Progress | None,
+        seconds: float,
+    ) -> None:
+        chain = self.adapter.chain
+        self.metrics.write_seconds.labels(chain).observe(seconds)
+        self.metrics.blocks.labels(chain).inc(stats.blocks)
+        self.metrics.txs.labels(chain).inc(stats.txs)
+        self.metrics.blocks_unchanged.labels(chain).inc(unchanged)
+        self.metrics.height.labels(chain).set(batch.heights[-1] + 1)
+        if progress is not None:
+            progress.advance(len(batch.heights), stats.txs, batch.heights[-1])
+
+
+def _cancel_queued(*queues: asyncio.Queue[Any]) -> None:
+    """Cancel fetch tasks and parse futures still queued when the stages stop (a restart, an error)."""
+    for queue in queues:
+        while not queue.empty():
+            item = queue.get_nowait()
+            if isinstance(item, tuple):
+                item[1].cancel()
+            elif isinstance(item, _Batch):
+                for future in item.parsed:
+                    if future is not None:
+                        future.cancel()
+
+
+async def tip_lag(indexer: Indexer[Any, Any], next_height: int) -> int:
+    """The node's tip minus ``next_height`` (the lag metric), read from the node now."""
+    tip = await indexer.adapter.tip_height()
+    indexer.metrics.tip_lag.labels(indexer.adapter.chain).set(max(tip + 1 - next_height, 0))
+    return tip

@@ -1,0 +1,201 @@
+"""Writing account-model blocks (Ethereum, TRON): blocks, transactions, transfers, token events.
+
+The same contract as ``tracer.store.chaindata.write_blocks`` for Bitcoin: one transaction per batch, bulk
+COPY, a block stored with the same hash is skipped, a different block at a stored height (a reorg) or
+``reindex`` replaces it (its rows go with it by ON DELETE CASCADE), and the cursor moves in the same
+transaction as the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+
+from chains.model import AccountBlock, TokenEventKind
+from tracer.store.addresses import ensure_address_ids
+from tracer.store.chaindata import move_cursor
+from tracer.store.freeze_labels import refresh_freeze_labels
+from tracer.store.tokens import ensure_token_ids
+
+ACCOUNT_TABLES = ("addresses", "blocks", "tokens", "account_txs", "transfers", "token_events")
+_BLOCK_COLUMNS = ("chain", "height", "hash", "prev_hash", "time", "tx_count", "source")
+_TX_COLUMNS = (
+    "chain",
+    "block_height",
+    "position",
+    "hash",
+    "from_id",
+    "to_id",
+    "created_id",
+    "value",
+    "success",
+)
+_TRANSFER_COLUMNS = (
+    "chain",
+    "block_height",
+    "tx_hash",
+    "index",
+    "kind",
+    "asset_id",
+    "from_id",
+    "to_id",
+    "amount",
+)
+_EVENT_COLUMNS = (
+    "chain", "block_height", "tx_hash", "log_index", "kind", "token_id", "subject_id", "spender_id", "amount",
+)  # fmt: skip
+_FREEZE_KINDS = frozenset({TokenEventKind.FREEZE, TokenEventKind.UNFREEZE, TokenEventKind.DESTROY})
+
+
+@dataclass(frozen=True, slots=True)
+class AccountWriteStats:
+    blocks: int
+    txs: int
+    transfers: int
+    events: int
+    unchanged: int = 0
+
+
+async def write_account_blocks(
+    conn: asyncpg.Connection,
+    blocks: Sequence[AccountBlock],
+    *,
+    source: str,
+    cursor: tuple[str, int] | None = None,
+    reindex: bool = False,
+    issuers: Mapping[str, str] | None = None,
+) -> AccountWriteStats:
+    """Store ``blocks`` (one chain) in one transaction and move cursor (name, next_height) with them.
+    Freeze events of the ``issuers`` contracts (canonical address -> issuer name) refresh their labels."""
+    if not blocks:
+        return AccountWriteStats(0, 0, 0, 0)
+    chain = blocks[0].chain.value
+    by_height = {b.height: b for b in blocks}
+    async with conn.transaction():
+        stored = await _stored_hashes(conn, chain, list(by_height))
+        todo = [b for h, b in sorted(by_height.items()) if reindex or stored.get(h) != b.hash]
+        if cursor is not None:
+            await move_cursor(conn, chain, cursor[0], cursor[1])
+        if not todo:
+            return AccountWriteStats(0, 0, 0, 0, len(by_height))
+        await conn.execute(
+            "DELETE FROM blocks WHERE chain = $1 AND height = ANY($2::integer[])",
+            chain,
+            [b.height for b in todo],
+        )
+        stats = await _copy_rows(conn, chain, todo, source)
+        frozen = {
+            e.subject
+            for b in todo
+            for e in b.events
+            if e.kind in _FREEZE_KINDS and e.token in (issuers or {})
+        }
+        if frozen:
+            await refresh_freeze_labels(conn, chain, frozen, issuers or {})
+    return AccountWriteStats(
+        stats.blocks, stats.txs, stats.transfers, stats.events, len(by_height) - len(todo)
+    )
+
+
+async def _stored_hashes(conn: asyncpg.Connection, chain: str, heights: list[int]) -> dict[int, str]:
+    rows = await conn.fetch(
+        "SELECT height, encode(hash, 'hex') AS hash FROM blocks"
+        " WHERE chain = $1 AND height = ANY($2::integer[])",
+        chain,
+        heights,
+    )
+    return {row["height"]: row["hash"] for row in rows}
+
+
+async def _copy_rows(
+    conn: asyncpg.Connection, chain: str, blocks: Sequence[AccountBlock], source: str
+) -> AccountWriteStats:
+    ids = await ensure_address_ids(conn, chain, addresses_of(blocks))
+    tokens = await ensure_token_ids(conn, chain, tokens_of(blocks))
+    block_rows = [
+        (
+            chain,
+            b.height,
+            bytes.fromhex(b.hash),
+            bytes.fromhex(b.prev_hash),
+            _time(b.time),
+            len(b.txs),
+            source,
+        )
+        for b in blocks
+    ]
+    tx_rows = [
+        (
+            chain, b.height, t.index, _hash(t.hash), ids[t.from_address],
+            ids[t.to_address] if t.to_address else None, ids[t.created] if t.created else None,
+            t.value, t.success,
+        )
+        for b in blocks
+        for t in b.txs
+    ]  # fmt: skip
+    transfer_rows = [
+        (
+            chain, b.height, _hash(t.tx_hash), t.index, t.kind.value,
+            tokens[t.asset] if t.asset else None, ids[t.from_address], ids[t.to_address], t.amount,
+        )
+        for b in blocks
+        for t in b.transfers
+    ]  # fmt: skip
+    event_rows = [
+        (
+            chain, b.height, _hash(e.tx_hash), e.index, e.kind.value, tokens[e.token], ids[e.subject],
+            ids[e.spender] if e.spender else None, e.amount,
+        )
+        for b in blocks
+        for e in b.events
+    ]  # fmt: skip
+    await conn.copy_records_to_table("blocks", records=block_rows, columns=_BLOCK_COLUMNS)
+    await conn.copy_records_to_table("account_txs", records=tx_rows, columns=_TX_COLUMNS)
+    await conn.copy_records_to_table("transfers", records=transfer_rows, columns=_TRANSFER_COLUMNS)
+    await conn.copy_records_to_table("token_events", records=event_rows, columns=_EVENT_COLUMNS)
+    return AccountWriteStats(len(blocks), len(tx_rows), len(transfer_rows), len(event_rows))
+
+
+def addresses_of(blocks: Sequence[AccountBlock]) -> set[str]:
+    found: set[str] = set()
+    for b in blocks:
+        for t in b.txs:
+            found.add(t.from_address)
+            found.update(a for a in (t.to_address, t.created) if a)
+        for tr in b.transfers:
+            found.add(tr.from_address)
+            found.add(tr.to_address)
+        for e in b.events:
+            found.add(e.subject)
+            if e.spender:
+                found.add(e.spender)
+    return found
+
+
+def tokens_of(blocks: Sequence[AccountBlock]) -> set[str]:
+    found = {t.asset for b in blocks for t in b.transfers if t.asset}
+    return found | {e.token for b in blocks for e in b.events}
+
+
+def _hash(text: str) -> bytes:
+    return bytes.fromhex(text[2:] if text.startswith("0x") else text)
+
+
+def _time(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+async def stored_tokens(
+    conn: asyncpg.Connection | asyncpg.Pool, chain: str, addresses: Collection[str]
+) -> set[str]:
+    """Which of ``addresses`` the registry already holds with metadata read (or tried)."""
+    rows = await conn.fetch(
+        "SELECT address FROM tokens"
+        " WHERE chain = $1 AND address = ANY($2::text[]) AND metadata_read_at IS NOT NULL",
+        chain,
+        list(addresses),
+    )
+    return {row["address"] for row in rows}
