@@ -131,7 +131,13 @@ class DatabaseState:
             async with asyncio.timeout(self._timeout), self._pool.acquire() as conn, conn.transaction():
                 await conn.execute(f"SET LOCAL lock_timeout = {int(self._timeout * 1000)}")
                 await conn.execute("SELECT 1 FROM addresses LIMIT 0")
-        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (
+            TimeoutError,
+            OSError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            asyncpg.InternalClientError,
+        ) as exc:
             self._change(False, _describe(exc))
         else:
             self._change(True, "")
