@@ -45,3 +45,12 @@ def bigint_id(kind: str) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def check_range(option: str, value: float | None, low: float, high: float | None = None) -> None:
+    """Numeric options are range-checked up front: ``--batch 0`` is an input error (exit 2), not a hang."""
+    if value is None:
+        return
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise InputError(f"{option} must be {bounds}, got {value}")
