@@ -4,23 +4,12 @@ links two members of the largest common-input cluster (3,804 addresses, block 27
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 
 import aiohttp
 import asyncpg
 import pytest
 
-from tracer.api.server import start_server
-from tracer.config import Settings
-
 UNKNOWN = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"  # valid (BIP173 vector), in no block
-
-
-@pytest.fixture(scope="module")
-async def api(loaded_db: str) -> AsyncIterator[str]:
-    runner, url = await start_server(Settings(database_url=loaded_db, port=0))
-    yield url
-    await runner.cleanup()
 
 
 async def far_apart(pool: asyncpg.Pool) -> tuple[str, str, int]:
@@ -40,10 +29,11 @@ async def get(http: aiohttp.ClientSession, url: str) -> tuple[int, dict[str, obj
         return resp.status, await resp.json()
 
 
-async def test_path_links_a_to_b_through_stored_merges(api: str, loaded_pool: asyncpg.Pool) -> None:
+async def test_path_links_a_to_b_through_stored_merges(
+    api: str, http: aiohttp.ClientSession, loaded_pool: asyncpg.Pool
+) -> None:
     a, b, cluster_id = await far_apart(loaded_pool)
-    async with aiohttp.ClientSession() as http:
-        status, body = await get(http, f"{api}/v1/why/bitcoin/{a}/{b}")
+    status, body = await get(http, f"{api}/v1/why/bitcoin/{a}/{b}")
     assert status == 200
     assert set(body) == {"linked", "cluster", "path"}
     assert body["linked"] is True
@@ -68,15 +58,16 @@ async def test_path_links_a_to_b_through_stored_merges(api: str, loaded_pool: as
         assert merged == 1
 
 
-async def test_addresses_in_different_clusters_are_not_linked(api: str, loaded_pool: asyncpg.Pool) -> None:
+async def test_addresses_in_different_clusters_are_not_linked(
+    api: str, http: aiohttp.ClientSession, loaded_pool: asyncpg.Pool
+) -> None:
     a, _, cluster_id = await far_apart(loaded_pool)
     other = await loaded_pool.fetchval(
         """SELECT a.address FROM addresses a LEFT JOIN address_clusters ac ON ac.address_id = a.id
            WHERE a.chain = 'bitcoin' AND COALESCE(ac.cluster_id, a.id) <> $1 ORDER BY a.id LIMIT 1""",
         cluster_id,
     )
-    async with aiohttp.ClientSession() as http:
-        status, body = await get(http, f"{api}/v1/why/bitcoin/{a}/{other}")
+    status, body = await get(http, f"{api}/v1/why/bitcoin/{a}/{other}")
     assert (status, body) == (200, {"linked": False, "cluster": None, "path": []})
 
 
@@ -89,9 +80,8 @@ async def test_addresses_in_different_clusters_are_not_linked(api: str, loaded_p
     ],
 )
 async def test_bad_input_gets_a_clear_error(
-    api: str, loaded_pool: asyncpg.Pool, target: str, expected: tuple[int, str]
+    api: str, http: aiohttp.ClientSession, loaded_pool: asyncpg.Pool, target: str, expected: tuple[int, str]
 ) -> None:
     a, _, _ = await far_apart(loaded_pool)
-    async with aiohttp.ClientSession() as http:
-        got, body = await get(http, f"{api}/v1/why/" + target.format(a=a))
+    got, body = await get(http, f"{api}/v1/why/" + target.format(a=a))
     assert (got, body["error"]["code"]) == expected  # type: ignore[index]
