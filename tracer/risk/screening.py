@@ -98,8 +98,8 @@ async def screen_many(
     address), in one snapshot."""
     screened_at = datetime.now(UTC).isoformat(timespec="seconds")
     async with conn.transaction(isolation="repeatable_read", readonly=True):
+        coverage = await read_coverage(conn, options.tenants)  # first: it also asks for generic plans
         data = await read_screening(conn, chain.value, addresses, options.tenants, options.limits)
-        coverage = await read_coverage(conn, options.tenants)
     return Screened([_answer(chain, address, data, screened_at) for address in addresses], coverage)
 
 
