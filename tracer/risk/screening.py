@@ -22,7 +22,8 @@ from tracer.risk.scoring import assess
 from tracer.store.errors import translate_errors
 from tracer.store.exposure import LabelRow, Limits, ScreeningData, Stats, read_coverage, read_screening
 
-SCREENABLE_CHAINS = (Chain.BITCOIN,)  # chains with indexed transactions and clusters today
+# Bitcoin from tx_inputs / tx_outputs, Ethereum and TRON from transfers (tracer.store.flows).
+SCREENABLE_CHAINS = (Chain.BITCOIN, Chain.ETHEREUM, Chain.TRON)
 
 
 PUBLIC_TENANTS = (PUBLIC_TENANT,)  # shared lists; a tenant's private labels are added to these

@@ -82,6 +82,7 @@ class ScreeningData:
     totals: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)  # (wallet, asset) -> in, out
     stats: dict[int, Stats] = field(default_factory=dict)
     addresses: dict[int, str] = field(default_factory=dict)  # wallet id -> its (smallest) address
+    tokens: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # asset id -> (contract, symbol)
 
 
 # Two statements read everything a screening needs, for any number of addresses (round trips, not rows,
@@ -106,7 +107,7 @@ LEFT JOIN address_stats s ON s.address_id = a.id
 CROSS JOIN LATERAL (SELECT COALESCE(ac.cluster_id, a.id) AS wallet) w
 """
 _EXPOSURES = f"""
-SELECT w.wallet, x.*, t.incoming, t.outgoing,
+SELECT w.wallet, x.*, t.incoming, t.outgoing, tk.address AS token, tk.symbol AS token_symbol,
        (SELECT array_agg(a.address ORDER BY p.n) FROM unnest(x.path) WITH ORDINALITY p (id, n)
         LEFT JOIN addresses a ON a.id = p.id) AS path_addresses,
        (SELECT json_agg(y) FROM ({_LABEL_COLUMNS}
@@ -119,6 +120,7 @@ CROSS JOIN LATERAL (
     FROM wallet_exposure e WHERE e.wallet = w.wallet AND e.tenant = ANY($2::text[])
     ORDER BY e.score DESC, e.hops, e.amount DESC, e.actor_key, e.direction LIMIT $3) x
 LEFT JOIN wallet_totals t ON t.chain = $5 AND t.wallet = w.wallet AND t.asset_id = x.asset_id
+LEFT JOIN tokens tk ON tk.id = x.asset_id
 """
 
 
@@ -144,6 +146,8 @@ async def read_screening(
         data.exposures[row.wallet].append(row)
         data.totals[(row.wallet, row.asset_id)] = (int(r["incoming"] or 0), int(r["outgoing"] or 0))
         data.addresses.update(zip(row.path, r["path_addresses"], strict=True))
+        if r["token"] is not None:
+            data.tokens[row.asset_id] = (r["token"], r["token_symbol"])
         labels = [LabelRow(**lb) for lb in orjson.loads(r["actor_labels"] or "[]")]
         data.actor_labels[(row.path[0], row.tenant, row.actor_key)] = labels
     return data
