@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from tracer.api.keys import POOL
 from tracer.api.middleware import json_response, read_json
 from tracer.errors import InputError
-from tracer.risk.taint import Direction, Method
 from tracer.store.errors import translate_errors
 from tracer.tracing import MAX_HOPS, Start, TraceParams, run_trace
 
@@ -55,13 +54,5 @@ async def trace(request: web.Request) -> web.Response:
     except ValidationError as exc:
         problems = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()]
         raise InputError("request does not match the schema", problems=problems) from exc
-    params = TraceParams(
-        direction=Direction(body.direction),
-        method=Method(body.method),
-        hops=body.hops,
-        max_nodes=body.max_nodes,
-        max_seconds=body.max_seconds,
-        min_amount=body.min_amount,
-    )
     async with translate_errors(), request.app[POOL].acquire() as conn:
-        return json_response(await run_trace(conn, body.chain, body.start(), params))
+        return json_response(await run_trace(conn, body.chain, body.start(), TraceParams.of(body)))
