@@ -4,6 +4,7 @@ password, owns its tables, and nobody else can open the socket or read TRACER_HO
 from __future__ import annotations
 
 import asyncio
+import os
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,11 +26,15 @@ async def home(tmp_path: Path) -> AsyncIterator[Path]:
     await asyncio.to_thread(embedded.stop, home)
 
 
+def mode(path: Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
 @pytest.mark.slow
 async def test_service_role_password_socket_and_home(home: Path) -> None:
     url = await asyncio.to_thread(embedded.start, home)
-    assert stat.S_IMODE(home.stat().st_mode) == 0o700
-    assert stat.S_IMODE((home / "db-password").stat().st_mode) == 0o600
+    assert mode(home) == 0o700
+    assert mode(home / "db-password") == 0o600
     async with open_pool(Settings(home=home)) as pool:  # migrations run as the service role
         assert await pool.fetchval("SELECT current_user") == APP_ROLE
         assert await pool.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user") is False
@@ -40,8 +45,7 @@ async def test_service_role_password_socket_and_home(home: Path) -> None:
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await pool.execute("CREATE ROLE intruder")
     socket_dir = Path(parse_qs(urlsplit(url).query)["host"][0])
-    socket_mode = stat.S_IMODE((socket_dir / ".s.PGSQL.5432").stat().st_mode)
-    assert socket_mode & 0o077 == 0  # neither group nor others
+    assert mode(socket_dir / ".s.PGSQL.5432") & 0o077 == 0  # neither group nor others
     without_password = f"postgresql://{APP_ROLE}@/tracer?host={socket_dir}"
     with pytest.raises(asyncpg.InvalidPasswordError):
         await asyncpg.connect(without_password)
