@@ -181,8 +181,9 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def server_process(args: list[str], env: dict[str, str]) -> Iterator[None]:
+    # Output to DEVNULL, never an unread pipe: a server that logs would block once the pipe is full.
     process = subprocess.Popen(
-        [sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         yield
