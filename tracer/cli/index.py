@@ -18,6 +18,11 @@ async def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from tracer.jobs.index import index_files
     from tracer.store.pool import open_pool
 
+    if args.chain == "evm":
+        from tracer.cli.evm import cmd_index_evm
+
+        return await cmd_index_evm(args, settings)
+
     if not (args.raw or args.json or args.rpc or args.esplora):
         # No source on the command line: the configured node (TRACER_BTC_RPC_URL, else TRACER_ESPLORA_URL).
         args.rpc = settings.btc_rpc_url
@@ -55,7 +60,7 @@ async def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 def register(sub: Subparsers) -> None:
     index = sub.add_parser("index", help="index blocks into PostgreSQL")
-    index.add_argument("chain", choices=["bitcoin"])
+    index.add_argument("chain", choices=["bitcoin", "evm"])
     index.add_argument("--raw", nargs="+", metavar="FILE", help="serialized blocks (binary, hex, blk*.dat)")
     index.add_argument(
         "--json", nargs="+", metavar="FILE", help="getblock JSON (verbosity 2/3) or raito JSON"
@@ -68,4 +73,7 @@ def register(sub: Subparsers) -> None:
     index.add_argument(
         "--reindex", action="store_true", help="rewrite blocks already stored with the same hash"
     )
+    from tracer.cli.evm import add_evm_index_arguments
+
+    add_evm_index_arguments(index)
     index.set_defaults(run=cmd_index)
