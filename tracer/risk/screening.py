@@ -20,10 +20,11 @@ from tracer.errors import InvalidAddress, UnsupportedChain
 from tracer.labels.records import PUBLIC_TENANT, check_tenant
 from tracer.risk.categories import Category
 from tracer.risk.scoring import Finding, Relation, assess
+from tracer.store import account_screening
 from tracer.store import screening as q
 from tracer.store.errors import translate_errors
 
-SCREENABLE_CHAINS = (Chain.BITCOIN,)  # chains with indexed transactions and clusters today
+SCREENABLE_CHAINS = (Chain.BITCOIN, Chain.ETHEREUM, Chain.TRON)  # chains with indexed transactions
 
 
 PUBLIC_TENANTS = (PUBLIC_TENANT,)  # shared lists; a tenant's private labels are added to these
@@ -90,13 +91,15 @@ async def screen_on(
             result.update(known=False, cluster=None, labels=[], counterparties=[], risk=assess([]).as_dict())
             return result
         own = await q.cluster_labels(conn, row.cluster_id, options.tenants)
+        # Account chains (transfers per asset) and Bitcoin (inputs/outputs) have their own queries.
+        flows = account_screening if chain in account_screening.ACCOUNT_CHAINS else q
         # Payments inside one wallet (change, consolidation) are not exposure to anyone else.
-        all_parties = await q.counterparties(conn, row.id, options.max_counterparties)
+        all_parties = await flows.counterparties(conn, row.id, options.max_counterparties)
         parties = [c for c in all_parties if c.cluster_id != row.cluster_id]
         party_labels = await q.labels_of(
             conn, [c.address_id for c in parties], sorted({c.cluster_id for c in parties}), options.tenants
         )
-        seen = await q.activity(conn, row.id)
+        seen = await flows.activity(conn, row.id)
     findings = [_finding(lb, Relation.SELF if lb.address_id == row.id else Relation.CLUSTER) for lb in own]
     labelled_parties = _counterparty_findings(parties, party_labels, findings, chain.base_unit)
     result.update(
@@ -109,6 +112,7 @@ async def screen_on(
             "inputs_value_unknown": seen.inputs_value_unknown,
             "first_block": seen.first_height,
             "last_block": seen.last_height,
+            **({"assets": seen.assets} if isinstance(seen, account_screening.AccountActivity) else {}),
         },
         labels=[label_json(label, "self" if label.address_id == row.id else "cluster") for label in own],
         counterparties=labelled_parties,
@@ -156,13 +160,16 @@ def _counterparty_findings(
         wallet = [lb for lb in by_cluster.get(party.cluster_id, []) if lb.address_id != party.address_id]
         if not own and not wallet:
             continue
-        findings.extend(_finding(lb, Relation.COUNTERPARTY, party, unit) for lb in own)
-        findings.extend(_finding(lb, Relation.COUNTERPARTY_CLUSTER, party, unit) for lb in wallet)
+        asset = party if isinstance(party, account_screening.AssetCounterpartyRow) else None
+        party_unit = asset.unit(unit) if asset else unit
+        findings.extend(_finding(lb, Relation.COUNTERPARTY, party, party_unit) for lb in own)
+        findings.extend(_finding(lb, Relation.COUNTERPARTY_CLUSTER, party, party_unit) for lb in wallet)
         out.append(
             {
                 "address": party.address,
                 "direction": party.direction,
                 "amount": party.amount,
+                **(asset.asset_json() if asset else {}),
                 "tx_count": party.tx_count,
                 "cluster_id": party.cluster_id,
                 "labels": [label_json(lb, "counterparty") for lb in own]

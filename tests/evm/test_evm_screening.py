@@ -1,0 +1,79 @@
+"""Screening Ethereum addresses indexed from anvil: activity per asset, labels, counterparties through token
+transfers with the token's symbol and decimals, risk and reasons — in the CLI, POST /v1/screen and
+GET /v1/addresses/{chain}/{address}."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+
+from chains.evm.address import from_hex
+from chains.model import Chain
+from evm.evm_scenario import ETHER, TOKEN_UNIT, run_scenario
+from tracer.api.server import start_server
+from tracer.config import Settings
+from tracer.devnode.evm_anvil import Anvil
+from tracer.indexer.pipeline import RunOptions
+from tracer.jobs.evm_index import EvmJob, index_evm
+from tracer.risk.screening import screen
+
+
+async def test_screen_ethereum_address_cli_and_api(
+    anvil: Anvil, anvil_url: str, pool: asyncpg.Pool, settings: Settings, tmp_path: Path
+) -> None:
+    s = await run_scenario(anvil)
+    issuers = {from_hex(s.token): "tracer-test-issuer"}  # bob gets frozen: a BLACKLISTED label
+    await index_evm(pool, EvmJob(anvil_url, Chain.ETHEREUM, RunOptions(batch_blocks=8), issuers=issuers))
+    alice = from_hex(s.alice)
+    result: dict[str, Any] = await screen(pool, "ethereum", s.alice.lower())  # any case matches
+    assert result["address"] == alice and result["known"] is True
+    activity = result["activity"]
+    assert isinstance(activity, dict)
+    assert (activity["received"], activity["sent"]) == (ETHER, 0)
+    token_row = next(a for a in activity["assets"] if a["asset"] == from_hex(s.token))
+    # alice got 500 from the owner; sent 150 (bob's transferFrom) and 40 to a deposit address
+    assert (token_row["symbol"], token_row["decimals"]) == ("TUSD", 6)
+    assert (token_row["received"], token_row["sent"]) == (500 * TOKEN_UNIT, 190 * TOKEN_UNIT)
+    (party,) = result["counterparties"]  # only bob carries a label
+    assert party["address"] == from_hex(s.bob) and party["direction"] == "sent_to"
+    assert (party["amount"], party["symbol"], party["decimals"]) == (150 * TOKEN_UNIT, "TUSD", 6)
+    assert party["labels"][0]["category"] == "blacklisted"
+    risk = result["risk"]
+    assert isinstance(risk, dict) and risk["level"] != "none"
+    reason = risk["reasons"][0]
+    assert "TUSD" in json.dumps(reason)
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRACER_")}
+    env |= {"TRACER_DATABASE_URL": str(settings.database_url), "TRACER_HOME": str(tmp_path)}
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "tracer.cli", "screen", "ethereum", alice, "--json"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    cli = json.loads(done.stdout)
+    assert cli["counterparties"] == result["counterparties"] and cli["risk"] == result["risk"]
+
+    runner, url = await start_server(Settings(database_url=settings.database_url, port=0))
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"{url}/v1/screen", json={"chain": "ethereum", "address": alice}) as resp:
+                assert resp.status == 200
+                posted = await resp.json()
+            async with http.get(f"{url}/v1/addresses/ethereum/{from_hex(s.bob)}") as resp:
+                assert resp.status == 200
+                bob = await resp.json()
+            async with http.get(f"{url}/v1/addresses/tron/0xnot-an-address") as resp:
+                assert resp.status == 400
+    finally:
+        await runner.cleanup()
+    assert posted["counterparties"] == result["counterparties"]
+    assert bob["labels"][0]["label"] == "TUSD frozen by tracer-test-issuer"
