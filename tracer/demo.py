@@ -30,6 +30,7 @@ from tracer.jobs.cluster import run_clustering
 from tracer.jobs.follow import contiguous_runs, index_from_node
 from tracer.jobs.index import index_files
 from tracer.jobs.labels import import_labels
+from tracer.store import embedded
 from tracer.store.pool import open_pool
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,17 @@ async def run_demo(
 ) -> None:
     if not (data_dir / "bitcoin").is_dir() or not (data_dir / "labels").is_dir():
         raise InputError(f"{data_dir} does not hold the bundled data (bitcoin/ and labels/)")
+    starts_db = not settings.database_url and not embedded.status(settings.home).running
+    try:
+        await _demo(settings, data_dir, serve, out)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        if starts_db:  # interrupted (Ctrl-C, SIGTERM): stop the server this demo started
+            await asyncio.to_thread(embedded.stop, settings.home)
+            sys.stderr.write("tracer: demo interrupted; stopped the embedded PostgreSQL server it started\n")
+        raise
+
+
+async def _demo(settings: Settings, data_dir: Path, serve: bool, out: Out) -> None:
     async with open_pool(settings) as pool:
         await load(pool, data_dir, out)
         examples = await _example_addresses(pool)

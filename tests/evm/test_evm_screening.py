@@ -24,6 +24,7 @@ from tracer.devnode.evm_anvil import Anvil
 from tracer.indexer.pipeline import RunOptions
 from tracer.jobs.evm_index import EvmJob, index_evm
 from tracer.risk.screening import screen
+from tracer.store.exposure_refresh import refresh_exposure
 
 
 async def test_screen_ethereum_address_cli_and_api(
@@ -32,24 +33,23 @@ async def test_screen_ethereum_address_cli_and_api(
     s = await run_scenario(anvil)
     issuers = {from_hex(s.token): "tracer-test-issuer"}  # bob gets frozen: a BLACKLISTED label
     await index_evm(pool, EvmJob(anvil_url, Chain.ETHEREUM, RunOptions(batch_blocks=8), issuers=issuers))
+    await refresh_exposure(pool)  # what `tracer cluster` and label imports do after they change things
     alice = from_hex(s.alice)
     result: dict[str, Any] = await screen(pool, "ethereum", s.alice.lower())  # any case matches
     assert result["address"] == alice and result["known"] is True
     activity = result["activity"]
-    assert isinstance(activity, dict)
-    assert (activity["received"], activity["sent"]) == (ETHER, 0)
-    token_row = next(a for a in activity["assets"] if a["asset"] == from_hex(s.token))
-    # alice got 500 from the owner; sent 150 (bob's transferFrom) and 40 to a deposit address
-    assert (token_row["symbol"], token_row["decimals"]) == ("TUSD", 6)
-    assert (token_row["received"], token_row["sent"]) == (500 * TOKEN_UNIT, 190 * TOKEN_UNIT)
-    (party,) = result["counterparties"]  # only bob carries a label
+    # alice: 1 ether in; tokens: 500 in from the owner, 150 out (bob's transferFrom), 40 to a deposit address
+    assert (activity["received"], activity["sent"], activity["tx_count"]) == (ETHER, 0, 4)
+    (party,) = result["counterparties"]  # only bob carries a label (frozen by the issuer)
     assert party["address"] == from_hex(s.bob) and party["direction"] == "sent_to"
-    assert (party["amount"], party["symbol"], party["decimals"]) == (150 * TOKEN_UNIT, "TUSD", 6)
-    assert party["labels"][0]["category"] == "blacklisted"
+    assert (party["asset"], party["symbol"], party["decimals"]) == (from_hex(s.token), "TUSD", 6)
+    assert (party["amount"], party["unit"]) == (150 * TOKEN_UNIT, "TUSD base units")
+    assert party["category"] == "blacklisted"
+    (exposure,) = result["exposure"]
+    assert exposure["share"] == round(150 / 190, 6)  # of alice's outgoing TUSD
     risk = result["risk"]
-    assert isinstance(risk, dict) and risk["level"] != "none"
-    reason = risk["reasons"][0]
-    assert "TUSD" in json.dumps(reason)
+    assert risk["level"] != "none"
+    assert "150,000,000 TUSD base units" in risk["reasons"][0]["explanation"]
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACER_")}
     env |= {"TRACER_DATABASE_URL": str(settings.database_url), "TRACER_HOME": str(tmp_path)}

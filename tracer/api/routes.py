@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TypeVar
 
 from aiohttp import web
@@ -13,14 +12,20 @@ from tracer.api.keys import METRICS, POOL, SETTINGS
 from tracer.api.middleware import json_response, read_json
 from tracer.api.schemas import Page, ScreenRequest
 from tracer.errors import InputError, NotFound, TracerError
-from tracer.risk.screening import PUBLIC_TENANTS, ScreeningOptions, label_json, parse_target, screen_on
+from tracer.risk.screening import (
+    PUBLIC_TENANTS,
+    ScreeningOptions,
+    label_json,
+    parse_target,
+    screen_many,
+    screen_on,
+)
 from tracer.store import views
 from tracer.store.errors import translate_errors
 from tracer.store.screening import cluster_labels, find_address
 
 routes = web.RouteTableDef()
 
-_BULK_CONCURRENCY = 4  # connections one bulk request may hold at once
 _ADDRESS_EVIDENCE_LIMIT = 100
 
 
@@ -43,30 +48,43 @@ def _validated(model: type[_Body], data: object) -> _Body:
 async def screen(request: web.Request) -> web.Response:
     body = _validated(ScreenRequest, await read_json(request))
     if body.address is not None:
-        return json_response(await _screen_one(request, body.chain, body.address))
+        chain, address = parse_target(body.chain, body.address)
+        async with translate_errors(), request.app[POOL].acquire() as conn:
+            result = await screen_on(conn, chain, address, _options(request))
+        request.app[METRICS].screenings.labels(chain.value, _level(result)).inc()
+        return json_response(result)
     addresses = body.addresses or []
     limit = request.app[SETTINGS].bulk_screen_max
     if len(addresses) > limit:
         raise InputError(f"at most {limit} addresses per request, got {len(addresses)}")
-    gate = asyncio.Semaphore(_BULK_CONCURRENCY)
+    results, coverage = await _screen_bulk(request, body.chain, addresses)
+    return json_response({"results": results, "count": len(results), "coverage": coverage})
 
-    async def one(raw: str) -> dict[str, object]:
+
+async def _screen_bulk(
+    request: web.Request, raw_chain: str, raw_addresses: list[str]
+) -> tuple[list[dict[str, object]], dict[str, object] | None]:
+    """One set-based read for the whole batch (screen_many); a bad address gets its own error entry
+    instead of failing the batch. Coverage is stated once, for all."""
+    results: list[dict[str, object]] = [{} for _ in raw_addresses]
+    valid: dict[str, list[int]] = {}
+    chain = None
+    for i, raw in enumerate(raw_addresses):
         try:
-            async with gate:
-                return await _screen_one(request, body.chain, raw)
-        except InputError as exc:  # one bad address does not fail the batch
-            return {"chain": body.chain, "address": raw, **exc.to_json()}
-
-    results = await asyncio.gather(*(one(a) for a in addresses))
-    return json_response({"results": results, "count": len(results)})
-
-
-async def _screen_one(request: web.Request, raw_chain: str, raw_address: str) -> dict[str, object]:
-    chain, address = parse_target(raw_chain, raw_address)
+            chain, address = parse_target(raw_chain, raw)
+        except InputError as exc:
+            results[i] = {"chain": raw_chain, "address": raw, **exc.to_json()}
+            continue
+        valid.setdefault(address, []).append(i)
+    if chain is None:
+        return results, None
     async with translate_errors(), request.app[POOL].acquire() as conn:
-        result = await screen_on(conn, chain, address, _options(request))
-    request.app[METRICS].screenings.labels(chain.value, _level(result)).inc()
-    return result
+        batch = await screen_many(conn, chain, list(valid), _options(request))
+    for positions, answer in zip(valid.values(), batch.results, strict=True):
+        request.app[METRICS].screenings.labels(chain.value, _level(answer)).inc()
+        for i in positions:
+            results[i] = answer
+    return results, batch.coverage
 
 
 @routes.get("/v1/addresses/{chain}/{address}")

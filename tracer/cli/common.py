@@ -30,3 +30,12 @@ def exit_code(exc: TracerError) -> int:
     if isinstance(exc, SourceError):
         return 4
     return 1
+
+
+def check_range(option: str, value: float | None, low: float, high: float | None = None) -> None:
+    """Numeric options are range-checked up front: ``--batch 0`` is an input error (exit 2), not a hang."""
+    if value is None:
+        return
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise InputError(f"{option} must be {bounds}, got {value}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import TYPE_CHECKING
 
 from tracer.cli.common import emit
@@ -25,11 +26,16 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
         status = embedded.status(settings.home)
         emit({"running": status.running, "pgdata": str(status.pgdata), "url": status.url})
     else:
-        emit({"url": settings.database_url or embedded.start(settings.home)})
+        url = settings.database_url or embedded.start(settings.home)
+        if args.json:
+            emit({"url": url})
+        else:  # bare, so that psql "$(tracer db url)" works
+            sys.stdout.write(url + "\n")
     return 0
 
 
 def register(sub: Subparsers) -> None:
     db = sub.add_parser("db", help="the embedded PostgreSQL server")
     db.add_argument("action", choices=["start", "stop", "status", "url"])
+    db.add_argument("--json", action="store_true", help='url: print {"url": ...} instead of the bare URL')
     db.set_defaults(run=cmd_db)

@@ -20,7 +20,6 @@ def add_evm_index_arguments(index: argparse.ArgumentParser) -> None:
     evm = index.add_argument_group("evm (tracer index evm --rpc URL --chain ethereum|tron)")
     evm.add_argument("--chain", dest="evm_chain", choices=["ethereum", "tron"], help="EVM chain to index")
     evm.add_argument("--chain-id", type=int, help="expected eth_chainId (default: the chain's mainnet id)")
-    evm.add_argument("--follow", action="store_true", help="keep indexing new blocks (SIGTERM stops)")
     evm.add_argument("--no-traces", action="store_true", help="skip internal transfers (trace APIs)")
 
 
@@ -33,15 +32,12 @@ async def cmd_index_evm(args: argparse.Namespace, settings: Settings) -> int:
         raise InputError("tracer index evm needs --rpc URL and --chain ethereum|tron")
     if args.raw or args.json or args.esplora:
         raise InputError("tracer index evm reads from a node: give --rpc URL only")
-    for flag, value in (("--from", args.from_height), ("--to", args.to_height)):
-        if value is not None and value < 0:
-            raise InputError(f"{flag} must be >= 0, got {value}")
-    if args.batch < 1:
-        raise InputError(f"--batch must be >= 1, got {args.batch}")
+    if args.workers > 1 or args.shared:
+        raise InputError("tracer index evm runs one worker: it takes neither --workers nor --shared")
     job = EvmJob(
         args.rpc,
         Chain(args.evm_chain),
-        RunOptions(args.batch, reindex=args.reindex),
+        RunOptions(args.batch, parse_workers=args.parse_workers, reindex=args.reindex),
         chain_id=args.chain_id,
         traces=not args.no_traces,
     )

@@ -81,6 +81,7 @@ async def cmd_labels_show(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_labels_delete(args: argparse.Namespace, settings: Settings) -> int:
     from tracer.labels.records import check_tenant
+    from tracer.store.exposure_refresh import refresh_exposure
     from tracer.store.labels import LABEL_TABLES, delete_source
     from tracer.store.pool import open_pool, refresh_statistics
 
@@ -90,6 +91,7 @@ async def cmd_labels_delete(args: argparse.Namespace, settings: Settings) -> int
         if removed is None:
             raise InputError(f"no label source '{args.name}' in tenant '{args.tenant}'")
         await refresh_statistics(pool, LABEL_TABLES)
+        await refresh_exposure(pool)  # the deleted labels' actors leave the precomputed exposure
     emit({"deleted": args.name, "tenant": args.tenant, "labels": removed})
     return 0
 

@@ -5,8 +5,12 @@ No bitcoind can run here, so the real clients (``HttpTransport`` + ``JsonRpcClie
 
 - Bitcoin Core JSON-RPC on ``POST /`` (single and batch requests, both the legacy dialect — errors with HTTP
   500/404/400 — and JSON-RPC 2.0 — always HTTP 200), with optional basic auth: ``getblockcount``,
-  ``getbestblockhash``, ``getblockhash``, ``getblock`` (0: hex, 1: txids, 2: the recorded JSON),
-  ``getblockheader``, ``getblockchaininfo``; errors carry Core's codes and messages.
+  ``getbestblockhash``, ``getblockhash``, ``getblock`` (0: hex, 1: txids, 2: txs, 3: txs with prevouts,
+  rendered from the raw block as Core 23+ does: ``tracer.devnode.bitcoin_views``), ``getblockheader``,
+  ``getblockchaininfo``, ``getrawtransaction`` (hex or verbose, with a blockhash or through a txindex);
+  errors carry Core's codes and messages.
+- Options (``tracer.devnode.faults``): a share of RPC requests failing (500, 503 + Retry-After, cut-short
+  bodies, dropped connections, stalls) and a scripted reorg (a stale tip branch served first).
 - Esplora REST: ``/blocks/tip/height``, ``/blocks/tip/hash``, ``/block-height/:h``, ``/block/:hash``,
   ``/block/:hash/raw``, ``/block/:hash/header``.
 
@@ -30,7 +34,10 @@ from aiohttp import hdrs, web
 
 from chains.bitcoin import params
 from chains.transport import basic_auth_header
+from tracer.devnode.bitcoin_render import dumps
 from tracer.devnode.bitcoin_store import ReplayBlock, ReplayStore
+from tracer.devnode.bitcoin_views import ChainViews, NotFound
+from tracer.devnode.faults import FaultPlan, ReorgPlan
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +71,7 @@ _PARAM_NAMES: Final = {
     "getblockhash": ("height",),
     "getblock": ("blockhash", "verbosity"),
     "getblockheader": ("blockhash", "verbose"),
+    "getrawtransaction": ("txid", "verbose", "blockhash"),
 }
 
 
@@ -77,30 +85,43 @@ def _positional(method: str, params_: object) -> list[Any]:
     raise RpcFailure(RPC_INVALID_REQUEST, "Params must be an array or object")
 
 
-def _lookup(store: ReplayStore, value: object) -> ReplayBlock:
+def _hash_arg(value: object, name: str) -> str:
     if not isinstance(value, str):
         raise RpcFailure(RPC_TYPE_ERROR, "JSON value of type number is not of expected type string")
     if not HASH_RE.fullmatch(value):
         raise RpcFailure(
-            RPC_INVALID_PARAMETER, f"blockhash must be of length 64 (not {len(value)}, for '{value}')"
+            RPC_INVALID_PARAMETER, f"{name} must be of length 64 (not {len(value)}, for '{value}')"
         )
-    block = store.get(value)
+    return value.lower()
+
+
+def _lookup(store: ReplayStore, value: object) -> ReplayBlock:
+    block = store.get(_hash_arg(value, "blockhash"))
     if block is None:
         raise RpcFailure(RPC_INVALID_ADDRESS_OR_KEY, "Block not found")
     return block
 
 
-def _getblock(store: ReplayStore, args: list[Any]) -> str:
-    block = _lookup(store, args[0] if args else None)
-    verbosity = args[1] if len(args) > 1 and args[1] is not None else 1
-    if not isinstance(verbosity, int):  # bool is an int: Core takes true/false for 1/0
+def _level(value: object, default: int) -> int:
+    """A verbosity argument: a number, or true/false for 1/0 (Core accepts both)."""
+    if value is None:
+        return default
+    if not isinstance(value, int):  # bool is an int
         raise RpcFailure(RPC_TYPE_ERROR, "JSON value is not of expected type number")
-    verbosity = int(verbosity)
-    if verbosity == 0 and block.raw is not None:
-        return json.dumps(store.raw_hex(block))
-    if verbosity == 2 and block.getblock_json is not None:
-        return block.getblock_json
-    if verbosity == 1 and block.getblock_json is not None:
+    return int(value)
+
+
+def _getblock(views: ChainViews, args: list[Any]) -> str:
+    store = views.store
+    block = _lookup(store, args[0] if args else None)
+    verbosity = _level(args[1] if len(args) > 1 else None, 1)
+    if block.raw is not None:
+        if verbosity <= 0:
+            return json.dumps(store.raw_hex(block))
+        return views.getblock(block, min(verbosity, 3))
+    if block.getblock_json is not None and verbosity in (1, 2):  # a recording without every tx's hex
+        if verbosity == 2:
+            return block.getblock_json
         obj = json.loads(block.getblock_json)
         obj["tx"] = [tx["txid"] for tx in obj["tx"]]
         return json.dumps(obj)
@@ -120,44 +141,69 @@ def _getblockhash(store: ReplayStore, args: list[Any]) -> str:
     return json.dumps(store.by_height[height])
 
 
-def _getblockheader(store: ReplayStore, args: list[Any]) -> str:
-    block = _lookup(store, args[0] if args else None)
+def _getblockheader(views: ChainViews, args: list[Any]) -> str:
+    block = _lookup(views.store, args[0] if args else None)
     if len(args) > 1 and args[1] is False:
         if block.raw is None:
             raise RpcFailure(RPC_INVALID_ADDRESS_OR_KEY, "Block not found (replay node has no raw header)")
         return json.dumps(block.raw[: params.HEADER_BYTES].hex())
-    return json.dumps(store.header(block))
+    if block.raw is None:
+        return json.dumps(views.store.header(block))
+    return dumps(views.header(block))
 
 
-def _chaininfo(store: ReplayStore) -> str:
-    tip_hash = store.by_height[store.tip]
-    return json.dumps(
-        {"chain": "main", "blocks": store.tip, "headers": store.tip, "bestblockhash": tip_hash,
-         "initialblockdownload": False, "pruned": False, "warnings": "replay node: recorded blocks only"}
+def _getrawtransaction(views: ChainViews, args: list[Any]) -> str:
+    txid = _hash_arg(args[0] if args else None, "parameter 1")
+    verbose = _level(args[1] if len(args) > 1 else None, 0)
+    block_hash = args[2] if len(args) > 2 and args[2] is not None else None
+    if block_hash is not None:
+        block_hash = _hash_arg(block_hash, "parameter 3")
+    try:
+        return views.rawtransaction(txid, verbose, block_hash)
+    except NotFound as exc:
+        raise RpcFailure(
+            RPC_INVALID_ADDRESS_OR_KEY, f"{exc}. Use gettransaction for wallet transactions."
+        ) from None
+
+
+def _chaininfo(views: ChainViews) -> str:
+    store = views.store
+    tip = store.by_hash[store.by_height[store.tip]]
+    header = views.header(tip) if tip.raw is not None else {}
+    return dumps(
+        {"chain": "main", "blocks": store.tip, "headers": store.tip, "bestblockhash": tip.hash,
+         "difficulty": header.get("difficulty", 0), "time": header.get("time", 0),
+         "mediantime": header.get("mediantime", 0), "verificationprogress": 1.0,
+         "initialblockdownload": False, "chainwork": header.get("chainwork", "00" * 32),
+         "size_on_disk": sum(len(b.raw or b"") for b in store.by_hash.values()), "pruned": False,
+         "warnings": "replay node: recorded or generated blocks only"}
     )  # fmt: skip
 
 
-def dispatch(store: ReplayStore, method: object, params_: object) -> str:
+def dispatch(views: ChainViews, method: object, params_: object) -> str:
     """One RPC → the JSON text of its result, or ``RpcFailure``."""
     if not isinstance(method, str):
         raise RpcFailure(RPC_INVALID_REQUEST, "Method must be a string")
+    store = views.store
     args = _positional(method, params_)
     if method == "getblockcount":
         return json.dumps(store.tip)
     if method == "getbestblockhash":
         return json.dumps(store.by_height[store.tip])
     if method == "getblockchaininfo":
-        return _chaininfo(store)
+        return _chaininfo(views)
     if method == "getblockhash":
         return _getblockhash(store, args)
     if method == "getblock":
-        return _getblock(store, args)
+        return _getblock(views, args)
     if method == "getblockheader":
-        return _getblockheader(store, args)
+        return _getblockheader(views, args)
+    if method == "getrawtransaction":
+        return _getrawtransaction(views, args)
     raise RpcFailure(RPC_METHOD_NOT_FOUND, "Method not found")
 
 
-def _reply(request: object, store: ReplayStore) -> tuple[str, int]:
+def _reply(request: object, views: ChainViews) -> tuple[str, int]:
     """JSON text of one reply and the error code (0 on success), in the request's dialect."""
     req = request if isinstance(request, dict) else {}
     v2 = req.get("jsonrpc") == "2.0"
@@ -165,7 +211,7 @@ def _reply(request: object, store: ReplayStore) -> tuple[str, int]:
     try:
         if not isinstance(request, dict):
             raise RpcFailure(RPC_INVALID_REQUEST, "Invalid Request object")
-        result, code = dispatch(store, req.get("method"), req.get("params")), 0
+        result, code = dispatch(views, req.get("method"), req.get("params")), 0
     except RpcFailure as exc:
         error = json.dumps({"code": exc.code, "message": exc.message})
         if v2:
@@ -179,18 +225,39 @@ def _reply(request: object, store: ReplayStore) -> tuple[str, int]:
 # --- the aiohttp app ---------------------------------------------------------------------------------
 
 STORE_KEY: Final = web.AppKey("replay_store", ReplayStore)
+VIEWS_KEY: Final = web.AppKey("replay_views", ChainViews)
 AUTH_KEY: Final = web.AppKey("replay_auth", str)  # the expected Authorization header, "" when open
+FAULTS_KEY: Final = web.AppKey("replay_faults", FaultPlan)
+REORG_KEY: Final = web.AppKey("replay_reorg", list)  # [ReorgPlan, the real blocks to switch back to]
 
 
 def _store(request: web.Request) -> ReplayStore:
     return request.app[STORE_KEY]
 
 
-async def _rpc(request: web.Request) -> web.Response:
+async def _rpc(request: web.Request) -> web.StreamResponse:
     expected = request.app[AUTH_KEY]
     if expected and request.headers.get(hdrs.AUTHORIZATION) != expected:
         log.warning("replay node: RPC request with wrong credentials from %s", request.remote)
         return web.Response(status=401, headers={hdrs.WWW_AUTHENTICATE: 'Basic realm="jsonrpc"'})
+    _maybe_reorg(request.app)
+    faults = request.app.get(FAULTS_KEY)
+    kind = faults.draw() if faults is not None else None
+    if faults is not None and kind is not None:
+        log.info("replay node: injecting fault %s", kind)
+        return await faults.apply(kind, request, _answer)
+    return await _answer(request)
+
+
+def _maybe_reorg(app: web.Application) -> None:
+    scripted = app.get(REORG_KEY)
+    if scripted and scripted[0].tick():
+        app[STORE_KEY].activate(scripted[1])
+        app[VIEWS_KEY].invalidate()
+        log.info("replay node: scripted reorg of depth %d now active", scripted[0].depth)
+
+
+async def _answer(request: web.Request) -> web.StreamResponse:
     try:
         body = json.loads(await request.read())
     except ValueError:
@@ -198,11 +265,11 @@ async def _rpc(request: web.Request) -> web.Response:
             {"result": None, "error": {"code": RPC_PARSE_ERROR, "message": "Parse error"}, "id": None}
         )
         return web.Response(status=500, text=text, content_type="application/json")
-    store = _store(request)
+    views = request.app[VIEWS_KEY]
     if isinstance(body, list):
-        replies = [_reply(item, store)[0] for item in body]
+        replies = [_reply(item, views)[0] for item in body]
         return web.Response(text="[" + ",".join(replies) + "]", content_type="application/json")
-    text, code = _reply(body, store)
+    text, code = _reply(body, views)
     legacy = not (isinstance(body, dict) and body.get("jsonrpc") == "2.0")
     status = (_LEGACY_HTTP_STATUS.get(code, 500) if code else 200) if legacy else 200
     return web.Response(status=status, text=text, content_type="application/json")
@@ -261,11 +328,24 @@ async def _block_header(request: web.Request) -> web.Response:
     return web.Response(text=block.raw[: params.HEADER_BYTES].hex())
 
 
-def make_replay_app(store: ReplayStore, *, auth: tuple[str, str] | None = None) -> web.Application:
-    """The replay node as an aiohttp app; ``auth=(user, password)`` guards the JSON-RPC endpoint."""
-    app = web.Application()
+def make_replay_app(
+    store: ReplayStore,
+    *,
+    auth: tuple[str, str] | None = None,
+    faults: FaultPlan | None = None,
+    reorg: ReorgPlan | None = None,
+) -> web.Application:
+    """The replay node as an aiohttp app; ``auth=(user, password)`` guards the JSON-RPC endpoint,
+    ``faults`` makes a share of RPC requests fail, ``reorg`` serves a stale tip branch first."""
+    app = web.Application(client_max_size=64 * 1024 * 1024)
     app[STORE_KEY] = store
+    app[VIEWS_KEY] = ChainViews(store)
     app[AUTH_KEY] = basic_auth_header(*auth) if auth else ""
+    if faults is not None:
+        app[FAULTS_KEY] = faults
+    if reorg is not None:
+        real = store.activate(store.make_stale_branch(reorg.depth))
+        app[REORG_KEY] = [reorg, real]
     app.router.add_post("/", _rpc)
     app.router.add_get("/blocks/tip/height", _tip_height)
     app.router.add_get("/blocks/tip/hash", _tip_hash)
@@ -301,10 +381,17 @@ class ReplayNode:
 
 @asynccontextmanager
 async def serve_replay(
-    store: ReplayStore, host: str = DEFAULT_HOST, port: int = 0, *, auth: tuple[str, str] | None = None
+    store: ReplayStore,
+    host: str = DEFAULT_HOST,
+    port: int = 0,
+    *,
+    auth: tuple[str, str] | None = None,
+    faults: FaultPlan | None = None,
+    reorg: ReorgPlan | None = None,
 ) -> AsyncIterator[ReplayNode]:
     """Serves ``store`` until the block exits; ``port=0`` picks a free port (read it from ``.port``)."""
-    runner = web.AppRunner(make_replay_app(store, auth=auth), access_log=None)
+    app = make_replay_app(store, auth=auth, faults=faults, reorg=reorg)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
@@ -322,11 +409,15 @@ async def run_replay_node(
     auth: tuple[str, str] | None = None,
     heights: Mapping[str, int] | None = None,
     announce: Callable[[ReplayNode], object] | None = None,
+    faults: FaultPlan | None = None,
+    reorg: ReorgPlan | None = None,
+    store: ReplayStore | None = None,
 ) -> None:
-    """Loads ``paths`` and serves them until cancelled (Ctrl-C); for the ``tracer`` CLI, which passes
+    """Loads ``paths`` (or serves ``store``) until cancelled (Ctrl-C); for the ``tracer`` CLI, which passes
     ``announce`` to tell its caller where the node listens (with ``port=0`` the OS chooses)."""
-    store = await asyncio.to_thread(ReplayStore.from_paths, list(paths), heights)
-    async with serve_replay(store, host, port, auth=auth) as node:
+    if store is None:
+        store = await asyncio.to_thread(ReplayStore.from_paths, list(paths), heights)
+    async with serve_replay(store, host, port, auth=auth, faults=faults, reorg=reorg) as node:
         if announce is not None:
             announce(node)
         log.info(

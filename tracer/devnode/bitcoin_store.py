@@ -28,6 +28,7 @@ from chains.bitcoin.serial import block_bip34_height, double_sha256, read_varint
 log = logging.getLogger(__name__)
 
 GETBLOCK_JSON_RE: Final = re.compile(r"rpc_response_getblock_([0-9a-f]{64})_2\.json$")
+GETRAWTX_JSON_RE: Final = re.compile(r"rpc_response_getrawtransaction_([0-9a-f]{64})\.json$")
 
 
 def header_info(raw: bytes) -> dict[str, Any]:
@@ -85,6 +86,8 @@ class ReplayStore:
 
     by_hash: dict[str, ReplayBlock] = field(default_factory=dict)
     by_height: dict[int, str] = field(default_factory=dict)
+    # recorded verbose ``getrawtransaction`` results of txs in blocks the store does not hold, by txid
+    loose_txs: dict[str, dict[str, Any]] = field(default_factory=dict)
     _hex_cache: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -95,6 +98,44 @@ class ReplayStore:
             store._load(path)
         store._assign_heights(dict(heights or {}))
         return store
+
+    @classmethod
+    def from_raw_blocks(cls, blocks: Iterable[bytes], source: str = "generated") -> ReplayStore:
+        """A store of serialized blocks (e.g. ``bench.chaingen.generate_blocks``), heights found as above."""
+        store = cls()
+        for raw in blocks:
+            store.add_raw(raw, source)
+        store._assign_heights({})
+        return store
+
+    def make_stale_branch(self, depth: int) -> list[ReplayBlock]:
+        """Siblings of the top ``depth`` blocks (another nonce, re-linked: new hashes, the same txs), added
+        to the store but not active; ``activate`` them to serve them as the chain."""
+        if not 1 <= depth < len(self.by_height):
+            raise ValueError(f"reorg depth {depth} needs more than {len(self.by_height)} blocks")
+        first = self.tip - depth + 1
+        prev = self.by_height[first - 1]
+        branch = []
+        for height in range(first, self.tip + 1):
+            real = self.by_hash[self.by_height[height]].raw
+            if real is None:
+                raise ValueError(f"block {height} has no raw data to fork from")
+            nonce = (int.from_bytes(real[76:80], "little") + 1) % 2**32
+            raw = real[:4] + bytes.fromhex(prev)[::-1] + real[36:76] + nonce.to_bytes(4, "little") + real[80:]
+            block = ReplayBlock(double_sha256(raw[:80])[::-1].hex(), prev, raw, None, height, "stale branch")
+            self.by_hash[block.hash] = block
+            branch.append(block)
+            prev = block.hash
+        return branch
+
+    def activate(self, blocks: Iterable[ReplayBlock]) -> list[ReplayBlock]:
+        """Make ``blocks`` the active chain at their heights; returns the blocks they replace."""
+        replaced = []
+        for block in blocks:
+            assert block.height is not None
+            replaced.append(self.by_hash[self.by_height[block.height]])
+            self.by_height[block.height] = block.hash
+        return replaced
 
     @property
     def tip(self) -> int:
@@ -145,6 +186,10 @@ class ReplayStore:
     def _load(self, path: Path) -> None:
         name = path.name
         data = path.read_bytes()
+        if GETRAWTX_JSON_RE.search(name):
+            obj = json.loads(data)
+            self.loose_txs[obj["txid"]] = obj
+            return
         if name.endswith(".json"):
             self.add_getblock_json(data.decode(), name)
             return
@@ -207,6 +252,7 @@ def _expand(paths: Iterable[str | Path]) -> list[Path]:
             framed = name.endswith((".dat", ".dat.bz2")) or (
                 name.startswith("blocks") and name.endswith(".bz2")
             )
-            if framed or GETBLOCK_JSON_RE.search(name) or name.endswith((".blk.gz", ".txt.gz")):
+            recorded = GETBLOCK_JSON_RE.search(name) or GETRAWTX_JSON_RE.search(name)
+            if framed or recorded or name.endswith((".blk.gz", ".txt.gz")):
                 out.append(child)
     return out

@@ -19,6 +19,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -46,6 +47,7 @@ DEFAULT_FETCH_AHEAD = 3  # batches fetched/parsed ahead of the writer
 MAX_REORG_DEPTH_BLOCKS = 100
 # Ranges shorter than this many batches parse in a thread: starting worker processes costs more than it saves.
 PROCESS_POOL_MIN_BATCHES = 4
+PARENT_CHECK_S = 0.5  # how often a parse process checks that its indexer still runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,23 @@ class Indexer(Generic[RawT, ParsedT]):
         self.stop = stop or asyncio.Event()  # set it (SIGTERM) to finish the batch being written, then return
         self._parse: Callable[[RawT, int], ParsedT] = adapter.parser()
         self._executor: Executor | None = None
+        self._held = False  # inside ``async with``: one process pool for every run
+        self.tip: int | None = None  # the node's tip when last asked (``tip_lag``)
+
+    async def __aenter__(self) -> Indexer[RawT, ParsedT]:
+        """Keep one parse pool across several ``run`` calls (a worker going from lease to lease)."""
+        self._executor = self._make_executor(None)
+        self._held = True
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._held = False
+        self._close_executor()
+
+    def _close_executor(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
 
     async def run(
         self, first: int, last: int, position: Position, progress: Progress | None = None
@@ -104,7 +123,8 @@ class Indexer(Generic[RawT, ParsedT]):
         """Index ``first..last`` (inclusive); returns early, after a committed batch, if ``stop`` is set."""
         report = IndexReport()
         clock = time.perf_counter()
-        self._executor = self._make_executor(last - first + 1)
+        if not self._held:
+            self._executor = self._make_executor(last - first + 1)
         height = first
         try:
             while height <= last and not self.stop.is_set():
@@ -121,23 +141,28 @@ class Indexer(Generic[RawT, ParsedT]):
             self.metrics.node_errors.labels(self.adapter.chain, type(exc).__name__).inc()
             raise SourceError(f"node: {exc}") from exc
         finally:
-            if self._executor is not None:
-                self._executor.shutdown(wait=False, cancel_futures=True)
-                self._executor = None
+            if not self._held:
+                self._close_executor()
             async with translate_errors(), self.pool.acquire() as conn:
                 await self.adapter.after_run(conn)
         report.seconds = time.perf_counter() - clock
         return report
 
-    def _make_executor(self, heights: int) -> Executor | None:
+    def _make_executor(self, heights: int | None) -> Executor | None:
+        """``heights`` None: as many runs as come (a pool pays off)."""
         workers = self.options.parse_workers
         if workers is None:
-            long_run = heights >= PROCESS_POOL_MIN_BATCHES * self.options.batch_blocks
+            long_run = heights is None or heights >= PROCESS_POOL_MIN_BATCHES * self.options.batch_blocks
             workers = min(os.cpu_count() or 1, 4) if long_run else 0
         if workers == 0:
             return None  # the loop's default thread pool
         # forkserver: a fork of a clean process, not of this one with its threads and sockets.
-        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"))
+        return ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("forkserver"),
+            initializer=watch_owner,
+            initargs=(os.getpid(),),
+        )
 
     async def _run_stages(
         self, first: int, last: int, position: Position, report: IndexReport, progress: Progress | None
@@ -294,8 +319,37 @@ class Indexer(Generic[RawT, ParsedT]):
         self.metrics.txs.labels(chain).inc(stats.txs)
         self.metrics.blocks_unchanged.labels(chain).inc(unchanged)
         self.metrics.height.labels(chain).set(batch.heights[-1] + 1)
+        if self.tip is not None:
+            self.metrics.tip_lag.labels(chain).set(max(self.tip - batch.heights[-1], 0))
         if progress is not None:
             progress.advance(len(batch.heights), stats.txs, batch.heights[-1])
+
+
+def watch_owner(pid: int) -> None:
+    """Runs in each parse process: exit once the indexer that owns the pool is gone (killed -9), rather
+    than wait forever on a queue nobody writes to (holding its pipes, and its caller, open)."""
+
+    def watch() -> None:
+        while _alive(pid):
+            time.sleep(PARENT_CHECK_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="watch-owner", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs: not gone, and not a zombie waiting to be reaped (Linux /proc, else kill 0)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
 
 
 def _cancel_queued(*queues: asyncio.Queue[Any]) -> None:
@@ -313,6 +367,6 @@ def _cancel_queued(*queues: asyncio.Queue[Any]) -> None:
 
 async def tip_lag(indexer: Indexer[Any, Any], next_height: int) -> int:
     """The node's tip minus ``next_height`` (the lag metric), read from the node now."""
-    tip = await indexer.adapter.tip_height()
+    tip = indexer.tip = await indexer.adapter.tip_height()
     indexer.metrics.tip_lag.labels(indexer.adapter.chain).set(max(tip + 1 - next_height, 0))
     return tip

@@ -26,6 +26,7 @@ from tracer.store.clusters import (
     replace_clustering,
 )
 from tracer.store.errors import translate_errors
+from tracer.store.exposure_refresh import refresh_exposure
 from tracer.store.pool import refresh_statistics
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ async def run_clustering(pool: asyncpg.Pool, chain: str = "bitcoin") -> ClusterR
         )
         await replace_clustering(conn, result)
     await refresh_statistics(pool, CLUSTER_TABLES)
+    await refresh_exposure(pool, chain)  # screening reads exposure precomputed over the new clusters
     report = ClusterReport(
         chain=chain,
         txs_examined=examined,

@@ -67,9 +67,9 @@ async def run_node_job(
     pool: asyncpg.Pool, job: NodeJob, *, start: int | None = None, stop: int | None = None
 ) -> IndexReport:
     async with open_adapter(job.rpc_url, job.esplora_url) as adapter:
-        indexer = _indexer(pool, adapter, job)
-        first = await _first_height(pool, adapter, start)
-        tip = await _tip(indexer, first)
+        indexer = make_indexer(pool, adapter, job)
+        first = await first_height(pool, adapter, start)
+        tip = await node_tip(indexer, first)
         last = tip if stop is None else stop
         if last > tip:
             raise InputError(f"--to {last} is beyond the node's tip {tip}")
@@ -95,11 +95,11 @@ async def follow_node(
     job = NodeJob(job.rpc_url, job.esplora_url, job.options, job.metrics, job.progress, stop)
     total = IndexReport()
     async with open_adapter(job.rpc_url, job.esplora_url) as adapter:
-        indexer = _indexer(pool, adapter, job)
+        indexer = make_indexer(pool, adapter, job)
         position = CursorPosition(adapter.chain, adapter.source)
-        next_height = await _first_height(pool, adapter, start)
+        next_height = await first_height(pool, adapter, start)
         while not stop.is_set():
-            target = await _tip(indexer, next_height) - confirmations
+            target = await node_tip(indexer, next_height) - confirmations
             if next_height <= target:
                 progress = (
                     Progress(target - next_height + 1, bar=job.progress)
@@ -118,17 +118,17 @@ async def follow_node(
     return total
 
 
-def _indexer(pool: asyncpg.Pool, adapter: BitcoinAdapter, job: NodeJob) -> Indexer[bytes, BlockRows]:
+def make_indexer(pool: asyncpg.Pool, adapter: BitcoinAdapter, job: NodeJob) -> Indexer[bytes, BlockRows]:
     return Indexer(pool, adapter, options=job.options, metrics=job.metrics, stop=job.stop)
 
 
-async def _first_height(pool: asyncpg.Pool, adapter: BitcoinAdapter, start: int | None) -> int:
+async def first_height(pool: asyncpg.Pool, adapter: BitcoinAdapter, start: int | None) -> int:
     if start is not None:
         return start
     return await read_cursor(pool, adapter.chain, adapter.source) or 0
 
 
-async def _tip(indexer: Indexer[bytes, BlockRows], next_height: int) -> int:
+async def node_tip(indexer: Indexer[bytes, BlockRows], next_height: int) -> int:
     try:
         return await tip_lag(indexer, next_height)
     except ChainError as exc:

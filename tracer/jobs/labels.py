@@ -22,6 +22,7 @@ from tracer.labels.formats import UNSUPPORTED_ASSET, parse_label_file
 from tracer.labels.records import PUBLIC_TENANT, LabelSet, SourceSpec, check_source_name, check_tenant
 from tracer.store import labels as store
 from tracer.store.errors import translate_errors
+from tracer.store.exposure_refresh import refresh_exposure
 from tracer.store.pool import refresh_statistics
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ async def import_labels(
             stored = await _store(conn, item, options)
             report.sources.append(_entry(stored, item))
     await refresh_statistics(pool, store.LABEL_TABLES)
+    await refresh_exposure(pool)  # screening reads exposure precomputed over the new labels
     for entry in report.sources:
         log.info("imported labels", extra=entry)
     return report

@@ -1,100 +1,85 @@
-"""Risk scores from findings: pure, explainable, one reason per finding that moves the score.
+"""Risk scores from findings: pure, explainable, ONE reason per actor.
 
-A finding is a label met in one of four relations to the screened address. Its score is
-``SEVERITY_SCORE[severity] * RELATION_WEIGHT[relation]``; the address's score is the largest finding
-score (not a sum: ten exchange counterparties do not add up to a sanctions hit), and the level follows
-from fixed thresholds. Every reason names the label, the list it came from, the labelled address and the
-relation, so an analyst can check each step.
+A finding is one label met in one way: the screened address carries it (self), its wallet does (cluster),
+or its wallet exchanged value with the wallet that does, ``hops`` away, in a direction (counterparty).
+Findings are grouped by actor (the actor a source names, else the label itself); an actor's reason is its
+strongest finding, and lists every source that supports it. The score is the worst reason's; the rules
+(``rules.toml``) set the weights. Same findings, same assessment: ordering never depends on input order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from enum import StrEnum
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
-from tracer.risk.categories import SEVERITY, Category, Severity
+from tracer.risk.categories import SEVERITY, Category
+from tracer.risk.rules import Direction, Level, Relation, Rules, default_rules
 
-
-class Relation(StrEnum):
-    SELF = "self"  # the screened address carries the label
-    CLUSTER = "cluster"  # another address of its cluster does (common-input ownership)
-    COUNTERPARTY = "counterparty"  # a direct (1-hop) counterparty carries it
-    COUNTERPARTY_CLUSTER = "counterparty_cluster"  # the counterparty's cluster carries it
-
-
-class Level(StrEnum):
-    SEVERE = "severe"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-    NONE = "none"
-
-
-SEVERITY_SCORE: dict[Severity, float] = {
-    Severity.SEVERE: 100.0,
-    Severity.HIGH: 75.0,
-    Severity.MEDIUM: 40.0,
-    Severity.NONE: 0.0,
-}
-# Ownership weighs most; exposure through a counterparty less, and less again when only the
-# counterparty's cluster (a heuristic link) carries the label.
-RELATION_WEIGHT: dict[Relation, float] = {
-    Relation.SELF: 1.0,
-    Relation.CLUSTER: 0.9,
-    Relation.COUNTERPARTY: 0.6,
-    Relation.COUNTERPARTY_CLUSTER: 0.55,
-}
-# (minimum score, level), checked from the top. A sanctioned counterparty (60) is "high"; a sanctioned
-# address or cluster is "severe"; a scam counterparty (45) is "medium".
-LEVEL_THRESHOLDS: tuple[tuple[float, Level], ...] = (
-    (85.0, Level.SEVERE),
-    (55.0, Level.HIGH),
-    (25.0, Level.MEDIUM),
-    (0.5, Level.LOW),
-)
+__all__ = ["Assessment", "Direction", "Finding", "Level", "Reason", "Relation", "assess"]
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
+    actor_key: str  # what groups labels into one actor ("actor:Lazarus Group", "label:...")
+    actor: str  # its display name: the actor, or the label for a label without one
     relation: Relation
-    labelled_address: str
-    label: str
     category: Category
+    label: str
     source: str  # the list: "OFAC SDN list (XBT)"
-    actor: str | None = None
-    confidence: str | None = None
-    counterparty: str | None = None  # for counterparty relations: the address we transacted with
-    direction: str | None = None  # "sent_to" | "received_from"
-    amount: int | None = None  # base units moved between the screened address and the counterparty
+    labelled_address: str
+    hops: int = 0  # 0 for ownership
+    direction: Direction | None = None
+    amount: int | None = None  # base units; None when unknown
+    amount_is_lower_bound: bool = False  # some transactions' values are unknown
+    share: float | None = None  # of the wallet's total in that direction
+    asset: str = "native"
+    unit: str = "base units"
     tx_count: int | None = None
-    unit: str = "base units"  # what `amount` counts: sat, wei, sun
+    path: tuple[str, ...] = ()  # addresses of the wallets along the way, in the direction funds moved
+    txids: tuple[str, ...] = ()  # transactions that carry it
+
+    def sort_key(self, score: int) -> tuple[object, ...]:
+        return (-score, self.hops, list(Relation).index(self.relation), -(self.amount or 0),
+                self.labelled_address, self.label, self.source)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
 class Reason:
-    finding: Finding
-    severity: Severity
+    finding: Finding  # the strongest finding of the actor
     score: int
+    sources: tuple[str, ...]
+    labels: tuple[str, ...]
     explanation: str
 
     def as_dict(self) -> dict[str, object]:
         f = self.finding
         body: dict[str, object] = {
+            "actor": f.actor,
+            "category": f.category.value,
+            "severity": SEVERITY[f.category].name.lower(),
+            "score": self.score,
             "relation": f.relation.value,
+            "hops": f.hops,
+            "direction": f.direction.value if f.direction else None,
             "address": f.labelled_address,
             "label": f.label,
-            "category": f.category.value,
+            "labels": list(self.labels),
             "source": f.source,
-            "severity": self.severity.name.lower(),
-            "score": self.score,
+            "sources": list(self.sources),
             "explanation": self.explanation,
         }
-        if f.actor:
-            body["actor"] = f.actor
-        if f.counterparty is not None:
+        if f.relation is Relation.COUNTERPARTY:
             body.update(
-                counterparty=f.counterparty, direction=f.direction, amount=f.amount, tx_count=f.tx_count
+                exposure="direct" if f.hops == 1 else "indirect",
+                asset=f.asset,
+                amount=f.amount,
+                amount_is_lower_bound=f.amount_is_lower_bound,
+                share=f.share,
+                unit=f.unit,
+                tx_count=f.tx_count,
+                path=list(f.path),
+                txids=list(f.txids),
             )
         return body
 
@@ -103,7 +88,7 @@ class Reason:
 class Assessment:
     score: int
     level: Level
-    reasons: tuple[Reason, ...]
+    reasons: tuple[Reason, ...] = field(default=())
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -113,34 +98,40 @@ class Assessment:
         }
 
 
-def assess(findings: Iterable[Finding]) -> Assessment:
-    reasons = [reason for f in findings if (reason := _reason(f)).score > 0]
-    reasons.sort(key=lambda r: (-r.score, r.finding.relation != Relation.SELF, r.finding.labelled_address))
+def assess(findings: Iterable[Finding], rules: Rules | None = None) -> Assessment:
+    rules = rules or default_rules()
+    by_actor: dict[str, list[Finding]] = defaultdict(list)
+    for f in findings:
+        by_actor[f.actor_key].append(f)
+    reasons = [r for group in by_actor.values() if (r := _reason(group, rules)).score > 0]
+    reasons.sort(key=lambda r: (r.finding.sort_key(r.score), r.finding.actor_key))
     top = reasons[0].score if reasons else 0
-    return Assessment(score=top, level=level_for(top), reasons=tuple(reasons))
+    return Assessment(score=top, level=rules.level(top), reasons=tuple(reasons))
 
 
-def level_for(score: float) -> Level:
-    for minimum, level in LEVEL_THRESHOLDS:
-        if score >= minimum:
-            return level
-    return Level.NONE
+def _reason(group: Sequence[Finding], rules: Rules) -> Reason:
+    scored = [(rules.score(f.category, f.relation, f.hops, f.direction), f) for f in group]
+    score, best = min(scored, key=lambda sf: sf[1].sort_key(sf[0]))
+    return Reason(
+        finding=best,
+        score=score,
+        sources=tuple(sorted({f.source for f in group})),
+        labels=tuple(sorted({f.label for f in group})),
+        explanation=_explain(best, sorted({f.source for f in group})),
+    )
 
 
-def _reason(f: Finding) -> Reason:
-    severity = SEVERITY[f.category]
-    score = round(SEVERITY_SCORE[severity] * RELATION_WEIGHT[f.relation])
-    return Reason(f, severity, score, _explain(f))
-
-
-def _explain(f: Finding) -> str:
-    what = f"'{f.label}' ({f.category.value}) from {f.source}"
+def _explain(f: Finding, sources: Sequence[str]) -> str:
+    who = f"{f.actor} ({f.category.value}; {', '.join(sources)})"
     if f.relation is Relation.SELF:
-        return f"address is listed: {what}"
+        return f"address is listed as {who}"
     if f.relation is Relation.CLUSTER:
-        return f"address shares a cluster (common-input ownership) with {f.labelled_address}, listed: {what}"
-    moved = f"{f.direction.replace('_', ' ') if f.direction else 'transacted with'} {f.counterparty}"
-    amount = f" ({f.amount:,} {f.unit} in {f.tx_count} tx)" if f.amount is not None else ""
-    if f.relation is Relation.COUNTERPARTY:
-        return f"{moved}{amount}, which is listed: {what}"
-    return f"{moved}{amount}, whose cluster contains {f.labelled_address}, listed: {what}"
+        return f"address shares a wallet (common-input ownership) with {f.labelled_address}, listed as {who}"
+    amount = "an unknown amount" if f.amount is None else f"{f.amount:,} {f.unit}"
+    if f.amount is not None and f.amount_is_lower_bound:
+        amount = f"at least {amount}"
+    share = f" ({f.share:.2%} of its {f.direction.value if f.direction else ''} value)" if f.share else ""
+    hops = "directly" if f.hops == 1 else f"{f.hops} hops away"
+    if f.direction is Direction.INCOMING:
+        return f"wallet received {amount}{share} from {who} {hops}, via {' -> '.join(f.path)}"
+    return f"wallet sent {amount}{share} to {who} {hops}, via {' -> '.join(f.path)}"

@@ -5,9 +5,8 @@ The same JSON comes out of the CLI (``tracer screen``) and the API (``POST /v1/s
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import asyncpg
@@ -18,11 +17,10 @@ from chains.model import Chain
 from tracer.config import Settings
 from tracer.errors import InvalidAddress, UnsupportedChain
 from tracer.labels.records import PUBLIC_TENANT, check_tenant
-from tracer.risk.categories import Category
-from tracer.risk.scoring import Finding, Relation, assess
-from tracer.store import account_screening
-from tracer.store import screening as q
+from tracer.risk.exposure import exposures_of, ownership_findings
+from tracer.risk.scoring import assess
 from tracer.store.errors import translate_errors
+from tracer.store.exposure import LabelRow, Limits, ScreeningData, Stats, read_coverage, read_screening
 
 SCREENABLE_CHAINS = (Chain.BITCOIN, Chain.ETHEREUM, Chain.TRON)  # chains with indexed transactions
 
@@ -36,11 +34,14 @@ class ScreeningOptions:
     (``for_tenant``) and no one else's. The API sets the caller's tenant once keys carry one."""
 
     tenants: tuple[str, ...] = PUBLIC_TENANTS
-    max_counterparties: int = 5000  # per direction, largest amounts first
+    limits: Limits = field(default_factory=Limits)
 
     @classmethod
     def from_settings(cls, settings: Settings, tenant: str | None = None) -> ScreeningOptions:
-        return cls(tenants=tenants_for(tenant), max_counterparties=settings.screen_max_counterparties)
+        return cls(
+            tenants=tenants_for(tenant),
+            limits=Limits(exposures_per_wallet=settings.screen_max_counterparties),
+        )
 
 
 def tenants_for(tenant: str | None) -> tuple[str, ...]:
@@ -80,106 +81,68 @@ async def screen(
 async def screen_on(
     conn: asyncpg.Connection, chain: Chain, address: str, options: ScreeningOptions
 ) -> dict[str, object]:
-    result: dict[str, object] = {
-        "chain": chain.value,
-        "address": address,
-        "screened_at": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
+    batch = await screen_many(conn, chain, [address], options)
+    return {**batch.results[0], "coverage": batch.coverage}
+
+
+@dataclass(frozen=True, slots=True)
+class Screened:
+    results: list[dict[str, object]]  # in the order asked
+    coverage: dict[str, object]  # what all of them covered: chains and heights, label sources, as of when
+
+
+async def screen_many(
+    conn: asyncpg.Connection, chain: Chain, addresses: Sequence[str], options: ScreeningOptions
+) -> Screened:
+    """Screen normalised addresses of one chain with a fixed number of set-based reads (not one per
+    address), in one snapshot."""
+    screened_at = datetime.now(UTC).isoformat(timespec="seconds")
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        row = await q.find_address(conn, chain.value, address)
-        if row is None:
-            result.update(known=False, cluster=None, labels=[], counterparties=[], risk=assess([]).as_dict())
-            return result
-        own = await q.cluster_labels(conn, row.cluster_id, options.tenants)
-        # Account chains (transfers per asset) and Bitcoin (inputs/outputs) have their own queries.
-        flows = account_screening if chain in account_screening.ACCOUNT_CHAINS else q
-        # Payments inside one wallet (change, consolidation) are not exposure to anyone else.
-        all_parties = await flows.counterparties(conn, row.id, options.max_counterparties)
-        parties = [c for c in all_parties if c.cluster_id != row.cluster_id]
-        party_labels = await q.labels_of(
-            conn, [c.address_id for c in parties], sorted({c.cluster_id for c in parties}), options.tenants
-        )
-        seen = await flows.activity(conn, row.id)
-    findings = [_finding(lb, Relation.SELF if lb.address_id == row.id else Relation.CLUSTER) for lb in own]
-    labelled_parties = _counterparty_findings(parties, party_labels, findings, chain.base_unit)
+        data = await read_screening(conn, chain.value, addresses, options.tenants, options.limits)
+        coverage = await read_coverage(conn, options.tenants)
+    return Screened([_answer(chain, address, data, screened_at) for address in addresses], coverage)
+
+
+def _answer(chain: Chain, address: str, data: ScreeningData, screened_at: str) -> dict[str, object]:
+    result: dict[str, object] = {"chain": chain.value, "address": address, "screened_at": screened_at}
+    target = data.targets.get(address)
+    if target is None:
+        result.update(known=False, cluster=None, labels=[], counterparties=[], exposure=[])
+        result.update(risk=assess([]).as_dict())
+        return result
+    own = data.labels.get(target.wallet, [])
+    exposures = exposures_of(chain, target, data)
+    findings = ownership_findings(target, own) + [f for e in exposures for f in e.findings()]
     result.update(
         known=True,
-        cluster={"id": row.cluster_id, "size": row.cluster_size},
-        activity={
-            "tx_count": seen.tx_count,
-            "received": seen.received,
-            "sent": seen.sent,
-            "inputs_value_unknown": seen.inputs_value_unknown,
-            "first_block": seen.first_height,
-            "last_block": seen.last_height,
-            **({"assets": seen.assets} if isinstance(seen, account_screening.AccountActivity) else {}),
-        },
-        labels=[label_json(label, "self" if label.address_id == row.id else "cluster") for label in own],
-        counterparties=labelled_parties,
-        exposure={
-            "counterparties": len({c.address_id for c in parties}),
-            "labelled_counterparties": len(labelled_parties),
-            "truncated": len(all_parties) >= options.max_counterparties,
-        },
+        cluster={"id": target.wallet, "size": target.wallet_size},
+        activity=_activity(data.stats.get(target.id)),
+        labels=[label_json(lb, "self" if lb.address_id == target.id else "cluster") for lb in own],
+        counterparties=[e.as_counterparty() for e in exposures if e.row.hops == 1],
+        exposure=[e.as_dict() for e in exposures],
         risk=assess(findings).as_dict(),
     )
     return result
 
 
-def _finding(
-    label: q.LabelRow, relation: Relation, party: q.CounterpartyRow | None = None, unit: str = "base units"
-) -> Finding:
-    return Finding(
-        relation=relation,
-        labelled_address=label.address,
-        label=label.label,
-        category=Category(label.category),
-        source=label.source,
-        actor=label.actor,
-        confidence=label.confidence,
-        counterparty=party.address if party else None,
-        direction=party.direction if party else None,
-        amount=party.amount if party else None,
-        tx_count=party.tx_count if party else None,
-        unit=unit,
-    )
+def _activity(stats: Stats | None) -> dict[str, object]:
+    """An address's activity as of the last exposure refresh. ``sent`` is null when some spends have no
+    known value (their spent outputs are not indexed): ``sent_known`` is then what we can sum."""
+    if stats is None:  # labelled, never seen in a transaction (or indexed after the last refresh)
+        stats = Stats(0, 0, 0, 0, 0, None, None)
+    unknown = stats.spends_value_unknown
+    return {
+        "tx_count": stats.tx_count,
+        "received": stats.received,
+        "sent": None if unknown else stats.sent,
+        "sent_known": stats.sent,
+        "inputs_value_unknown": unknown,
+        "first_block": stats.first_height,
+        "last_block": stats.last_height,
+    }
 
 
-def _counterparty_findings(
-    parties: Sequence[q.CounterpartyRow], labels: Sequence[q.LabelRow], findings: list[Finding], unit: str
-) -> list[dict[str, object]]:
-    """Append a finding per (counterparty, label); return the labelled counterparties for the JSON."""
-    by_address: dict[int, list[q.LabelRow]] = defaultdict(list)
-    by_cluster: dict[int, list[q.LabelRow]] = defaultdict(list)
-    for label in labels:
-        by_address[label.address_id].append(label)
-        by_cluster[label.cluster_id].append(label)
-    out = []
-    for party in parties:
-        own = by_address.get(party.address_id, [])
-        wallet = [lb for lb in by_cluster.get(party.cluster_id, []) if lb.address_id != party.address_id]
-        if not own and not wallet:
-            continue
-        asset = party if isinstance(party, account_screening.AssetCounterpartyRow) else None
-        party_unit = asset.unit(unit) if asset else unit
-        findings.extend(_finding(lb, Relation.COUNTERPARTY, party, party_unit) for lb in own)
-        findings.extend(_finding(lb, Relation.COUNTERPARTY_CLUSTER, party, party_unit) for lb in wallet)
-        out.append(
-            {
-                "address": party.address,
-                "direction": party.direction,
-                "amount": party.amount,
-                **(asset.asset_json() if asset else {}),
-                "tx_count": party.tx_count,
-                "cluster_id": party.cluster_id,
-                "labels": [label_json(lb, "counterparty") for lb in own]
-                + [label_json(lb, "counterparty_cluster") for lb in wallet],
-            }
-        )
-    return out
-
-
-def label_json(label: q.LabelRow, relation: str) -> dict[str, object]:
+def label_json(label: LabelRow, relation: str) -> dict[str, object]:
     return {
         "address": label.address,
         "relation": relation,

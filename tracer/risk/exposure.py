@@ -1,0 +1,200 @@
+"""Exposure of a screened address's wallet to labelled actors, from the precomputed rows.
+
+Ownership: labels on the address (self) or on another address of its wallet (cluster). Counterparty
+exposure: the wallet received value from an actor (incoming, source of funds) or sent value to it
+(outgoing, destination), directly (1 hop) or through other wallets (indirect, up to the rules' max hops).
+Each exposure names the amount per asset in base units, its share of the wallet's total in that
+direction, the path and the transactions that carry it. An amount we do not know is ``null``, not 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeVar
+
+from chains.model import Chain
+from tracer.risk.categories import SEVERITY, Category
+from tracer.risk.rules import Direction, Relation
+from tracer.risk.scoring import Finding
+from tracer.store.exposure import ExposureRow, LabelRow, ScreeningData, Target, TokenMeta
+
+_T = TypeVar("_T")
+
+NATIVE_ASSET = 0  # wallet_flows.asset_id of the chain's own coin
+
+
+def display_txid(chain: Chain, txid: bytes) -> str:
+    return txid.hex() if chain is Chain.BITCOIN else "0x" + txid.hex()
+
+
+def asset_name(chain: Chain, asset_id: int, token: TokenMeta | None = None) -> tuple[str, str]:
+    """(asset, unit) for the answer: the native coin in its base unit, or a token (its contract address
+    when registered) in its base units, named by its symbol when known."""
+    if asset_id == NATIVE_ASSET:
+        return "native", chain.base_unit
+    if token is None:
+        return f"token:{asset_id}", "token units"
+    return token.address, f"{token.symbol} base units" if token.symbol else "token units"
+
+
+def actor_name(label: LabelRow) -> str:
+    return label.actor or label.label
+
+
+def ownership_findings(target: Target, labels: list[LabelRow]) -> list[Finding]:
+    return [
+        Finding(
+            actor_key=lb.actor_key,
+            actor=actor_name(lb),
+            relation=Relation.SELF if lb.address_id == target.id else Relation.CLUSTER,
+            category=Category(lb.category),
+            label=lb.label,
+            source=lb.source,
+            labelled_address=lb.address,
+        )
+        for lb in labels
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """One precomputed exposure of the screened wallet, resolved to names, amounts and transactions."""
+
+    row: ExposureRow
+    labels: tuple[LabelRow, ...]  # the actor's labels on its wallet where the path starts
+    asset: str
+    unit: str
+    amount: int | None
+    share: float | None
+    path: tuple[tuple[int, str | None], ...]  # (wallet, its address) in the direction funds moved
+    txids: tuple[str, ...]
+    path_txids: tuple[str, ...]
+    symbol: str | None = None  # of the token, when the registry could read it
+    decimals: int | None = None  # of the token, when known: amount / 10**decimals is the display amount
+
+    @property
+    def actor(self) -> str:
+        return actor_name(self.labels[0])
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "actor": self.actor,
+            "category": _worst_category(self.labels).value,
+            "direction": self.row.direction,
+            "exposure": "direct" if self.row.hops == 1 else "indirect",
+            "hops": self.row.hops,
+            "asset": self.asset,
+            "unit": self.unit,
+            "symbol": self.symbol,
+            "decimals": self.decimals,
+            "amount": self.amount,
+            "amount_is_lower_bound": self.row.unknown_txs > 0 and self.amount is not None,
+            "txs_value_unknown": self.row.unknown_txs,
+            "share": self.share,
+            "tx_count": self.row.tx_count,
+            "txids": list(self.txids),
+            "path": [{"wallet": w, "address": a} for w, a in self.path],
+            "path_txids": list(self.path_txids),
+            "labelled_addresses": sorted({lb.address for lb in self.labels}),
+            "sources": sorted({lb.source for lb in self.labels}),
+        }
+
+    def findings(self) -> list[Finding]:
+        return [
+            Finding(
+                actor_key=self.row.actor_key,
+                actor=self.actor,
+                relation=Relation.COUNTERPARTY,
+                category=Category(lb.category),
+                label=lb.label,
+                source=lb.source,
+                labelled_address=lb.address,
+                hops=self.row.hops,
+                direction=Direction(self.row.direction),
+                amount=self.amount,
+                amount_is_lower_bound=self.row.unknown_txs > 0,
+                share=self.share,
+                asset=self.asset,
+                unit=self.unit,
+                tx_count=self.row.tx_count,
+                path=tuple(a or str(w) for w, a in self.path),
+                txids=self.txids,
+            )
+            for lb in self.labels
+        ]
+
+    def as_counterparty(self) -> dict[str, object]:
+        """Direct exposure in the shape of the answer's ``counterparties`` (kept for existing clients)."""
+        return {
+            "address": self.labels[0].address,
+            "cluster_id": self.row.path[0],
+            "direction": "sent_to" if self.row.direction == Direction.OUTGOING else "received_from",
+            "asset": self.asset,
+            "unit": self.unit,
+            "symbol": self.symbol,
+            "decimals": self.decimals,
+            "amount": self.amount,
+            "tx_count": self.row.tx_count,
+            "actor": self.actor,
+            "category": _worst_category(self.labels).value,
+            "sources": sorted({lb.source for lb in self.labels}),
+        }
+
+
+def exposures_of(chain: Chain, target: Target, data: ScreeningData) -> list[Exposure]:
+    out = []
+    for row in data.exposures.get(target.wallet, []):
+        labels = data.actor_labels.get((row.path[0], row.tenant, row.actor_key), [])
+        if not labels:
+            continue  # the actor's labels went away after the refresh; nothing to name
+        token = data.tokens.get(row.asset_id)
+        asset, unit = asset_name(chain, row.asset_id, token)
+        amount = _amount(row)
+        out.append(
+            Exposure(
+                row=row,
+                labels=tuple(labels),
+                asset=asset,
+                unit=unit,
+                amount=amount,
+                share=_share(row, amount, data),
+                path=tuple((w, _shown(w, target, labels, data)) for w in _flow_order(row, row.path)),
+                txids=tuple(display_txid(chain, t) for t in row.txids),
+                path_txids=tuple(display_txid(chain, t) for t in _flow_order(row, row.path_txids)),
+                symbol=token.symbol if token else None,
+                decimals=token.decimals if token else None,
+            )
+        )
+    return out
+
+
+def _shown(wallet: int, target: Target, labels: list[LabelRow], data: ScreeningData) -> str | None:
+    """The address that stands for a wallet on a path: the screened one, the labelled one, else the
+    wallet's smallest."""
+    if wallet == target.wallet:
+        return target.address
+    if wallet == labels[0].wallet:
+        return labels[0].address
+    return data.addresses.get(wallet)
+
+
+def _amount(row: ExposureRow) -> int | None:
+    # A path whose known part is 0 but has transactions of unknown value: the amount is unknown.
+    return None if row.amount == 0 and row.unknown_txs > 0 else row.amount
+
+
+def _share(row: ExposureRow, amount: int | None, data: ScreeningData) -> float | None:
+    incoming, outgoing = data.totals.get((row.wallet, row.asset_id), (0, 0))
+    total = incoming if row.direction == Direction.INCOMING else outgoing
+    if amount is None or total <= 0:
+        return None
+    return round(min(amount / total, 1.0), 6)
+
+
+def _flow_order(row: ExposureRow, items: list[_T]) -> list[_T]:
+    # Paths are stored from the actor outwards; outgoing funds flow the other way.
+    return list(items) if row.direction == Direction.INCOMING else list(reversed(items))
+
+
+def _worst_category(labels: tuple[LabelRow, ...]) -> Category:
+    return min((Category(lb.category) for lb in labels), key=lambda c: (-SEVERITY[c], c.value))
