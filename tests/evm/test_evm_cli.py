@@ -93,7 +93,7 @@ async def test_kill_9_mid_index_then_resume(
     [
         (["--chain", "ethereum"], "needs --rpc URL and --chain"),
         (["--rpc", "http://127.0.0.1:9", "--chain", "ethereum"], "node"),
-        (["--rpc", "http://127.0.0.1:9", "--chain", "ethereum", "--from", "-3"], "--from must be >= 0"),
+        (["--rpc", "http://127.0.0.1:9", "--chain", "ethereum", "--from", "-3"], "--from must be at least 0"),
     ],
 )
 def test_bad_input_is_a_clear_line_and_an_exit_code(
