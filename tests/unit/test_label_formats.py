@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import orjson
 import pytest
 
 from chains.model import Chain
@@ -102,12 +103,102 @@ def test_invalid_addresses_are_counted_never_stored() -> None:
         ("sanctioned_addresses_XBT.json", b'{"not": "a list"}', MalformedInput),
         ("sanctioned_addresses_XBT.json", b"[1, 2]", MalformedInput),
         ("pack.yaml.gz", b"not gzip at all", MalformedInput),
-        ("labels.csv", b"address,chain,actor\n1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d,BTC,x\n", MalformedInput),
+        ("labels.csv", b"", MalformedInput),
+        ("bundle.json", b'{"type": "bundle"}', MalformedInput),
+        ("bundle.json", b'{"type": "bundle", "objects": {}}', MalformedInput),
+        ("other.json", b'{"type": "report"}', UnsupportedFormat),
+        ("sanctioned_addresses_XBT.txt", b"\x00\x01binary", MalformedInput),
     ],
 )
 def test_bad_files_fail_with_a_clear_error(name: str, data: bytes, error: type[Exception]) -> None:
     with pytest.raises(error):
         parse_label_file(name, data)
+
+
+@pytest.mark.parametrize(
+    ("header", "missing"),
+    [
+        (b"address,chain,actor", "label"),  # neither a label CSV nor the scam-centre table
+        (b"Address,Name Tag,Balance", "label"),  # Etherscan's export
+        (b"wallet,label", "address"),
+        (b"name", "address, label"),
+    ],
+)
+def test_a_csv_without_the_needed_columns_is_named(header: bytes, missing: str) -> None:
+    with pytest.raises(
+        UnsupportedFormat, match=f"CSV lacks columns: {missing} \\(a label CSV needs address,label"
+    ):
+        parse_label_file("mine.csv", header + b"\n1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d,x,y\n")
+
+
+# The README's example of a plain label CSV: real addresses from the bundled lists (OFAC SDN XBT;
+# Funnull ETH from the scam-centre table; a TRON address OFAC lists under XBT).
+PLAIN_CSV = b"""address,label,chain,category,actor,source,confidence,reference
+1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d,OFAC SDN listed,bitcoin,sanctioned,,OFAC,high,https://sanctionssearch.ofac.treas.gov/
+0xd5ed34b52ac4ab84d8fa8a231a3218bbf01ed510,Funnull scam infra,ETH,scam,Funnull Technology Inc.,OFAC,high,
+TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq,listed under XBT,,,,,,
+1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d,,bitcoin,,,,,
+not-an-address,x,,,,,,
+0xd5ed34b52ac4ab84d8fa8a231a3218bbf01ed510,wrong chain,bitcoin,,,,,
+"""
+
+
+def test_plain_csv_with_optional_columns() -> None:
+    labels = parse_label_file("mine.csv", PLAIN_CSV)
+    assert labels.format == "label-csv"
+    assert labels.title == "Labels (mine.csv)"
+    first, funnull, tron = labels.records
+    assert (first.chain, first.categories[0], first.confidence) == (
+        Chain.BITCOIN,
+        Category.SANCTIONED,
+        "high",
+    )
+    assert first.attributes == {"source": "OFAC"}
+    assert funnull.address == "0xd5ED34b52AC4ab84d8FA8A231a3218bbF01Ed510"  # EIP-55
+    assert (funnull.actor, funnull.categories[0]) == ("Funnull Technology Inc.", Category.SCAM)
+    assert (tron.chain, tron.categories) == (Chain.TRON, (Category.OTHER,))
+    assert labels.skipped == {"row without label": 1, "invalid address": 2}
+
+
+def test_minimal_csv_and_bom() -> None:
+    labels = parse_label_file(
+        "x.csv", b"\xef\xbb\xbfAddress,Label\n1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d,ransomware payments\n"
+    )
+    assert [(r.address, r.categories[0]) for r in labels.records] == [
+        ("1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d", Category.RANSOMWARE)
+    ]
+
+
+def test_stix_bundle_indicators_with_wallet_patterns_and_their_actor() -> None:
+    bundle = {
+        "type": "bundle",
+        "id": "bundle--1",
+        "objects": [
+            {
+                "type": "indicator", "id": "indicator--1", "name": "Ransom wallet",
+                "indicator_types": ["malicious-activity"], "pattern_type": "stix", "confidence": 85,
+                "modified": "2024-05-01T00:00:00Z",
+                "pattern": "[cryptocurrency-wallet:value = '1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d'] OR "
+                "[x-crypto-wallet:address = '0xd5ed34b52ac4ab84d8fa8a231a3218bbf01ed510']",
+                "external_references": [{"source_name": "report", "url": "https://example.org/r"}],
+            },
+            {"type": "indicator", "id": "indicator--2", "pattern": "[domain-name:value = 'x.org']"},
+            {"type": "indicator", "id": "indicator--3", "name": "no pattern"},
+            {"type": "threat-actor", "id": "threat-actor--1", "name": "LockBit"},
+            {"type": "relationship", "id": "relationship--1", "relationship_type": "indicates",
+             "source_ref": "indicator--1", "target_ref": "threat-actor--1"},
+        ],
+    }  # fmt: skip
+    labels = parse_label_file("feed.json", orjson.dumps(bundle))
+    assert labels.format == "stix-2.1"
+    assert [(r.chain, r.actor, r.categories[0]) for r in labels.records] == [
+        (Chain.BITCOIN, "LockBit", Category.RANSOMWARE),
+        (Chain.ETHEREUM, "LockBit", Category.RANSOMWARE),
+    ]
+    assert labels.records[0].reference == "https://example.org/r"
+    assert labels.records[0].confidence == "85"
+    assert labels.skipped == {"indicator naming no cryptocurrency wallet": 1, "indicator without pattern": 1}
+    assert labels.as_of is not None and labels.as_of.isoformat() == "2024-05-01"
 
 
 def test_gzip_wrapping_is_transparent() -> None:

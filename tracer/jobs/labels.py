@@ -4,6 +4,10 @@ Each file becomes one named source (tracer.labels.records.SourceSpec). Its name 
 ``source`` the caller gives; the name of the source already imported from the same file (a re-import);
 the file's path below the directory being imported (or its file name for a single file). Nothing is
 written unless every file of the import passes tracer.labels.guard.
+
+Producers inside tracer use the record-level calls instead of files: ``import_records`` (replace a source
+with LabelRecords) and ``apply_freeze_events`` (USDT/USDC issuer freezes decoded by the EVM/TRON indexer,
+kept incrementally). Both take the caller's connection and nest in its transaction.
 """
 
 from __future__ import annotations
@@ -11,15 +15,27 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import asyncpg
 
+from chains.model import Chain
 from tracer.errors import InputError, UnsupportedFormat
+from tracer.labels import freeze
 from tracer.labels.formats import UNSUPPORTED_ASSET, parse_label_file
-from tracer.labels.records import PUBLIC_TENANT, LabelSet, SourceSpec, check_source_name, check_tenant
+from tracer.labels.freeze import StablecoinFreeze
+from tracer.labels.records import (
+    PUBLIC_TENANT,
+    LabelRecord,
+    LabelSet,
+    SourceSpec,
+    check_source_name,
+    check_tenant,
+)
 from tracer.store import labels as store
 from tracer.store.errors import translate_errors
 from tracer.store.exposure_refresh import refresh_exposure
@@ -53,7 +69,7 @@ class _Parsed:
 @dataclass(slots=True)
 class ImportReport:
     sources: list[dict[str, object]] = field(default_factory=list)
-    ignored_files: list[str] = field(default_factory=list)  # in a directory: not a label format
+    ignored_files: list[dict[str, str]] = field(default_factory=list)  # in a directory: file, reason
 
     @property
     def labels(self) -> int:
@@ -71,9 +87,14 @@ async def import_labels(
     report = ImportReport()
     parsed = await asyncio.to_thread(_parse_path, path, options, report)
     async with translate_errors(), pool.acquire() as conn, conn.transaction():
+        batches = []
         for item in parsed:
-            stored = await _store(conn, item, options)
-            report.sources.append(_entry(stored, item))
+            spec = await _spec(conn, item, options)
+            source_id = await store.prepare_source(conn, spec, item.labels, replace=options.replace)
+            batches.append((source_id, spec.tenant, item.labels.records))
+        await store.write_labels(conn, batches)
+        for item, (source_id, _, _) in zip(parsed, batches, strict=True):
+            report.sources.append(_entry(await store.source_by_id(conn, source_id), item))
     await refresh_statistics(pool, store.LABEL_TABLES)
     await refresh_exposure(pool)  # screening reads exposure precomputed over the new labels
     for entry in report.sources:
@@ -93,8 +114,8 @@ def _parse_path(path: Path, options: ImportOptions, report: ImportReport) -> lis
     for file in sorted(p for p in root.rglob("*") if p.is_file() and p.name.endswith(_LABEL_SUFFIXES)):
         try:
             parsed.append(_parse_file(file, file.relative_to(root).as_posix(), options, root))
-        except UnsupportedFormat:
-            report.ignored_files.append(str(file))  # READMEs, actor packs, ...: a directory holds more
+        except UnsupportedFormat as exc:  # READMEs, actor packs, ...: a directory holds more
+            report.ignored_files.append({"file": str(file), "reason": exc.message})
     return parsed
 
 
@@ -128,14 +149,14 @@ def _licence_near(file: Path, root: Path | None) -> str | None:
     return None
 
 
-async def _store(conn: asyncpg.Connection, item: _Parsed, options: ImportOptions) -> store.StoredSource:
+async def _spec(conn: asyncpg.Connection, item: _Parsed, options: ImportOptions) -> SourceSpec:
     origin = str(item.file)
     if options.source is not None:
         name = check_source_name(options.source)
     else:
         previous = await store.source_from(conn, options.tenant, origin)
         name = previous.name if previous else item.default_name
-    spec = SourceSpec(
+    return SourceSpec(
         name=name,
         title=item.labels.title,
         format=item.labels.format,
@@ -145,7 +166,6 @@ async def _store(conn: asyncpg.Connection, item: _Parsed, options: ImportOptions
         licence=item.licence,
         tenant=options.tenant,
     )
-    return await store.import_label_set(conn, spec, item.labels, replace=options.replace)
 
 
 def _entry(stored: store.StoredSource, item: _Parsed) -> dict[str, object]:
@@ -157,3 +177,52 @@ def _entry(stored: store.StoredSource, item: _Parsed) -> dict[str, object]:
         "labels": stored.entries,
         "skipped": dict(sorted(item.labels.skipped.items())),
     }
+
+
+# --- record-level imports: for producers inside tracer (the EVM/TRON indexer), not files -------------------
+
+
+async def import_records(
+    conn: asyncpg.Connection,
+    spec: SourceSpec,
+    records: Sequence[LabelRecord],
+    *,
+    replace: str | None = None,
+    skipped: Counter[str] | None = None,
+) -> store.StoredSource:
+    """Replace source ``spec.name`` with ``records``, under the same rules as a file import (refused if
+    empty or far smaller, tracer.labels.guard). Runs in a transaction of its own, nested in the caller's
+    if there is one, so an indexer can commit labels with its cursor."""
+    check_tenant(spec.tenant)
+    check_source_name(spec.name)
+    labels = LabelSet(spec.title, spec.format, tuple(records), skipped or Counter(), spec.as_of, spec.licence)
+    async with translate_errors(), conn.transaction():
+        return await store.import_label_set(conn, spec, labels, replace=replace)
+
+
+async def apply_freeze_events(
+    conn: asyncpg.Connection, events: Sequence[StablecoinFreeze], *, tenant: str = PUBLIC_TENANT
+) -> list[store.StoredSource]:
+    """Store decoded USDT/USDC freeze logs as label changes: one source per (chain, token contract),
+    each frozen account labelled ``blacklisted``, unfrozen ones unlabelled. Nested in the caller's
+    transaction if there is one (call it in the transaction that moves the indexer's cursor)."""
+    check_tenant(tenant)
+    by_contract: dict[tuple[Chain, str, str], list[StablecoinFreeze]] = {}
+    for event in events:
+        by_contract.setdefault((event.chain, event.token, event.contract), []).append(event)
+    stored = []
+    async with translate_errors(), conn.transaction():
+        for (chain, token, contract), batch in sorted(by_contract.items()):
+            changes = freeze.fold(batch)
+            spec = SourceSpec(
+                name=freeze.source_name(chain, token, contract),
+                title=freeze.source_title(chain, token),
+                format=freeze.FORMAT,
+                origin=f"{chain.value}:{contract}",
+                sha256="",  # recomputed from the stored labels
+                tenant=tenant,
+            )
+            removals = [(chain.value, account) for account in sorted(changes.unfrozen)]
+            upserts = [changes.frozen[account] for account in sorted(changes.frozen)]
+            stored.append(await store.apply_label_changes(conn, spec, upserts, removals))
+    return stored

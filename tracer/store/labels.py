@@ -11,9 +11,9 @@ from datetime import date, datetime
 
 import asyncpg
 
+from tracer.errors import NotFound
 from tracer.labels.guard import StoredSourceInfo, check_import
 from tracer.labels.records import LabelRecord, LabelSet, SourceSpec
-from tracer.store.addresses import ensure_address_ids
 
 LABEL_TABLES = ("addresses", "label_sources", "labels")
 _LABEL_COLUMNS = (
@@ -28,6 +28,24 @@ _LABEL_COLUMNS = (
     "reference",
     "attributes",
 )
+_STAGING = "staging_labels"
+_STAGING_COLUMNS = (
+    "source_id",
+    "tenant",
+    "chain",
+    "address",
+    "label",
+    "category",
+    "categories",
+    "actor",
+    "confidence",
+    "reference",
+    "attributes",
+)
+_STAGING_DDL = f"""CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (
+    seq bigint GENERATED ALWAYS AS IDENTITY, source_id bigint, tenant text, chain text, address text,
+    label text, category text, categories text[], actor text, confidence text, reference text,
+    attributes jsonb) ON COMMIT DELETE ROWS"""
 _SOURCE_COLUMNS = """s.id, s.tenant, s.name, s.title, s.format, s.origin, s.sha256, s.as_of, s.licence,
     s.entries, s.skipped, s.imported_at"""
 
@@ -87,6 +105,13 @@ async def source_named(
     return StoredSource(**dict(row)) if row else None
 
 
+async def source_by_id(conn: asyncpg.Connection | asyncpg.Pool, source_id: int) -> StoredSource:
+    row = await conn.fetchrow(f"SELECT {_SOURCE_COLUMNS} FROM label_sources s WHERE s.id = $1", source_id)
+    if row is None:
+        raise NotFound(f"no label source {source_id}")
+    return StoredSource(**dict(row))
+
+
 async def source_from(conn: asyncpg.Connection, tenant: str, origin: str) -> StoredSource | None:
     """The source last imported from ``origin`` in the tenant (a re-import of the same file)."""
     row = await conn.fetchrow(
@@ -106,6 +131,21 @@ async def import_label_set(
     Raises ImportRefused (tracer.labels.guard) instead of writing when the import would empty a source
     or replace another file's source without being asked to. Call inside a transaction.
     """
+    source_id = await prepare_source(conn, spec, labels, replace=replace)
+    await write_labels(conn, [(source_id, spec.tenant, labels.records)])
+    stored = await source_named(conn, spec.tenant, spec.name)
+    if stored is None:  # we just wrote it in this transaction
+        raise RuntimeError(f"label source {spec.name!r} vanished while importing")
+    return stored
+
+
+async def prepare_source(
+    conn: asyncpg.Connection, spec: SourceSpec, labels: LabelSet, *, replace: str | None = None
+) -> int:
+    """Check the import (tracer.labels.guard), then upsert the source row and clear its old labels.
+
+    Returns the source id for ``write_labels``. Call inside the transaction that writes the labels.
+    """
     same_name = await source_named(conn, spec.tenant, spec.name)
     replaced = await source_named(conn, spec.tenant, replace) if replace is not None else None
     check_import(
@@ -121,11 +161,39 @@ async def import_label_set(
         await conn.execute("DELETE FROM label_sources WHERE id = $1", replaced.id)
     source_id = await _upsert_source(conn, spec, len(labels.records), sum(labels.skipped.values()))
     await conn.execute("DELETE FROM labels WHERE source_id = $1", source_id)
-    await _copy_labels(conn, spec.tenant, source_id, labels.records)
-    stored = await source_named(conn, spec.tenant, spec.name)
-    if stored is None:  # we just wrote it in this transaction
-        raise RuntimeError(f"label source {spec.name!r} vanished while importing")
-    return stored
+    return source_id
+
+
+async def apply_label_changes(
+    conn: asyncpg.Connection,
+    spec: SourceSpec,
+    upserts: Sequence[LabelRecord],
+    removals: Sequence[tuple[str, str]],
+) -> StoredSource:
+    """Change some labels of an incrementally kept source (issuer freezes): the labels of ``upserts``'
+    addresses are replaced, those of ``removals`` (chain, address) deleted; the rest stay. The source's
+    count and sha256 (of its sorted ``chain:address`` lines) are recomputed. Call inside a transaction.
+    """
+    source_id = await _upsert_source(conn, spec, 0, 0)
+    touched = sorted({(r.chain.value, r.address) for r in upserts} | set(removals))
+    await conn.execute(
+        """DELETE FROM labels l USING addresses a, unnest($2::text[], $3::text[]) AS t(chain, address)
+           WHERE l.source_id = $1 AND a.id = l.address_id AND a.chain = t.chain AND a.address = t.address""",
+        source_id,
+        [c for c, _ in touched],
+        [a for _, a in touched],
+    )
+    await write_labels(conn, [(source_id, spec.tenant, upserts)])
+    await conn.execute(
+        """UPDATE label_sources s SET entries = c.n, sha256 = c.digest FROM (
+               SELECT count(*) AS n,
+                      encode(sha256(convert_to(COALESCE(string_agg(a.chain || ':' || a.address, E'\n'
+                          ORDER BY a.chain, a.address), ''), 'UTF8')), 'hex') AS digest
+               FROM labels l JOIN addresses a ON a.id = l.address_id WHERE l.source_id = $1) c
+           WHERE s.id = $1""",
+        source_id,
+    )
+    return await source_by_id(conn, source_id)
 
 
 async def delete_source(conn: asyncpg.Connection | asyncpg.Pool, tenant: str, name: str) -> int | None:
@@ -160,22 +228,24 @@ async def _upsert_source(conn: asyncpg.Connection, spec: SourceSpec, entries: in
     return source_id
 
 
-async def _copy_labels(
-    conn: asyncpg.Connection, tenant: str, source_id: int, records: Sequence[LabelRecord]
+async def write_labels(
+    conn: asyncpg.Connection, batches: Sequence[tuple[int, str, Sequence[LabelRecord]]]
 ) -> None:
-    ids: dict[tuple[str, str], int] = {}
-    # Sorted chains and addresses: new address ids come out the same in every process.
-    for chain in sorted({r.chain for r in records}):
-        addresses = sorted({r.address for r in records if r.chain is chain})
-        chain_ids = await ensure_address_ids(conn, chain.value, addresses)
-        ids.update({(chain.value, address): i for address, i in chain_ids.items()})
+    """Write the labels of prepared sources, ``(source_id, tenant, records)`` each, in three statements:
+    COPY into a staging table, new addresses in one sorted insert, labels joined to their address ids.
+    Set-based rather than per source: the bundled lists are ~80 sources (measured: 130 round trips of
+    address ids cost ~3.8 s of a 13 s import). Label ids follow the input order, so they are reproducible.
+    """
+    await conn.execute(_STAGING_DDL)
+    await conn.execute(f"TRUNCATE {_STAGING}")
     await conn.copy_records_to_table(
-        "labels",
+        _STAGING,
         records=[
             (
-                tenant,
                 source_id,
-                ids[(r.chain.value, r.address)],
+                tenant,
+                r.chain.value,
+                r.address,
                 r.label,
                 r.categories[0].value,
                 [c.value for c in r.categories],
@@ -184,9 +254,26 @@ async def _copy_labels(
                 r.reference,
                 dict(r.attributes),
             )
+            for source_id, tenant, records in batches
             for r in records
         ],
-        columns=_LABEL_COLUMNS,
+        columns=_STAGING_COLUMNS,
+    )
+    # Sorted insert so concurrent writers take row locks in one order; the anti-join keeps the identity
+    # sequence from being burnt on addresses we already have.
+    await conn.execute(
+        f"""INSERT INTO addresses (chain, address)
+            SELECT DISTINCT s.chain, s.address FROM {_STAGING} s
+            WHERE NOT EXISTS (SELECT 1 FROM addresses a WHERE a.chain = s.chain AND a.address = s.address)
+            ORDER BY s.chain, s.address
+            ON CONFLICT (chain, address) DO NOTHING"""
+    )
+    await conn.execute(
+        f"""INSERT INTO labels ({", ".join(_LABEL_COLUMNS)})
+            SELECT s.tenant, s.source_id, a.id, s.label, s.category, s.categories, s.actor, s.confidence,
+                   s.reference, s.attributes
+            FROM {_STAGING} s JOIN addresses a ON a.chain = s.chain AND a.address = s.address
+            ORDER BY s.seq"""
     )
 
 

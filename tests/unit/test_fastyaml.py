@@ -1,0 +1,75 @@
+"""The fast TagPack reader returns exactly what PyYAML's SafeLoader returns: on every bundled pack, and on
+the YAML features a pack may use (each of which must go the slow, exact way)."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tracer.labels import fastyaml
+
+LABELS = Path(__file__).parents[1] / "fixtures" / "labels"
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the same results as SafeLoader, faster
+PACKS = sorted(p for p in LABELS.rglob("*.yaml*") if "actorpack" not in p.name)
+
+
+def text_of(path: Path) -> str:
+    data = path.read_bytes()
+    return (gzip.decompress(data) if path.name.endswith(".gz") else data).decode()
+
+
+@pytest.mark.parametrize("path", PACKS, ids=lambda p: p.name)
+def test_same_as_pyyaml_on_every_bundled_pack(path: Path) -> None:
+    text = text_of(path)
+    assert fastyaml.load(text) == yaml.load(text, Loader=LOADER)
+
+
+TRICKY = """title: t
+lastmod: 2021-11-14
+tags:
+- address: 0x4cdc1cba0aeb5539f2e0ba158281e67e0e54a9b1
+  label: unquoted hex is an int to YAML 1.1
+- address: '1abc'
+  label: 'it''s quoted'
+  is_cluster_definer: yes
+- address: "x"
+  context: '{"a": "b",
+    "c": "d"}'
+- address: y
+  label: a # comment
+  lastmod: 2022-02-30x
+- address: z
+  nested:
+    - 1
+  on: off
+- address: w
+  label: &anchor value
+  other: *anchor
+- address: q
+  label: |
+    block
+  when: 2022-02-20
+  n: 12
+  f: 1.5
+  nothing: ~
+"""
+
+
+def test_same_as_pyyaml_on_the_features_a_pack_may_use() -> None:
+    assert fastyaml.load(TRICKY) == yaml.load(TRICKY, Loader=LOADER)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "actors:\n- id: a\n",  # not a TagPack
+        "tags:\n- address: a\nafter: 1\n",  # a key after the list
+        "title: x\n",  # no tags
+        "tags:\n  - address: a\n    label: b\n  - address: c\n",  # indented list
+    ],
+)
+def test_other_shapes_are_read_as_pyyaml_reads_them(text: str) -> None:
+    assert fastyaml.load(text) == yaml.load(text, Loader=LOADER)

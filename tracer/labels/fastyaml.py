@@ -1,0 +1,158 @@
+"""A fast reader for the YAML that TagPacks are: a header mapping, then a long list of flat mappings.
+
+PyYAML, even with libyaml, spends ~90 µs building the Python nodes of one tag; the bundled packs hold
+~78,000 tags (7 s). Almost every tag is a few ``key: scalar`` lines, so this reader splits the list into
+items and reads each flat item itself, and hands anything else to PyYAML: the header, and any item with
+a multi-line, escaped or non-string scalar, a nested value, an anchor or a comment. The result is the
+same as ``yaml.load(..., SafeLoader)`` (tests compare both on every bundled pack); a document of another
+shape (no top-level ``tags:`` list, keys after it) is loaded by PyYAML whole.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+import yaml
+from yaml.resolver import Resolver
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR_TAG = "tag:yaml.org,2002:str"
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A plain scalar PyYAML would not read as a string (bool, int, float, null, date, ...), built from the
+# SafeLoader's own implicit resolvers (keyed by first character), so both readers agree on what stays a
+# string. Their patterns are verbose (re.X), hence the scoped flag.
+_NOT_A_STRING = re.compile(
+    "|".join(
+        f"(?x:{regexp.pattern})" if regexp.flags & re.VERBOSE else f"(?:{regexp.pattern})"
+        for resolvers in Resolver.yaml_implicit_resolvers.values()
+        for tag, regexp in resolvers
+        if tag != _STR_TAG
+    )
+)
+_RESOLVED_FIRST_CHARS = frozenset(ch for ch in Resolver.yaml_implicit_resolvers if ch)
+# The two non-strings TagPack tags carry by the thousand, read as SafeConstructor reads them.
+_BOOL = re.compile(r"yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_BOOL_VALUES: dict[str, bool] = yaml.constructor.SafeConstructor.bool_values
+# Characters that start something other than a plain scalar, or that may hide a comment or an escape.
+_PLAIN_UNSAFE_START = frozenset("'\"[]{}&*!|>%@`#,?:-")
+
+
+def load(text: str) -> Any:
+    """The document in ``text``, as ``yaml.load(text, SafeLoader)`` would return it."""
+    lines = text.splitlines()
+    start = _tags_line(lines)
+    if start is None:
+        return yaml.load(text, Loader=_LOADER)
+    header = yaml.load("\n".join(lines[:start]), Loader=_LOADER) if start else None
+    if header is not None and not isinstance(header, dict):
+        return yaml.load(text, Loader=_LOADER)
+    split = _split_items(lines, start + 1)
+    if split is None:
+        return yaml.load(text, Loader=_LOADER)
+    indent, items = split
+    doc: dict[str, Any] = dict(header or {})
+    doc["tags"] = [_item(chunk, indent) for chunk in items]
+    return doc
+
+
+def _tags_line(lines: list[str]) -> int | None:
+    for i, line in enumerate(lines):
+        if line.rstrip() == "tags:":
+            return i
+    return None
+
+
+def _split_items(lines: list[str], first: int) -> tuple[int, list[list[str]]] | None:
+    """(indent, the list's items as groups of lines); None if the list is not the document's last block."""
+    rest = lines[first:]
+    while rest and not rest[0].strip():
+        rest = rest[1:]
+    if not rest or not rest[0].lstrip(" ").startswith("- "):
+        return None
+    indent = len(rest[0]) - len(rest[0].lstrip(" "))
+    marker, inside = " " * indent + "- ", " " * (indent + 2)
+    items: list[list[str]] = []
+    for line in rest:
+        if line.startswith(marker):
+            items.append([line])
+        elif not line.strip() or line.startswith(inside) or line.lstrip().startswith("#"):
+            items[-1].append(line)  # PyYAML reads comments and blank lines if the item needs it
+        else:
+            return None  # another top-level key, or a list we do not understand
+    return indent, items
+
+
+def _item(chunk: list[str], indent: int) -> Any:
+    fast = _flat_mapping(chunk, indent)
+    if fast is not None:
+        return fast
+    loaded = yaml.load("\n".join(chunk), Loader=_LOADER)
+    return loaded[0]
+
+
+def _flat_mapping(chunk: list[str], indent: int) -> dict[str, object] | None:
+    """``{key: value}`` of an item whose lines are all ``key: simple scalar``; None otherwise."""
+    lines = [chunk[0][indent + 2 :]]
+    for line in chunk[1:]:
+        if not line.strip():
+            continue
+        if line[indent + 2] == " ":
+            return None  # deeper: a nested block or a scalar's continuation
+        lines.append(line[indent + 2 :])
+    out: dict[str, object] = {}
+    for line in lines:
+        key, colon, raw = line.partition(": ")
+        if not colon or not _plain_key(key) or key in out:
+            return None
+        value = _scalar(raw.strip(" "))
+        if value is None:
+            return None
+        out[key] = value
+    return out
+
+
+_KEYS_SEEN: dict[str, bool] = {}  # the few distinct keys of TagPacks, checked once each
+
+
+def _plain_key(key: str) -> bool:
+    ok = _KEYS_SEEN.get(key)
+    if ok is None:
+        ok = _KEY.fullmatch(key) is not None and _NOT_A_STRING.fullmatch(key) is None
+        if len(_KEYS_SEEN) < 1000:
+            _KEYS_SEEN[key] = ok
+    return ok
+
+
+def _scalar(raw: str) -> object:
+    """The value a one-line scalar stands for (a string, bool or date); None if only PyYAML should read it."""
+    if not raw:
+        return None  # empty: null, or a nested block on the next lines
+    if raw[0] == "'":
+        inner = raw[1:-1]
+        if len(raw) < 2 or raw[-1] != "'" or "'" in inner.replace("''", ""):
+            return None
+        return inner.replace("''", "'")
+    if raw[0] == '"':
+        inner = raw[1:-1]
+        if len(raw) < 2 or raw[-1] != '"' or '"' in inner or "\\" in inner:
+            return None
+        return inner
+    if raw[0] in _PLAIN_UNSAFE_START or raw[-1] == ":" or " #" in raw or ": " in raw or "\t" in raw:
+        return None
+    if raw[0] in _RESOLVED_FIRST_CHARS and _NOT_A_STRING.fullmatch(raw):
+        return _bool_or_date(raw)
+    return raw
+
+
+def _bool_or_date(raw: str) -> object:
+    if _BOOL.fullmatch(raw):
+        return _BOOL_VALUES[raw.lower()]
+    if _DATE.fullmatch(raw):
+        try:
+            return date(int(raw[:4]), int(raw[5:7]), int(raw[8:]))
+        except ValueError:
+            return None  # PyYAML reports the bad date
+    return None
