@@ -20,7 +20,15 @@ from typing import Any, Final, NamedTuple
 from chains.errors import NodeNotSynced, NodeProtocolError, RpcError
 from chains.evm import params
 from chains.evm import requests as rq
-from chains.evm.parse import Codec, block_ref, hex_int, parse_block, parse_call_traces, parse_parity_traces
+from chains.evm.parse import (
+    Codec,
+    block_ref,
+    hex_int,
+    parse_block,
+    parse_call_traces,
+    parse_parity_traces,
+    strip0x,
+)
 from chains.model import AccountBlock, Chain, Transfer
 from chains.rpc import JsonRpcClient
 
@@ -76,6 +84,13 @@ class EvmNode:
 
     async def tip_height(self) -> int:
         return hex_int(await self._client.call(*rq.block_number()), "eth_blockNumber")
+
+    async def block_hash(self, height: int) -> str:
+        """The node's block hash at ``height``, lower-case hex without 0x (header only)."""
+        block = await self._client.call(*rq.get_block(height, full=False))
+        if block is None:
+            raise NodeNotSynced(f"node has no block {height} yet")
+        return strip0x(str(block["hash"])).lower()
 
     async def blocks(self, heights: Sequence[int]) -> list[AccountBlock]:
         """Blocks at ``heights``, in that order, ``block_batch`` heights per round of requests."""

@@ -94,6 +94,9 @@ class EvmAdapter:
     async def tip_height(self) -> int:
         return await self.node.tip_height()
 
+    async def block_hash(self, height: int) -> str:
+        return await self.node.block_hash(height)
+
     async def fetch(self, heights: Sequence[int]) -> list[RawBlock]:
         return await self.node.raw_blocks(heights)
 
