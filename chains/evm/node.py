@@ -24,6 +24,7 @@ from chains.evm.parse import (
     Codec,
     block_ref,
     hex_int,
+    parity_tx_values,
     parse_block,
     parse_call_traces,
     parse_parity_traces,
@@ -104,7 +105,13 @@ class EvmNode:
         return out
 
     async def _fetch(self, heights: Sequence[int]) -> list[RawBlock]:
-        raw = await self._client.batch([rq.get_block(h) for h in heights], max_batch=self._block_batch)
+        if self.trace_api is None:
+            self.trace_api = await self._probe_traces(heights[0])
+        # trace_block carries every transaction's value (its top frame): then the block's transaction
+        # hashes suffice, and nodes serialise full transaction bodies slowly (anvil: ~25x the cost).
+        full = self.trace_api is not TraceApi.PARITY
+        calls = [rq.get_block(h, full=full) for h in heights]
+        raw = await self._client.batch(calls, max_batch=self._block_batch)
         for height, block in zip(heights, raw, strict=True):
             if block is None:
                 raise NodeNotSynced(f"node has no block {height} yet")
@@ -171,14 +178,16 @@ class RawBlock(NamedTuple):
 
 def parse_raw(chain: Chain, raw: RawBlock, codec: Codec) -> AccountBlock:
     internal: list[Transfer] = []
+    values = None
     if raw.traces is not None:
         ref = block_ref(chain, raw.block, codec)
         if raw.trace_api == TraceApi.PARITY.value:
             internal = parse_parity_traces(ref, raw.traces)
+            values = parity_tx_values(raw.traces)
         else:
             hashes = [_tx_hash(tx) for tx in raw.block["transactions"]]
             internal = parse_call_traces(ref, raw.traces, hashes)
-    return parse_block(chain, raw.block, raw.receipts, internal, codec=codec)
+    return parse_block(chain, raw.block, raw.receipts, internal, codec=codec, values=values)
 
 
 def _tx_hash(tx: Any) -> str:
