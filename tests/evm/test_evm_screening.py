@@ -25,6 +25,7 @@ from tracer.indexer.pipeline import RunOptions
 from tracer.jobs.evm_index import EvmJob, index_evm
 from tracer.risk.screening import screen
 from tracer.store.exposure_refresh import refresh_exposure
+from tracer.store.keys import Role, create_key
 
 
 async def test_screen_ethereum_address_cli_and_api(
@@ -62,9 +63,10 @@ async def test_screen_ethereum_address_cli_and_api(
     cli = json.loads(done.stdout)
     assert cli["counterparties"] == result["counterparties"] and cli["risk"] == result["risk"]
 
+    _, secret = await create_key(pool, Role.ANALYST, "public", None)
     runner, url = await start_server(Settings(database_url=settings.database_url, port=0))
     try:
-        async with aiohttp.ClientSession() as http:
+        async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {secret}"}) as http:
             async with http.post(f"{url}/v1/screen", json={"chain": "ethereum", "address": alice}) as resp:
                 assert resp.status == 200
                 posted = await resp.json()
