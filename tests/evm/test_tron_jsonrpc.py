@@ -42,5 +42,9 @@ async def test_index_and_screen_tron(tron_url: str, pool: asyncpg.Pool) -> None:
     await refresh_exposure(pool)
     result: dict[str, Any] = await screen(pool, "tron", from_hex(s.alice))
     (party,) = result["counterparties"]
-    assert (party["address"], party["amount"], party["decimals"]) == (from_hex(s.bob), 150 * TOKEN_UNIT, 6)
+    assert (party["address"], party["amount"], party["unit"]) == (
+        from_hex(s.bob),
+        150 * TOKEN_UNIT,
+        "TUSD base units",
+    )
     assert party["category"] == "blacklisted" and party["asset"] == token

@@ -16,7 +16,7 @@ from chains.model import Chain
 from tracer.risk.categories import SEVERITY, Category
 from tracer.risk.rules import Direction, Relation
 from tracer.risk.scoring import Finding
-from tracer.store.exposure import ExposureRow, LabelRow, ScreeningData, Target, TokenMeta
+from tracer.store.exposure import ExposureRow, LabelRow, ScreeningData, Target
 
 _T = TypeVar("_T")
 
@@ -27,14 +27,13 @@ def display_txid(chain: Chain, txid: bytes) -> str:
     return txid.hex() if chain is Chain.BITCOIN else "0x" + txid.hex()
 
 
-def asset_name(chain: Chain, asset_id: int, token: TokenMeta | None = None) -> tuple[str, str]:
-    """(asset, unit) for the answer: the native coin in its base unit, or a token (its contract address
-    when registered) in its base units, named by its symbol when known."""
+def asset_name(chain: Chain, asset_id: int, data: ScreeningData) -> tuple[str, str]:
+    """(asset, unit) for the answer: the native coin in its base unit, or a token (its contract) in its
+    base units (named by its symbol when the token said it)."""
     if asset_id == NATIVE_ASSET:
         return "native", chain.base_unit
-    if token is None:
-        return f"token:{asset_id}", "token units"
-    return token.address, f"{token.symbol} base units" if token.symbol else "token units"
+    contract, symbol = data.tokens.get(asset_id, (f"token:{asset_id}", None))
+    return contract, f"{symbol} base units" if symbol else "token base units"
 
 
 def actor_name(label: LabelRow) -> str:
@@ -69,8 +68,6 @@ class Exposure:
     path: tuple[tuple[int, str | None], ...]  # (wallet, its address) in the direction funds moved
     txids: tuple[str, ...]
     path_txids: tuple[str, ...]
-    symbol: str | None = None  # of the token, when the registry could read it
-    decimals: int | None = None  # of the token, when known: amount / 10**decimals is the display amount
 
     @property
     def actor(self) -> str:
@@ -85,8 +82,6 @@ class Exposure:
             "hops": self.row.hops,
             "asset": self.asset,
             "unit": self.unit,
-            "symbol": self.symbol,
-            "decimals": self.decimals,
             "amount": self.amount,
             "amount_is_lower_bound": self.row.unknown_txs > 0 and self.amount is not None,
             "txs_value_unknown": self.row.unknown_txs,
@@ -131,8 +126,6 @@ class Exposure:
             "direction": "sent_to" if self.row.direction == Direction.OUTGOING else "received_from",
             "asset": self.asset,
             "unit": self.unit,
-            "symbol": self.symbol,
-            "decimals": self.decimals,
             "amount": self.amount,
             "tx_count": self.row.tx_count,
             "actor": self.actor,
@@ -147,8 +140,7 @@ def exposures_of(chain: Chain, target: Target, data: ScreeningData) -> list[Expo
         labels = data.actor_labels.get((row.path[0], row.tenant, row.actor_key), [])
         if not labels:
             continue  # the actor's labels went away after the refresh; nothing to name
-        token = data.tokens.get(row.asset_id)
-        asset, unit = asset_name(chain, row.asset_id, token)
+        asset, unit = asset_name(chain, row.asset_id, data)
         amount = _amount(row)
         out.append(
             Exposure(
@@ -161,8 +153,6 @@ def exposures_of(chain: Chain, target: Target, data: ScreeningData) -> list[Expo
                 path=tuple((w, _shown(w, target, labels, data)) for w in _flow_order(row, row.path)),
                 txids=tuple(display_txid(chain, t) for t in row.txids),
                 path_txids=tuple(display_txid(chain, t) for t in _flow_order(row, row.path_txids)),
-                symbol=token.symbol if token else None,
-                decimals=token.decimals if token else None,
             )
         )
     return out
