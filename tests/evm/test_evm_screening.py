@@ -1,5 +1,5 @@
 """Screening Ethereum addresses indexed from anvil: activity per asset, labels, counterparties through token
-transfers with the token's symbol and decimals, risk and reasons — in the CLI, POST /v1/screen and
+transfers named by the token contract and symbol, risk and reasons — in the CLI, POST /v1/screen and
 GET /v1/addresses/{chain}/{address}."""
 
 from __future__ import annotations

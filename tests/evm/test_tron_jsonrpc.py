@@ -1,6 +1,6 @@
 """TRON through its Ethereum-compatible JSON-RPC: the same scenario on anvil started with TRON mainnet's
 chain id (728126428): addresses stored as base58check T..., a USDT-style token's freeze becomes a label,
-and ``tracer screen tron`` answers with the token's symbol and decimals."""
+and ``tracer screen tron`` answers naming the token by contract and symbol."""
 
 from __future__ import annotations
 
