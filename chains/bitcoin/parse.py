@@ -138,8 +138,10 @@ def _parse_tx(raw: bytes, start: int, tx_index: int) -> tuple[Tx, bytes, int]:
         base_size = end - start
     coinbase = tx_index == 0 and len(raw_inputs) == 1 and raw_inputs[0][:2] == (_NULL_TXID, _NULL_VOUT)
     inputs = tuple(
-        _make_input(j, raw_in, witness, coinbase)
-        for j, (raw_in, witness) in enumerate(zip(raw_inputs, witnesses, strict=True))
+        [
+            _make_input(j, raw_in, witness, coinbase)
+            for j, (raw_in, witness) in enumerate(zip(raw_inputs, witnesses, strict=True))
+        ]
     )
     size = end - start
     tx = Tx(

@@ -46,18 +46,18 @@ def _validate(args: argparse.Namespace) -> None:
 
 
 def _source(args: argparse.Namespace, settings: Settings) -> None:
-    if not (args.raw or args.json or args.rpc or args.esplora):
+    if not (args.raw or args.json or args.rpc or args.esplora or args.blocks_dir):
         # No source on the command line: the configured node (TRACER_BTC_RPC_URL, else TRACER_ESPLORA_URL).
         args.rpc = settings.btc_rpc_url
         args.esplora = None if args.rpc else settings.esplora_url
-    sources = [bool(args.raw), bool(args.json), bool(args.rpc), bool(args.esplora)]
+    sources = [bool(args.raw), bool(args.json), bool(args.rpc), bool(args.esplora), bool(args.blocks_dir)]
     if sum(sources) != 1:
         raise InputError(
-            "give exactly one of --raw FILE..., --json FILE..., --rpc URL, --esplora URL "
+            "give exactly one of --raw FILE..., --json FILE..., --rpc URL, --esplora URL, --blocks-dir DIR "
             "(or set TRACER_BTC_RPC_URL / TRACER_ESPLORA_URL)"
         )
     if (args.raw or args.json) and (args.follow or args.workers > 1 or args.shared):
-        raise InputError("--follow, --workers and --shared need a node (--rpc or --esplora)")
+        raise InputError("--follow, --workers and --shared need a node (--rpc or --esplora) or --blocks-dir")
 
 
 async def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
@@ -94,7 +94,15 @@ async def _index_node(pool: asyncpg.Pool, args: argparse.Namespace, settings: Se
 
         start_http_server(args.metrics_port, registry=metrics.registry)
     options = RunOptions(args.batch, parse_workers=args.parse_workers, reindex=args.reindex)
-    job = NodeJob(args.rpc, args.esplora, options, metrics, None if args.progress else False, stop)
+    job = NodeJob(
+        args.rpc,
+        args.esplora,
+        options,
+        metrics,
+        None if args.progress else False,
+        stop,
+        blocks_dir=Path(args.blocks_dir) if args.blocks_dir else None,
+    )
     with _stop_on_signals(stop):
         if args.follow:
             return await follow_node(
@@ -147,7 +155,10 @@ async def _spawn_worker(
     argv = [sys.executable, "-m", "tracer.cli", "--home", str(settings.home)]
     if settings.database_url:
         argv += ["--database-url", settings.database_url]
-    argv += ["index", "bitcoin", "--rpc" if args.rpc else "--esplora", args.rpc or args.esplora]
+    if args.blocks_dir:
+        argv += ["index", "bitcoin", "--blocks-dir", args.blocks_dir]
+    else:
+        argv += ["index", "bitcoin", "--rpc" if args.rpc else "--esplora", args.rpc or args.esplora]
     argv += ["--from", str(first), "--to", str(last), "--shared", "--no-progress"]
     argv += ["--batch", str(args.batch), "--range-blocks", str(args.range_blocks)]
     argv += ["--lease-seconds", str(args.lease_seconds)]
@@ -178,6 +189,11 @@ def register(sub: Subparsers) -> None:
     )
     index.add_argument("--rpc", metavar="URL", help="Bitcoin Core JSON-RPC (env TRACER_BTC_RPC_URL)")
     index.add_argument("--esplora", metavar="URL", help="Esplora REST base URL (env TRACER_ESPLORA_URL)")
+    index.add_argument(
+        "--blocks-dir",
+        metavar="DIR",
+        help="Bitcoin Core's blocks/ directory (blk*.dat, xor.dat), read directly",
+    )
     index.add_argument("--from", dest="from_height", type=int, help="first height (default: resume)")
     index.add_argument("--to", dest="to_height", type=int, help="last height (default: the node's tip)")
     index.add_argument("--batch", type=int, default=20, help="blocks per transaction (1-10000)")

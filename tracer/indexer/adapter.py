@@ -69,6 +69,11 @@ class ChainAdapter(Protocol[RawT, ParsedT]):
         """The node's best height."""
         ...
 
+    async def block_hash(self, height: int) -> str:
+        """The node's block hash at ``height`` (cheap: no block body). Follow mode compares it with ours
+        to notice a reorg that replaced the tip without making the chain longer."""
+        ...
+
     async def fetch(self, heights: Sequence[int]) -> list[RawT]:
         """Raw payloads for ``heights``, in that order (batched requests). Raise ``chains.errors.NodeError``
         (after the client's own retries) when the node fails; the core counts it by class and stops."""

@@ -11,19 +11,21 @@ import asyncio
 import contextlib
 import hashlib
 from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
 from typing import Final, Protocol
 
 import asyncpg
 
 from chains.bitcoin import params
 from chains.bitcoin import requests as rq
+from chains.bitcoin.blkfiles import LocatedBlock, iter_best_chain
 from chains.bitcoin.esplora import EsploraNode
 from chains.bitcoin.parse import parse_block_bytes
 from chains.errors import NodeNotSynced, NodeProtocolError, ParseError, RpcError
 from chains.model import Chain
 from chains.rpc import JsonRpcClient
-from chains.transport import HttpTransport
-from tracer.errors import InputError
+from chains.transport import DEFAULT_TIMEOUT_S, HttpTransport
+from tracer.errors import InputError, MalformedInput
 from tracer.indexer.adapter import BatchStats, Header
 from tracer.store.chaindata import (
     CHAIN_TABLES,
@@ -55,6 +57,8 @@ def header_of(raw: bytes, height: int) -> Header:
 class RawBlockSource(Protocol):
     async def tip_height(self) -> int: ...
 
+    async def block_hash(self, height: int) -> str: ...
+
     async def raw_blocks(self, heights: Sequence[int]) -> list[bytes]: ...
 
 
@@ -68,6 +72,9 @@ class RpcRawSource:
 
     async def tip_height(self) -> int:
         return int(await self.client.call(*rq.getblockcount()))
+
+    async def block_hash(self, height: int) -> str:
+        return str(await self.client.call(*rq.getblockhash(height)))
 
     async def raw_blocks(self, heights: Sequence[int]) -> list[bytes]:
         try:
@@ -97,12 +104,58 @@ class EsploraRawSource:
     async def tip_height(self) -> int:
         return await self.node.tip_height()
 
+    async def block_hash(self, height: int) -> str:
+        return await self.node.block_hash(height)
+
     async def raw_blocks(self, heights: Sequence[int]) -> list[bytes]:
         async def one(height: int) -> bytes:
             block_hash = await self.node.block_hash(height)
             return await self.node._get(f"block/{block_hash}/raw")  # the raw bytes, unparsed
 
         return list(await asyncio.gather(*(one(h) for h in heights)))
+
+
+class BlkDirSource:
+    """Bitcoin Core's ``blocks/`` directory (``blk*.dat``, XOR-obfuscated or not) as a block source: scanned
+    header-first once (``chains.bitcoin.blkfiles``: the best chain by work, in height order), then each
+    batch reads only its own blocks, so memory holds one batch, never a whole 128 MiB file."""
+
+    def __init__(self, blocks: Sequence[LocatedBlock]) -> None:
+        self.by_height = {b.height: b for b in blocks}
+
+    @classmethod
+    async def scan(cls, blocks_dir: Path) -> BlkDirSource:
+        return await asyncio.to_thread(cls.scan_blocking, blocks_dir)
+
+    @classmethod
+    def scan_blocking(cls, blocks_dir: Path) -> BlkDirSource:
+        if not blocks_dir.is_dir():
+            raise InputError(f"no such directory: {blocks_dir}")
+        try:
+            blocks = list(iter_best_chain(blocks_dir))
+        except OSError as exc:
+            raise InputError(f"cannot read {blocks_dir}: {exc.strerror or exc}") from exc
+        except ParseError as exc:
+            raise MalformedInput(f"{blocks_dir}: {exc}") from exc
+        if not blocks:
+            raise InputError(f"{blocks_dir} holds no blk*.dat blocks")
+        return cls(blocks)
+
+    async def tip_height(self) -> int:
+        return max(self.by_height)
+
+    async def block_hash(self, height: int) -> str:
+        return self._at(height).hash
+
+    async def raw_blocks(self, heights: Sequence[int]) -> list[bytes]:
+        located = [self._at(h) for h in heights]
+        return await asyncio.to_thread(lambda: [b.read() for b in located])
+
+    def _at(self, height: int) -> LocatedBlock:
+        if height not in self.by_height:
+            low, high = min(self.by_height), max(self.by_height)
+            raise NodeNotSynced(f"the blocks directory holds heights {low}..{high}, not {height}")
+        return self.by_height[height]
 
 
 def _unhex(reply: object) -> bytes:
@@ -132,6 +185,13 @@ class BitcoinAdapter:
 
     async def tip_height(self) -> int:
         return await self._source.tip_height()
+
+    def lowest_height(self) -> int:
+        """Where an index with no cursor starts: genesis for a node, the first block a blocks dir holds."""
+        return min(self._source.by_height) if isinstance(self._source, BlkDirSource) else 0
+
+    async def block_hash(self, height: int) -> str:
+        return await self._source.block_hash(height)
 
     async def fetch(self, heights: Sequence[int]) -> list[bytes]:
         return await self._source.raw_blocks(heights)
@@ -168,13 +228,22 @@ class BitcoinAdapter:
 
 
 @contextlib.asynccontextmanager
-async def open_adapter(rpc_url: str | None, esplora_url: str | None) -> AsyncIterator[BitcoinAdapter]:
-    """The adapter for a node URL; its cursor name is "rpc" or "esplora"."""
-    if rpc_url:
-        async with HttpTransport(rpc_url) as transport:
+async def open_adapter(
+    rpc_url: str | None,
+    esplora_url: str | None,
+    *,
+    blocks_dir: Path | None = None,
+    request_seconds: float = DEFAULT_TIMEOUT_S,
+) -> AsyncIterator[BitcoinAdapter]:
+    """The adapter for a node URL or a Core blocks directory; its cursor name is "rpc", "esplora" or
+    "blk"; ``request_seconds``: per node request."""
+    if blocks_dir is not None:
+        yield BitcoinAdapter(await BlkDirSource.scan(blocks_dir), "blk")
+    elif rpc_url:
+        async with HttpTransport(rpc_url, timeout=request_seconds) as transport:
             yield BitcoinAdapter(RpcRawSource(JsonRpcClient(transport, jsonrpc="1.0")), "rpc")
     elif esplora_url:
-        async with EsploraNode(esplora_url) as node:
+        async with EsploraNode(esplora_url, timeout=request_seconds) as node:
             yield BitcoinAdapter(EsploraRawSource(node), "esplora")
     else:
-        raise InputError("no node configured: give --rpc URL or --esplora URL")
+        raise InputError("no node configured: give --rpc URL, --esplora URL or --blocks-dir DIR")

@@ -358,7 +358,10 @@ def _cancel_queued(*queues: asyncio.Queue[Any]) -> None:
         while not queue.empty():
             item = queue.get_nowait()
             if isinstance(item, tuple):
-                item[1].cancel()
+                task = item[1]
+                if task.done() and not task.cancelled():
+                    task.exception()  # retrieved: a failed prefetch is not the error being reported
+                task.cancel()
             elif isinstance(item, _Batch):
                 for future in item.parsed:
                     if future is not None:

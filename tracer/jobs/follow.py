@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import asyncpg
 
 from chains.errors import ChainError
+from chains.transport import DEFAULT_TIMEOUT_S
 from tracer.errors import InputError, SourceError
 from tracer.indexer.bitcoin import BitcoinAdapter, open_adapter
 from tracer.indexer.pipeline import DEFAULT_BATCH_BLOCKS, Indexer, RunOptions, tip_lag
@@ -25,6 +28,7 @@ from tracer.indexer.progress import Progress
 from tracer.indexer.report import IndexReport
 from tracer.metrics import IndexerMetrics
 from tracer.store.chaindata import BlockRows, read_cursor
+from tracer.store.errors import translate_errors
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +46,8 @@ class NodeJob:
     metrics: IndexerMetrics | None = None
     progress: bool | None = False  # None: a bar when stderr is a terminal
     stop: asyncio.Event | None = None
+    request_seconds: float = DEFAULT_TIMEOUT_S  # per node request
+    blocks_dir: Path | None = None  # Bitcoin Core's blocks/ directory instead of a node
 
 
 async def index_from_node(
@@ -66,7 +72,9 @@ async def index_from_node(
 async def run_node_job(
     pool: asyncpg.Pool, job: NodeJob, *, start: int | None = None, stop: int | None = None
 ) -> IndexReport:
-    async with open_adapter(job.rpc_url, job.esplora_url) as adapter:
+    async with open_adapter(
+        job.rpc_url, job.esplora_url, blocks_dir=job.blocks_dir, request_seconds=job.request_seconds
+    ) as adapter:
         indexer = make_indexer(pool, adapter, job)
         first = await first_height(pool, adapter, start)
         tip = await node_tip(indexer, first)
@@ -92,9 +100,11 @@ async def follow_node(
     """Index up to ``tip - confirmations``, then keep polling the tip and index what comes, until
     ``job.stop`` is set (SIGTERM/SIGINT): the batch being written commits, then this returns."""
     stop = job.stop or asyncio.Event()
-    job = NodeJob(job.rpc_url, job.esplora_url, job.options, job.metrics, job.progress, stop)
+    job = dataclasses.replace(job, stop=stop)
     total = IndexReport()
-    async with open_adapter(job.rpc_url, job.esplora_url) as adapter:
+    async with open_adapter(
+        job.rpc_url, job.esplora_url, blocks_dir=job.blocks_dir, request_seconds=job.request_seconds
+    ) as adapter:
         indexer = make_indexer(pool, adapter, job)
         position = CursorPosition(adapter.chain, adapter.source)
         next_height = await first_height(pool, adapter, start)
@@ -114,6 +124,9 @@ async def follow_node(
                     log.info("followed to height", extra={"height": target, **report.as_dict()})
                 next_height = await read_cursor(pool, adapter.chain, adapter.source) or next_height
                 continue
+            if await _tip_replaced(pool, indexer, next_height - 1):
+                next_height -= 1  # index our tip height again: the write stage walks back to the fork
+                continue
             await _sleep_unless(stop, poll_seconds)
     return total
 
@@ -125,7 +138,8 @@ def make_indexer(pool: asyncpg.Pool, adapter: BitcoinAdapter, job: NodeJob) -> I
 async def first_height(pool: asyncpg.Pool, adapter: BitcoinAdapter, start: int | None) -> int:
     if start is not None:
         return start
-    return await read_cursor(pool, adapter.chain, adapter.source) or 0
+    cursor = await read_cursor(pool, adapter.chain, adapter.source)
+    return cursor if cursor is not None else adapter.lowest_height()
 
 
 async def node_tip(indexer: Indexer[bytes, BlockRows], next_height: int) -> int:
@@ -134,6 +148,19 @@ async def node_tip(indexer: Indexer[bytes, BlockRows], next_height: int) -> int:
     except ChainError as exc:
         indexer.metrics.node_errors.labels(indexer.adapter.chain, type(exc).__name__).inc()
         raise SourceError(f"node: {exc}") from exc
+
+
+async def _tip_replaced(pool: asyncpg.Pool, indexer: Indexer[bytes, BlockRows], height: int) -> bool:
+    """Whether the node's block at our tip height is not ours (a reorg that did not lengthen the chain)."""
+    if height < 0:
+        return False
+    try:
+        theirs = await indexer.adapter.block_hash(height)
+    except ChainError as exc:
+        raise SourceError(f"node: {exc}") from exc
+    async with translate_errors(), pool.acquire() as conn:
+        ours = (await indexer.adapter.stored_hashes(conn, height, height)).get(height)
+    return ours is not None and ours != theirs
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:

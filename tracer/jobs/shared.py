@@ -35,7 +35,9 @@ async def plan_shared(
     range_blocks: int = DEFAULT_RANGE_BLOCKS,
 ) -> tuple[int, int]:
     """Resolve the bounds (defaults: the cursor, the node's tip) and plan their chunks; returns them."""
-    async with open_adapter(job.rpc_url, job.esplora_url) as adapter:
+    async with open_adapter(
+        job.rpc_url, job.esplora_url, blocks_dir=job.blocks_dir, request_seconds=job.request_seconds
+    ) as adapter:
         indexer = make_indexer(pool, adapter, job)
         first = await first_height(pool, adapter, start)
         tip = await node_tip(indexer, first)
@@ -60,7 +62,9 @@ async def run_shared_node_job(
 ) -> IndexReport:
     """Work on the chunks of ``first..last`` until all are done; the worker that sees them all done moves
     the cursor past ``last``."""
-    async with open_adapter(job.rpc_url, job.esplora_url) as adapter:
+    async with open_adapter(
+        job.rpc_url, job.esplora_url, blocks_dir=job.blocks_dir, request_seconds=job.request_seconds
+    ) as adapter:
         chain, source = adapter.chain, adapter.source
         async with translate_errors():
             await plan_ranges(pool, chain, source, first, last, size=range_blocks)
