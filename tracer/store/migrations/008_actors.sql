@@ -34,3 +34,8 @@ ALTER TABLE labels
 CREATE INDEX labels_actor ON labels (actor_id) WHERE actor_id IS NOT NULL;
 
 ALTER TABLE label_sources ADD COLUMN actors integer NOT NULL DEFAULT 0;
+
+-- Replacing a label source deletes its labels; wallet_labels (006) references labels with ON DELETE
+-- CASCADE, and without this index each deleted label scanned all of wallet_labels (a re-import of the
+-- bundled lists took 440 s instead of seconds).
+CREATE INDEX wallet_labels_label ON wallet_labels (label_id);
