@@ -39,6 +39,7 @@ from bench.common import figure, scratch_pool
 
 PEER = "bitcoin-etl==1.5.2"
 DEFAULT_WORKDIR = Path(".bench/bitcoin_ingest")
+BATCH_BLOCKS = 3  # ~7,500 txs a transaction: several batches in flight, each big enough for COPY
 
 
 def chain_dir(workdir: Path, txs: int, per_block: int, seed: int) -> Path:
@@ -131,7 +132,9 @@ async def run_tracer(node: dict[str, Any], profile: Path | None) -> tuple[int, f
         started = time.perf_counter()
         if profiler:
             profiler.enable()
-        report = await index_from_node(pool, rpc_url=node["rpc_url"], start=first, stop=tip - 1)
+        report = await index_from_node(
+            pool, rpc_url=node["rpc_url"], start=first, stop=tip - 1, batch_blocks=BATCH_BLOCKS
+        )
         seconds = time.perf_counter() - started
         if profiler:
             profiler.disable()
@@ -179,7 +182,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         prog="python -m bench.bitcoin_ingest", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--txs", type=int, default=400_000, help="transactions in the generated chain")
+    parser.add_argument("--txs", type=int, default=100_000, help="transactions in the generated chain")
     parser.add_argument("--txs-per-block", type=int, default=2_500)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
