@@ -81,6 +81,12 @@ class FlowGraph:
             await self._output(name, vout, owner, value)
         for vin, spend in enumerate(inputs):
             await self._input(name, vin, spend)
+        if not inputs:  # a coinbase's input, as the indexer stores it: no previous output, no address
+            await self.conn.execute(
+                """INSERT INTO tx_inputs (tx_id, vin, sequence, script_type, source)
+                   VALUES ($1, 0, 4294967295, 'coinbase', 'coinbase')""",
+                self.txs[name],
+            )
 
     async def _output(self, tx: str, vout: int, owner: str | None, value: int) -> None:
         self.outputs[(tx, vout)] = (owner, value)

@@ -37,7 +37,7 @@ class Settings(BaseModel):
     esplora_url: str | None = None  # Esplora REST base URL
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
-    screen_max_counterparties: int = Field(default=500, ge=1)  # exposure entries read per wallet
+    screen_max_counterparties: int = Field(default=50, ge=1)  # exposures read per wallet, riskiest first
     bulk_screen_max: int = Field(default=1000, ge=1)  # addresses per POST /v1/screen
 
     @classmethod

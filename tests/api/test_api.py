@@ -173,3 +173,33 @@ async def test_every_query_is_audited(
     assert await loaded_pool.fetchval("SELECT count(*) FROM audit_log") == before + 2
     assert [(r["path"], r["status"]) for r in rows] == [("/v1/screen", 400), ("/v1/screen", 200)]
     assert rows[1]["query"]["body"]["address"] == PAYER
+
+
+async def test_trace_backward_names_the_payers_and_echoes_the_method(
+    api: str, http: aiohttp.ClientSession
+) -> None:
+    body = {"chain": "bitcoin", "address": SANCTIONED, "direction": "backward", "method": "poison", "hops": 1}
+    status, result = await post(http, f"{api}/v1/trace", body)
+    assert status == 200
+    assert (result["method"], result["direction"], result["truncated"]) == ("poison", "backward", True)
+    assert result["truncated_by"] == ["hops"]
+    assert PAYER in {f["address"] for f in result["flows"]}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"chain": "bitcoin"}, 400, "invalid_input"),  # no start
+        ({"chain": "bitcoin", "address": SANCTIONED, "txid": "00" * 32}, 400, "invalid_input"),
+        ({"chain": "bitcoin", "address": SANCTIONED, "hops": 11}, 400, "invalid_input"),
+        ({"chain": "bitcoin", "address": SANCTIONED, "method": "lifo"}, 400, "invalid_input"),
+        ({"chain": "bitcoin", "address": "nonsense"}, 400, "invalid_address"),
+        ({"chain": "bitcoin", "address": UNKNOWN}, 404, "not_found"),
+        ({"chain": "bitcoin", "txid": "ab" * 32}, 404, "not_found"),
+    ],
+)
+async def test_trace_bad_requests(
+    api: str, http: aiohttp.ClientSession, body: dict[str, object], status: int, code: str
+) -> None:
+    got, result = await post(http, f"{api}/v1/trace", body)
+    assert (got, result["error"]["code"]) == (status, code)  # type: ignore[index]

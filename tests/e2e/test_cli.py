@@ -13,6 +13,7 @@ import pytest
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 TRACER = [sys.executable, "-m", "tracer.cli"]
 SANCTIONED = "1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d"
+PAYER = "3N4aC7aLgUBPjaMsxBsDcSZy14wWGarPng"  # paid SANCTIONED in tx 41f366c2... (block 574200)
 
 
 def run(
@@ -51,6 +52,15 @@ def test_index_cluster_label_screen(fresh_db: str, tmp_path: Path) -> None:
     assert "OFAC SDN list (XBT)" in {r["source"] for r in result["risk"]["reasons"]}
     human = run("screen", "bitcoin", SANCTIONED, database_url=fresh_db, home=tmp_path)
     assert human.stdout.startswith(f"bitcoin {SANCTIONED}: SEVERE")
+    # Where did its 0.38796959 BTC come from? Its payers spent outputs of blocks not bundled: poison still
+    # names them, with the amount unknown (null and a flag), not 0.
+    how = ("--direction", "backward", "--method", "poison", "--hops", "2", "--json")
+    traced = run("trace", "bitcoin", SANCTIONED, *how, database_url=fresh_db, home=tmp_path)
+    assert traced.returncode == 0, traced.stderr
+    trace = json.loads(traced.stdout)
+    assert (trace["method"], trace["direction"], trace["parameters"]["hops"]) == ("poison", "backward", 2)
+    payers = {f["address"]: f for f in trace["flows"] if f["hop"] == 1}
+    assert payers[PAYER]["amount"] is None and payers[PAYER]["amount_known"] is False
 
 
 @pytest.mark.parametrize(
@@ -58,6 +68,8 @@ def test_index_cluster_label_screen(fresh_db: str, tmp_path: Path) -> None:
     [
         (("screen", "bitcoin", "1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53e", "--json"), 2, "invalid_address"),
         (("screen", "litecoin", SANCTIONED), 2, "unsupported_chain"),
+        (("trace", "bitcoin", SANCTIONED, "--hops", "0"), 2, "invalid_input"),
+        (("trace", "ethereum", SANCTIONED), 2, "unsupported_chain"),
         (("index", "bitcoin", "--raw", "/no/such/file.blk"), 2, "no such file"),
         (("index", "bitcoin"), 2, "exactly one of"),
         (("labels", "import", "/no/such/dir"), 2, "no such file or directory"),

@@ -101,6 +101,11 @@ async def test_hops_are_bounded_and_a_cut_frontier_is_flagged(graph: asyncpg.Poo
     assert report.truncated
     result = await screen(graph, "bitcoin", addr("A"))
     assert result["coverage"]["exposure"]["truncated"] is True  # type: ignore[index]
+    # A hub (more counterparties than max_fanout) is reached but not expanded: A has one receiver (B).
+    report = await refresh_exposure(graph, params=ExposureParams(max_fanout=0))
+    assert report.truncated
+    assert [e["hops"] for e in await exposure_of(graph, "A")] == [1]
+    assert await exposure_of(graph, "B") == []
 
 
 async def test_labels_are_one_actor_per_address_with_every_source(graph: asyncpg.Pool) -> None:
@@ -110,3 +115,9 @@ async def test_labels_are_one_actor_per_address_with_every_source(graph: asyncpg
     assert reason["sources"] == ["GraphSense TagPack: ofac (test)", "OFAC SDN list (test)"]
     # Sanctioned 100 x counterparty 0.6 x 0.5 for the second hop.
     assert (reason["score"], reason["hops"], result["risk"]["level"]) == (30, 2, "medium")  # type: ignore[index]
+    # The precomputed score, by which screening picks a wallet's riskiest exposures, is the same.
+    stored = await graph.fetchval(
+        "SELECT score FROM wallet_exposure WHERE wallet = $1",
+        result["cluster"]["id"],  # type: ignore[index]
+    )
+    assert stored == 30

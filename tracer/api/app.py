@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from tracer.api import middleware
+from tracer.api import middleware, trace
 from tracer.api.keys import METRICS, POOL, SETTINGS
 from tracer.api.routes import routes
 from tracer.config import Settings
@@ -25,6 +25,7 @@ def make_app(settings: Settings) -> web.Application:
     app[METRICS] = Metrics.create()
     app.cleanup_ctx.append(_database)
     app.add_routes(routes)
+    app.add_routes(trace.routes)
     return app
 
 

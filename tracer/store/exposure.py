@@ -15,8 +15,8 @@ import asyncpg
 @dataclass(frozen=True, slots=True)
 class Limits:
     labels_per_wallet: int = 200  # ownership labels read per wallet (an exchange's wallet can hold thousands)
-    exposures_per_wallet: int = 500  # fewest hops, then largest amounts first
-    labels_per_actor: int = 50  # labels read per actor met through exposure
+    exposures_per_wallet: int = 50  # the riskiest first (stored score), then fewest hops, largest amounts
+    labels_per_actor: int = 20  # labels read per actor met through exposure
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +113,7 @@ CROSS JOIN LATERAL (
     SELECT e.tenant, e.actor_key, e.direction, e.asset_id, e.hops, e.amount, e.unknown_txs, e.tx_count,
            e.path, e.path_txids, e.txids
     FROM wallet_exposure e WHERE e.wallet = w.wallet AND e.tenant = ANY($2::text[])
-    ORDER BY e.hops, e.amount DESC, e.actor_key, e.direction LIMIT $3) x
+    ORDER BY e.score DESC, e.hops, e.amount DESC, e.actor_key, e.direction LIMIT $3) x
 """
 _TOTALS = (
     "SELECT wallet, asset_id, incoming, outgoing FROM wallet_totals WHERE chain = $1 AND wallet = ANY($2)"

@@ -11,8 +11,10 @@ hop k joins the hop k-1 frontier to its flows. Invariants:
 - indirect exposure does not pass through a wallet that carries a label of its own: an identified service
   (exchange, mixer, another sanctioned party) is reported as its own actor, and stopping there keeps hubs
   from flooding the search;
-- each frontier keeps at most ``max_frontier`` wallets per (tenant, actor, direction), the largest
-  amounts first; a cut is recorded (``exposure_runs.truncated``), never silent.
+- direct exposure is kept whole; each further hop keeps the ``max_reach`` largest per (tenant, actor,
+  direction), and expands at most ``max_frontier`` of them, the largest amounts first, and no hub
+  (more than ``max_fanout`` counterparties in the direction it would be
+  expanded); a cut is recorded (``exposure_runs.truncated``), never silent.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import asdict, dataclass
 
 import asyncpg
 
+from tracer.risk.rules import Direction, Relation, default_rules
 from tracer.store.errors import translate_errors
 from tracer.store.flows import FLOW_SOURCES, chains_with_data
 from tracer.store.pool import refresh_statistics
@@ -42,7 +45,12 @@ ACTOR_KEY_SQL = (
 @dataclass(frozen=True, slots=True)
 class ExposureParams:
     hops: int = 3  # indirect exposure reaches this far; 1 = direct counterparties only
-    max_frontier: int = 2000  # wallets expanded per (tenant, actor, direction) and hop
+    max_frontier: int = 500  # wallets expanded per (tenant, actor, direction) and hop
+    # A wallet that paid (or was paid by) more wallets than this is a hub, an unlabelled service: through it
+    # everyone is two hops from everyone. It is reached, not expanded (counted as a cut).
+    max_fanout: int = 500
+    # Indirect exposures kept per (tenant, actor, direction) and hop, largest first; direct ones all.
+    max_reach: int = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +70,12 @@ _CLEAR = [
     "DELETE FROM address_stats WHERE chain = $1",
 ]
 _TOTALS = """
-INSERT INTO wallet_totals (chain, wallet, asset_id, incoming, outgoing)
-SELECT $1, wallet, asset_id, sum(incoming), sum(outgoing) FROM (
-    SELECT dst AS wallet, asset_id, amount AS incoming, 0 AS outgoing FROM wallet_flows WHERE chain = $1
+INSERT INTO wallet_totals (chain, wallet, asset_id, incoming, outgoing, senders, receivers)
+SELECT $1, wallet, asset_id, sum(incoming), sum(outgoing), sum(sender), sum(receiver) FROM (
+    SELECT dst AS wallet, asset_id, amount AS incoming, 0 AS outgoing, 1 AS sender, 0 AS receiver
+    FROM wallet_flows WHERE chain = $1
     UNION ALL
-    SELECT src, asset_id, 0, amount FROM wallet_flows WHERE chain = $1) x
+    SELECT src, asset_id, 0, amount, 0, 1 FROM wallet_flows WHERE chain = $1) x
 GROUP BY wallet, asset_id
 """
 _WALLET_LABELS = f"""
@@ -79,15 +88,25 @@ WHERE a.chain = $1
 _FRONTIER_TABLES = """
 CREATE TEMP TABLE exposure_frontier (
     tenant text, actor_key text, direction text, wallet bigint, asset_id bigint, amount numeric,
-    unknown_txs integer, path bigint[], path_txids bytea[]) ON COMMIT DROP;
+    unknown_txs integer, path bigint[], path_txids bytea[], weight real) ON COMMIT DROP;
 CREATE TEMP TABLE exposure_next (LIKE exposure_frontier, rank bigint) ON COMMIT DROP;
+CREATE TEMP TABLE exposure_hop (
+    tenant text, actor_key text, direction text, wallet bigint, asset_id bigint, amount numeric,
+    unknown_txs integer, tx_count integer, path bigint[], path_txids bytea[], txids bytea[], weight real,
+    rank bigint
+) ON COMMIT DROP;
 """
+# Seeds carry the actor's weight (its worst label's category score, from the rules), so each exposure row
+# can be stored with its score and screening reads the riskiest first.
 _SEED = """
 INSERT INTO exposure_frontier
-SELECT DISTINCT l.tenant, l.actor_key, d.direction, l.wallet, NULL::bigint, NULL::numeric, 0,
-       ARRAY[l.wallet], '{}'::bytea[]
-FROM wallet_labels l CROSS JOIN (VALUES ('incoming'), ('outgoing')) d (direction)
+SELECT l.tenant, l.actor_key, d.direction, l.wallet, NULL::bigint, NULL::numeric, 0,
+       ARRAY[l.wallet], '{}'::bytea[], max(w.score)
+FROM wallet_labels l JOIN labels x ON x.id = l.label_id
+JOIN unnest($2::text[], $3::real[]) w (category, score) ON w.category = x.category
+CROSS JOIN (VALUES ('incoming'), ('outgoing')) d (direction)
 WHERE l.chain = $1
+GROUP BY l.tenant, l.actor_key, d.direction, l.wallet
 """
 # One hop for every frontier at once. Incoming: the frontier wallet paid the reached one; outgoing: the
 # reached wallet paid the frontier. The amount is the bottleneck of the path (a path carries at most its
@@ -97,7 +116,7 @@ WITH cand AS (
     SELECT f.tenant, f.actor_key, f.direction, n.wallet, n.asset_id,
            CASE WHEN f.amount IS NULL THEN n.amount ELSE least(f.amount, n.amount) END AS amount,
            f.unknown_txs + n.unknown_txs AS unknown_txs, n.tx_count, f.path || n.wallet AS path,
-           f.path_txids || n.txids[1] AS path_txids, n.txids
+           f.path_txids || n.txids[1] AS path_txids, n.txids, f.weight
     FROM exposure_frontier f
     CROSS JOIN LATERAL (
         SELECT w.dst AS wallet, w.asset_id, w.amount, w.unknown_txs, w.tx_count, w.txids
@@ -113,25 +132,41 @@ WITH cand AS (
                       AND l.actor_key = f.actor_key)
       AND NOT EXISTS (SELECT 1 FROM wallet_exposure e WHERE e.wallet = n.wallet AND e.tenant = f.tenant
                       AND e.actor_key = f.actor_key AND e.direction = f.direction
-                      AND e.asset_id = n.asset_id))
+                      AND e.asset_id = n.asset_id)),
+    best AS (
+    SELECT DISTINCT ON (tenant, actor_key, direction, wallet, asset_id) * FROM cand
+    ORDER BY tenant, actor_key, direction, wallet, asset_id, amount DESC, unknown_txs, path)
+INSERT INTO exposure_hop
+SELECT *, row_number() OVER (PARTITION BY tenant, actor_key, direction ORDER BY amount DESC, wallet) AS rank
+FROM best
+"""
+# Direct exposure is kept whole; indirect, the ``max_reach`` largest per (tenant, actor, direction).
+_KEEP_HOP = """
 INSERT INTO wallet_exposure (chain, wallet, tenant, actor_key, direction, asset_id, hops, amount,
-                             unknown_txs, tx_count, path, path_txids, txids)
-SELECT DISTINCT ON (tenant, actor_key, direction, wallet, asset_id)
-       $1, wallet, tenant, actor_key, direction, asset_id, $2, amount, unknown_txs, tx_count, path,
-       path_txids, txids
-FROM cand
-ORDER BY tenant, actor_key, direction, wallet, asset_id, amount DESC, unknown_txs, path
+                             unknown_txs, tx_count, path, path_txids, txids, score)
+SELECT $1, wallet, tenant, actor_key, direction, asset_id, $2, amount, unknown_txs, tx_count, path,
+       path_txids, txids,
+       round(weight * $4::float8 * CASE WHEN direction = 'incoming' THEN $5::float8 ELSE $6::float8 END
+             * power($7::float8, $2::int - 1))
+FROM exposure_hop WHERE $2::int = 1 OR rank <= $3
 """
 _NEXT_FRONTIER = """
 INSERT INTO exposure_next
 SELECT e.tenant, e.actor_key, e.direction, e.wallet, e.asset_id, e.amount, e.unknown_txs, e.path,
-       e.path_txids,
+       e.path_txids, e.weight,
        row_number() OVER (PARTITION BY e.tenant, e.actor_key, e.direction ORDER BY e.amount DESC, e.wallet)
            AS rank
-FROM wallet_exposure e
-WHERE e.chain = $1 AND e.hops = $2
+FROM exposure_hop e
+WHERE ($1::int = 1 OR e.rank <= $2)
   AND NOT EXISTS (SELECT 1 FROM wallet_labels l
                   WHERE l.wallet = e.wallet AND l.tenant IN ('public', e.tenant))
+"""
+# Hubs stay out of the frontier: rank 0 marks them, so the cut is counted.
+_HUB_RANK = """
+UPDATE exposure_next n SET rank = 0
+FROM wallet_totals t
+WHERE t.chain = $1 AND t.wallet = n.wallet AND t.asset_id = n.asset_id
+  AND CASE WHEN n.direction = 'incoming' THEN t.receivers ELSE t.senders END > $2
 """
 _COVERAGE = """
 SELECT chain, min(height) AS min_height, max(height) AS max_height, count(*) AS blocks
@@ -179,28 +214,49 @@ async def _refresh_chain(
 async def _search(conn: asyncpg.Connection, chain: str, params: ExposureParams) -> bool:
     truncated = False
     await conn.execute(_FRONTIER_TABLES)
-    await conn.execute(_SEED, chain)
+    rules = default_rules()
+    categories = [c.value for c in rules.category]
+    await conn.execute(_SEED, chain, categories, [rules.category[c] for c in rules.category])
+    weights = (
+        rules.relation[Relation.COUNTERPARTY],
+        rules.direction[Direction.INCOMING],
+        rules.direction[Direction.OUTGOING],
+        rules.hop_decay,
+    )
     for hop in range(1, params.hops + 1):
-        await conn.execute(_HOP, chain, hop)
+        await conn.execute("TRUNCATE exposure_hop")
+        await conn.execute(_HOP, chain)
+        await conn.execute(_KEEP_HOP, chain, hop, params.max_reach, *weights)
+        if hop > 1:
+            truncated |= await _any(
+                "SELECT EXISTS (SELECT 1 FROM exposure_hop WHERE rank > $1)", conn, params.max_reach
+            )
         if hop == params.hops:
             break
         await conn.execute("TRUNCATE exposure_next")
-        await conn.execute(_NEXT_FRONTIER, chain, hop)
-        cut = await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM exposure_next WHERE rank > $1)", params.max_frontier
+        await conn.execute(_NEXT_FRONTIER, hop, params.max_reach)
+        await conn.execute(_HUB_RANK, chain, params.max_fanout)
+        truncated |= await _any(
+            "SELECT EXISTS (SELECT 1 FROM exposure_next WHERE rank > $1 OR rank = 0)",
+            conn,
+            params.max_frontier,
         )
-        truncated |= bool(cut)
         await conn.execute("TRUNCATE exposure_frontier")
         await conn.execute(
             """INSERT INTO exposure_frontier
-               SELECT tenant, actor_key, direction, wallet, asset_id, amount, unknown_txs, path, path_txids
-               FROM exposure_next WHERE rank <= $1""",
+               SELECT tenant, actor_key, direction, wallet, asset_id, amount, unknown_txs, path, path_txids,
+                      weight
+               FROM exposure_next WHERE rank BETWEEN 1 AND $1""",
             params.max_frontier,
         )
-        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM exposure_frontier)"):
+        if not await _any("SELECT EXISTS (SELECT 1 FROM exposure_frontier)", conn):
             break
-    await conn.execute("DROP TABLE exposure_frontier, exposure_next")
+    await conn.execute("DROP TABLE exposure_frontier, exposure_next, exposure_hop")
     return truncated
+
+
+async def _any(query: str, conn: asyncpg.Connection, *args: object) -> bool:
+    return bool(await conn.fetchval(query, *args))
 
 
 async def _record_run(conn: asyncpg.Connection, report: ExposureReport, params: ExposureParams) -> None:

@@ -1,0 +1,135 @@
+"""What taint tracing reads: transactions with their ordered inputs and outputs, found by the coins they
+spend or create. One interface (``TxSource``), one implementation per storage model.
+
+A coin is a transaction output, named by (txid, vout). ``UtxoTxs`` reads tx_inputs / tx_outputs (Bitcoin).
+An account-model source (EVM/TRON ``transfers``) would model each transfer as a one-input, one-output
+transaction whose "coins" are balances; it is not written yet, so tracing answers for UTXO chains only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import asyncpg
+
+Coin = tuple[bytes, int]  # (txid, vout)
+
+
+@dataclass(frozen=True, slots=True)
+class TxIn:
+    prev: Coin | None  # None for a coinbase input
+    address: str | None  # None: not known (non-standard script, or not derivable)
+    value: int | None  # None: the spent output is not indexed
+
+
+@dataclass(frozen=True, slots=True)
+class TxOut:
+    address: str | None  # None: no address (OP_RETURN, non-standard)
+    value: int
+
+
+@dataclass(frozen=True, slots=True)
+class TxFlow:
+    txid: bytes
+    height: int
+    time: datetime
+    inputs: tuple[TxIn, ...]
+    outputs: tuple[TxOut, ...]
+
+
+class TxSource(Protocol):
+    async def spending(self, coins: Sequence[Coin]) -> list[TxFlow]: ...
+
+    async def creating(self, coins: Sequence[Coin]) -> list[TxFlow]: ...
+
+    async def coins_of(self, address_ids: Sequence[int], limit: int) -> list[tuple[Coin, int]]: ...
+
+    async def transaction(self, txid: bytes) -> TxFlow | None: ...
+
+
+_SPENDERS = """
+SELECT DISTINCT i.tx_id FROM unnest($1::bytea[], $2::bigint[]) c (txid, vout)
+JOIN tx_inputs i ON i.prev_txid = c.txid AND i.prev_vout = c.vout
+"""
+_CREATORS = "SELECT id FROM transactions WHERE chain = $1 AND txid = ANY($2::bytea[])"
+_TXS = """
+SELECT t.id, t.txid, t.block_height, b.time FROM transactions t
+JOIN blocks b ON b.chain = t.chain AND b.height = t.block_height
+WHERE t.id = ANY($1::bigint[]) ORDER BY t.block_height, t.position
+"""
+_INPUTS = """
+SELECT i.tx_id, i.prev_txid, i.prev_vout, i.value, a.address FROM tx_inputs i
+LEFT JOIN addresses a ON a.id = i.address_id WHERE i.tx_id = ANY($1::bigint[]) ORDER BY i.tx_id, i.vin
+"""
+_OUTPUTS = """
+SELECT o.tx_id, o.value, a.address FROM tx_outputs o
+LEFT JOIN addresses a ON a.id = o.address_id WHERE o.tx_id = ANY($1::bigint[]) ORDER BY o.tx_id, o.vout
+"""
+_COINS_OF = """
+SELECT t.txid, o.vout, o.value FROM tx_outputs o JOIN transactions t ON t.id = o.tx_id
+WHERE o.address_id = ANY($1::bigint[]) ORDER BY t.block_height, t.position, o.vout LIMIT $2
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class UtxoTxs:
+    conn: asyncpg.Connection
+    chain: str
+
+    async def spending(self, coins: Sequence[Coin]) -> list[TxFlow]:
+        rows = await self.conn.fetch(_SPENDERS, [c[0] for c in coins], [c[1] for c in coins])
+        return await self._load([r["tx_id"] for r in rows])
+
+    async def creating(self, coins: Sequence[Coin]) -> list[TxFlow]:
+        rows = await self.conn.fetch(_CREATORS, self.chain, sorted({c[0] for c in coins}))
+        return await self._load([r["id"] for r in rows])
+
+    async def coins_of(self, address_ids: Sequence[int], limit: int) -> list[tuple[Coin, int]]:
+        rows = await self.conn.fetch(_COINS_OF, list(address_ids), limit)
+        return [((bytes(r["txid"]), r["vout"]), r["value"]) for r in rows]
+
+    async def transaction(self, txid: bytes) -> TxFlow | None:
+        found = await self.creating([(txid, 0)])
+        return found[0] if found else None
+
+    async def _load(self, tx_ids: list[int]) -> list[TxFlow]:
+        if not tx_ids:
+            return []
+        inputs: dict[int, list[TxIn]] = {i: [] for i in tx_ids}
+        outputs: dict[int, list[TxOut]] = {i: [] for i in tx_ids}
+        for r in await self.conn.fetch(_INPUTS, tx_ids):
+            prev = (bytes(r["prev_txid"]), r["prev_vout"]) if r["prev_txid"] is not None else None
+            inputs[r["tx_id"]].append(TxIn(prev, r["address"], r["value"]))
+        for r in await self.conn.fetch(_OUTPUTS, tx_ids):
+            outputs[r["tx_id"]].append(TxOut(r["address"], r["value"]))
+        return [
+            TxFlow(
+                bytes(r["txid"]),
+                r["block_height"],
+                r["time"],
+                tuple(inputs[r["id"]]),
+                tuple(outputs[r["id"]]),
+            )
+            for r in await self.conn.fetch(_TXS, tx_ids)
+        ]
+
+
+async def address_ids(conn: asyncpg.Connection, chain: str, address: str) -> list[int]:
+    found = await conn.fetchval("SELECT id FROM addresses WHERE chain = $1 AND address = $2", chain, address)
+    return [found] if found is not None else []
+
+
+async def cluster_address_ids(conn: asyncpg.Connection, chain: str, cluster_id: int, limit: int) -> list[int]:
+    """A cluster's members (the cluster id is its smallest member; a singleton is the address itself)."""
+    rows = await conn.fetch(
+        """SELECT id FROM addresses WHERE chain = $1 AND id = $2
+           UNION SELECT address_id FROM address_clusters WHERE cluster_id = $2
+           ORDER BY 1 LIMIT $3""",
+        chain,
+        cluster_id,
+        limit,
+    )
+    return [r["id"] for r in rows]
