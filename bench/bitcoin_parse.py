@@ -1,5 +1,6 @@
-"""Raw-block parse rate on every bundled real mainnet block: tracer (compiled codecs and the pure-Python
-reference) against bitcoinlib (the peer in bench/ingest.py), one core each, in one run.
+"""Raw-block parse rate on every bundled real mainnet block: tracer (compiled: mypyc-built parser modules and
+the ``based58`` codec; and the pure-Python reference) against bitcoinlib (the peer in bench/ingest.py),
+one core each, in one run.
 
 Blocks: tests/fixtures/bitcoin/raw (blocks 1..255, 277647, 540107, 574200, 696394: 6,311 txs). Each parser
 reads every block fully (txids, scripts, output addresses); the figure is the best of ``REPEATS`` passes,
@@ -15,7 +16,8 @@ import warnings
 from collections.abc import Callable
 
 from bench.common import RAW_BLOCKS, figure
-from chains.bitcoin.address import pure_python_codecs
+from chains.bitcoin import parse
+from chains.bitcoin.compiled import is_compiled, load_pure
 from chains.bitcoin.files import read_bytes, read_raw_blocks
 from chains.bitcoin.parse import iter_blk_frames, parse_block_bytes
 from chains.bitcoin.serial import double_sha256
@@ -69,12 +71,15 @@ def main() -> None:
     figure("bundled blocks", len(blocks), "blocks")
     figure("bundled transactions", sum(tracer_parse(raw, h) for raw, h in blocks), "txs")
     ours = best_rate(tracer_parse, blocks)
-    with pure_python_codecs():
-        pure = best_rate(tracer_parse, blocks)
+    reference = load_pure()
+    pure_parse = reference["parse"].parse_block_bytes
+    with reference["address"].pure_python_codecs():
+        pure = best_rate(lambda raw, height: len(pure_parse(raw, height).txs), blocks)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         peer = best_rate(bitcoinlib_parse, blocks)
-    figure("tracer parse (compiled base58check)", ours, "tx/s per core")
+    label = "compiled" if is_compiled(parse) else "NOT compiled: run scripts/bootstrap"
+    figure(f"tracer parse ({label})", ours, "tx/s per core")
     figure("tracer parse (pure-Python reference)", pure, "tx/s per core")
     figure("bitcoinlib parse", peer, "tx/s per core")
     print(f"ratio: {ours / peer:.2f}")

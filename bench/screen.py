@@ -26,7 +26,8 @@ ADDRESSES = (
 
 
 async def main() -> None:
-    with scratch_settings() as settings:
+    with scratch_settings() as scratch:
+        settings = scratch.model_copy(update={"auth": "off"})  # latency of screening itself, no keys
         async with open_pool(settings) as pool:
             await load(pool, FIXTURES, out=lambda _text: None)
         runner, base = await start_server(settings)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -38,7 +38,16 @@ class Settings(BaseModel):
     pool_min_size: int = Field(default=1, ge=0)
     pool_max_size: int = Field(default=10, ge=1)
     screen_max_counterparties: int = Field(default=50, ge=1)  # exposures read per wallet, riskiest first
-    bulk_screen_max: int = Field(default=1000, ge=1)  # addresses per POST /v1/screen
+    bulk_screen_max: int = Field(default=10_000, ge=1)  # addresses per POST /v1/screen
+    # API keys: "on" unless a single user on their own machine says "off" (the demo does, and says so).
+    auth: Literal["on", "off"] = "on"
+    key_rate: float = Field(default=100.0, gt=0)  # requests/s of a key created without --rate
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)  # 10,000 addresses are ~650 KB
+    header_timeout: float = Field(default=10.0, gt=0)  # seconds to send the request line and headers
+    body_timeout: float = Field(default=10.0, gt=0)  # seconds to send the body
+    request_timeout: float = Field(default=30.0, gt=0)  # seconds for the whole answer (bulk included)
+    db_timeout: float = Field(default=5.0, gt=0)  # seconds one statement may wait or run, locks included
+    shutdown_timeout: float = Field(default=30.0, ge=0)  # seconds in-flight requests get to finish
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -94,6 +94,11 @@ async def _demo(settings: Settings, data_dir: Path, serve: bool, out: Out) -> No
         try:
             await _show_examples(url, examples, out)
             out(f"\nAPI listening on {url} (Ctrl-C to stop). Try:\n")
+            if settings.auth == "off":
+                out(
+                    "  API keys are OFF for this demo (TRACER_AUTH=off: one user on their own machine); "
+                    "a real deployment leaves them on and uses `tracer keys create --role ...`\n"
+                )
             out(
                 f"  curl -s -X POST {url}/v1/screen -H 'Content-Type: application/json' "
                 f"""-d '{{"chain": "bitcoin", "address": "{examples[0]}"}}'\n"""

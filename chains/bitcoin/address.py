@@ -288,22 +288,28 @@ _BECH32M_CONST = Bech32Variant.BECH32M.value
 
 
 def _encode_mainnet_segwit(version: int, program: bytes) -> str:
-    """``bc1`` address with two 5-bit symbols per step: the data is one integer read 10 bits at a time."""
-    nbits = 8 * len(program)
-    pad = -nbits % 5  # convertbits(pad=True): zero bits up to a whole symbol
-    shift = nbits + pad + 5  # symbols: version + program
-    n = version << (nbits + pad) | int.from_bytes(program, "big") << pad
-    chk, chars = _MAINNET_HRP_STATE, ["bc1"]
-    if shift % 10:  # odd symbol count: the version symbol alone
-        shift -= 5
-        chk = ((chk & _MASK25) << 5) ^ version ^ _GEN_TABLE[chk >> 25]
-        chars.append(_CHARSET[version])
+    """``bc1`` address, two 5-bit symbols per step. The bits stream through a small accumulator (never a
+    big integer), so the mypyc-compiled build runs it on machine integers."""
     table, pairs = _GEN_TABLE2, _CHAR_PAIRS
-    while shift:
-        shift -= 10
-        unit = n >> shift & 1023
-        chk = ((chk & _MASK20) << 10) ^ unit ^ table[chk >> 20]
-        chars.append(pairs[unit])
+    chk, chars = _MAINNET_HRP_STATE, ["bc1"]
+    acc, bits = version, 5  # the version is the first symbol
+    for byte in program:
+        acc = (acc << 8 | byte) & 0x3FFFF  # at most 17 live bits
+        bits += 8
+        if bits >= 10:
+            bits -= 10
+            unit = acc >> bits & 1023
+            chk = ((chk & _MASK20) << 10) ^ unit ^ table[chk >> 20]
+            chars.append(pairs[unit])
+    if bits >= 5:  # one more whole symbol
+        bits -= 5
+        unit = acc >> bits & 31
+        chk = ((chk & _MASK25) << 5) ^ unit ^ _GEN_TABLE[chk >> 25]
+        chars.append(_CHARSET[unit])
+    if bits:  # convertbits(pad=True): the last bits, zero-padded to a symbol
+        unit = acc << (5 - bits) & 31
+        chk = ((chk & _MASK25) << 5) ^ unit ^ _GEN_TABLE[chk >> 25]
+        chars.append(_CHARSET[unit])
     for _ in range(3):  # six zero symbols make room for the checksum
         chk = ((chk & _MASK20) << 10) ^ table[chk >> 20]
     chk ^= _BECH32_CONST if version == 0 else _BECH32M_CONST

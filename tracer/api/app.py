@@ -2,34 +2,74 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from tracer.api import middleware, trace
-from tracer.api.keys import METRICS, POOL, SETTINGS
-from tracer.api.routes import routes
+from tracer.api import audit, auth, export, health, middleware, openapi, routes, trace
+from tracer.api.endpoints import Endpoint, Endpoints
+from tracer.api.keys import AUDIT, DB_STATE, ENDPOINTS, LIMITER, METRICS, POOL, PRINCIPALS, SETTINGS
+from tracer.api.limits import DatabaseState, RateLimiter
+from tracer.api.principals import Principals
 from tracer.config import Settings
 from tracer.metrics import Metrics
+from tracer.store.audit import AuditWriter
 from tracer.store.pool import open_pool
 
-MAX_REQUEST_BYTES = 4 * 1024 * 1024  # a bulk screening of 1,000 addresses is ~60 KB
+TABLES: tuple[Endpoints, ...] = (
+    routes.ENDPOINTS,
+    trace.ENDPOINTS,
+    export.ENDPOINTS,
+    auth.ENDPOINTS,
+    audit.ENDPOINTS,
+    health.ENDPOINTS,
+    openapi.ENDPOINTS,
+)
+_DB_PROBE_SECONDS = 2.0
+
+
+def endpoints() -> list[Endpoint]:
+    return [endpoint for table in TABLES for endpoint in table.items]
 
 
 def make_app(settings: Settings) -> web.Application:
     app = web.Application(
-        middlewares=[middleware.observe, middleware.errors],  # observe sees error responses too
-        client_max_size=MAX_REQUEST_BYTES,
+        middlewares=[middleware.observe, middleware.errors, middleware.guard],  # observe sees error answers
+        client_max_size=settings.max_body_bytes,
     )
     app[SETTINGS] = settings
     app[METRICS] = Metrics.create()
+    app[LIMITER] = RateLimiter()
+    app[ENDPOINTS] = {}
+    for endpoint in endpoints():
+        app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)
+        app[ENDPOINTS][(endpoint.method, endpoint.path)] = endpoint
     app.cleanup_ctx.append(_database)
-    app.add_routes(routes)
-    app.add_routes(trace.routes)
+    app.on_response_prepare.append(_server_header)
     return app
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    async with open_pool(app[SETTINGS]) as pool:
+    settings = app[SETTINGS]
+    # Every statement (lock waits included) is bounded, so a stuck database is a 504, not a hung client.
+    timeout_ms = str(int(settings.db_timeout * 1000))
+    async with open_pool(settings, server_settings={"statement_timeout": timeout_ms}) as pool:
         app[POOL] = pool
-        yield
+        app[PRINCIPALS] = Principals(pool, settings.key_rate)
+        app[AUDIT] = writer = AuditWriter(pool)
+        app[DB_STATE] = state = DatabaseState(pool, _DB_PROBE_SECONDS, settings.db_timeout)
+        writer.start()
+        monitor = asyncio.create_task(state.run(), name="database-monitor")
+        try:
+            yield
+        finally:
+            monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await monitor
+            await writer.close()
+
+
+async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = "tracer"  # no versions for scanners to match against

@@ -1,64 +1,74 @@
-"""HTTP handlers: thin; validation at the edge, work in tracer.risk / tracer.store."""
+"""Screening, address and cluster handlers: thin; validation at the edge, work in tracer.risk and store."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections import Counter
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import ValidationError
 
-from tracer.api.keys import METRICS, POOL, SETTINGS
-from tracer.api.middleware import json_response, read_json
-from tracer.api.schemas import Page, ScreenRequest
-from tracer.errors import InputError, NotFound, TracerError
+from tracer.api.endpoints import Endpoints
+from tracer.api.keys import ANSWER, METRICS, POOL, PRINCIPAL, SETTINGS
+from tracer.api.params import path_id, validated_body, validated_query
+from tracer.api.responses import json_response
+from tracer.api.schemas import AddressAnswer, BulkAnswer, ClusterAnswer, Page, ScreenAnswer, ScreenRequest
+from tracer.errors import InputError, NotFound
 from tracer.risk.screening import (
-    PUBLIC_TENANTS,
     ScreeningOptions,
     label_json,
     parse_target,
     screen_many,
     screen_on,
+    tenants_for,
 )
 from tracer.store import views
 from tracer.store.errors import translate_errors
+from tracer.store.keys import Role
 from tracer.store.screening import cluster_labels, find_address
 
-routes = web.RouteTableDef()
+ENDPOINTS = Endpoints(tag="screening")
 
 _ADDRESS_EVIDENCE_LIMIT = 100
 
 
+def caller_tenant(request: web.Request) -> str | None:
+    principal = request.get(PRINCIPAL)
+    return principal.tenant if principal else None
+
+
+def tenants(request: web.Request) -> tuple[str, ...]:
+    """The label sets the caller may see: the public lists and its own tenant's private labels."""
+    return tenants_for(caller_tenant(request))
+
+
 def _options(request: web.Request) -> ScreeningOptions:
-    return ScreeningOptions.from_settings(request.app[SETTINGS])
+    return ScreeningOptions.from_settings(request.app[SETTINGS], caller_tenant(request))
 
 
-_Body = TypeVar("_Body", ScreenRequest, Page)
-
-
-def _validated(model: type[_Body], data: object) -> _Body:
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()]
-        raise InputError("request does not match the schema", problems=problems) from exc
-
-
-@routes.post("/v1/screen")
+@ENDPOINTS.route(
+    "POST",
+    "/v1/screen",
+    role=Role.SCREENING,
+    summary="Screen one address (answer: ScreenAnswer) or many (answer: BulkAnswer)",
+    body=ScreenRequest,
+    answer=(ScreenAnswer, BulkAnswer),
+)
 async def screen(request: web.Request) -> web.Response:
-    body = _validated(ScreenRequest, await read_json(request))
+    body = await validated_body(request, ScreenRequest)
     if body.address is not None:
-        chain, address = parse_target(body.chain, body.address)
-        async with translate_errors(), request.app[POOL].acquire() as conn:
-            result = await screen_on(conn, chain, address, _options(request))
-        request.app[METRICS].screenings.labels(chain.value, _level(result)).inc()
+        result = await _screen_one(request, body.chain, body.address)
+        request[ANSWER] = _risk_digest(result)
         return json_response(result)
     addresses = body.addresses or []
     limit = request.app[SETTINGS].bulk_screen_max
     if len(addresses) > limit:
         raise InputError(f"at most {limit} addresses per request, got {len(addresses)}")
     results, coverage = await _screen_bulk(request, body.chain, addresses)
-    return json_response({"results": results, "count": len(results), "coverage": coverage})
+    summary = level_summary(results)
+    digest: dict[str, object] = {"count": len(results), "summary": summary}
+    request[ANSWER] = digest
+    return json_response(
+        {"results": results, "count": len(results), "summary": summary, "coverage": coverage}
+    )
 
 
 async def _screen_bulk(
@@ -87,7 +97,27 @@ async def _screen_bulk(
     return results, batch.coverage
 
 
-@routes.get("/v1/addresses/{chain}/{address}")
+def level_summary(results: list[dict[str, object]]) -> dict[str, int]:
+    """How many answers per risk level, and how many addresses were refused ('error')."""
+    counts = Counter(_level(r) if "error" not in r else "error" for r in results)
+    return {level: counts.get(level, 0) for level in ("severe", "high", "medium", "low", "none", "error")}
+
+
+async def _screen_one(request: web.Request, raw_chain: str, raw_address: str) -> dict[str, object]:
+    chain, address = parse_target(raw_chain, raw_address)
+    async with translate_errors(), request.app[POOL].acquire() as conn:
+        result = await screen_on(conn, chain, address, _options(request))
+    request.app[METRICS].screenings.labels(chain.value, _level(result)).inc()
+    return result
+
+
+@ENDPOINTS.route(
+    "GET",
+    "/v1/addresses/{chain}/{address}",
+    role=Role.ANALYST,
+    summary="An address: its screening, the evidence for its cluster membership, vetoed merges",
+    answer=AddressAnswer,
+)
 async def address_view(request: web.Request) -> web.Response:
     chain, address = parse_target(request.match_info["chain"], request.match_info["address"])
     async with translate_errors(), request.app[POOL].acquire() as conn:
@@ -96,23 +126,31 @@ async def address_view(request: web.Request) -> web.Response:
         if row is not None:
             result["evidence"] = await views.address_evidence(conn, row.id, _ADDRESS_EVIDENCE_LIMIT)
             result["vetoes"] = await views.cluster_vetoes(conn, row.id, _ADDRESS_EVIDENCE_LIMIT)
+    request[ANSWER] = _risk_digest(result)
     return json_response(result)
 
 
-@routes.get("/v1/clusters/{cluster_id}")
+@ENDPOINTS.route(
+    "GET",
+    "/v1/clusters/{cluster_id}",
+    role=Role.ANALYST,
+    summary="A cluster: members, labels and merge evidence, paged",
+    query=Page,
+    answer=ClusterAnswer,
+    errors=(404,),
+)
 async def cluster_view(request: web.Request) -> web.Response:
-    try:
-        cluster_id = int(request.match_info["cluster_id"])
-    except ValueError:
-        raise InputError("cluster id must be an integer") from None
-    page = _validated(Page, dict(request.query))
+    cluster_id = path_id(request, "cluster_id")
+    page = validated_query(request, Page)
     async with translate_errors(), request.app[POOL].acquire() as conn:
         summary = await views.cluster_summary(conn, cluster_id)
         if summary is None:
             raise NotFound(f"no cluster {cluster_id}")
         members = await views.cluster_members(conn, cluster_id, page.limit, page.offset)
         evidence = await views.cluster_evidence(conn, cluster_id, page.limit, page.offset)
-        labels = await cluster_labels(conn, cluster_id, PUBLIC_TENANTS)
+        labels = await cluster_labels(conn, cluster_id, tenants(request))
+    digest: dict[str, object] = {"cluster_id": summary.id, "size": summary.size}
+    request[ANSWER] = digest
     return json_response(
         {
             "id": summary.id,
@@ -125,20 +163,15 @@ async def cluster_view(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/healthz")
-async def healthz(request: web.Request) -> web.Response:
-    try:
-        async with translate_errors():
-            await request.app[POOL].fetchval("SELECT 1")
-    except TracerError as exc:
-        return json_response({"status": "unavailable", "database": exc.message}, status=503)
-    return json_response({"status": "ok", "database": "ok"})
-
-
-@routes.get("/metrics")
-async def metrics(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[METRICS].registry)
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+def _risk_digest(result: dict[str, object]) -> dict[str, object]:
+    risk = result.get("risk")
+    cluster = result.get("cluster")
+    return {
+        "known": result.get("known"),
+        "risk_level": risk.get("level") if isinstance(risk, dict) else None,
+        "risk_score": risk.get("score") if isinstance(risk, dict) else None,
+        "cluster_id": cluster.get("id") if isinstance(cluster, dict) else None,
+    }
 
 
 def _level(result: dict[str, object]) -> str:

@@ -1,8 +1,18 @@
-"""Request bodies, validated at the edge."""
+"""Request and answer schemas: handlers validate requests with these, and /openapi.json is made of them.
+
+Answers allow extra properties so a new field is not a breaking change; the fields listed are promised.
+"""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MAX_INT = 2**63 - 1  # PostgreSQL bigint: ids and offsets beyond it are a 400, not a database error
+
+RoleName = Literal["screening", "analyst", "admin"]
+LevelName = Literal["severe", "high", "medium", "low", "none"]
 
 
 class ScreenRequest(BaseModel):
@@ -25,4 +35,159 @@ class Page(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(default=100, ge=1, le=1000)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_INT)
+
+
+class PathId(BaseModel):
+    """An id in a path: a positive bigint."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int = Field(ge=1, le=MAX_INT)
+
+
+class ExportQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["csv", "json", "graphml", "gexf"] = "json"
+
+
+class AuditQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: str | None = Field(default=None, alias="from", description="ISO 8601 time, inclusive")
+    end: str | None = Field(default=None, alias="to", description="ISO 8601 time, exclusive")
+    after_seq: int = Field(default=0, ge=0, le=MAX_INT, description="page on: the last seq you received")
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+class KeyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: RoleName
+    tenant: str = Field(default="public", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    rate: float | None = Field(default=None, gt=0, le=1_000_000)
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorDetail(_Answer):
+    code: str
+    message: str
+    details: dict[str, object] | None = None
+
+
+class ErrorAnswer(_Answer):
+    error: ErrorDetail
+
+
+class LabelOut(_Answer):
+    address: str
+    relation: str
+    label: str
+    category: str
+    source: str
+
+
+class Risk(_Answer):
+    score: int = Field(ge=0, le=100)
+    level: LevelName
+    reasons: list[dict[str, object]]
+
+
+class ClusterRef(_Answer):
+    id: int
+    size: int
+
+
+class ScreenAnswer(_Answer):
+    chain: str
+    address: str
+    known: bool
+    cluster: ClusterRef | None
+    labels: list[LabelOut]
+    counterparties: list[dict[str, object]]
+    risk: Risk
+
+
+class BulkItem(_Answer):
+    chain: str
+    address: str
+    known: bool | None = None
+    risk: Risk | None = None
+    error: ErrorDetail | None = None
+
+
+class BulkAnswer(_Answer):
+    results: list[BulkItem]
+    count: int
+    summary: dict[str, int] = Field(description="how many answers per risk level, and 'error'")
+
+
+class AddressAnswer(ScreenAnswer):
+    evidence: list[dict[str, object]] | None = None
+    vetoes: list[dict[str, object]] | None = None
+
+
+class PageOf(_Answer):
+    items: list[object]
+    limit: int
+    offset: int
+
+
+class ClusterAnswer(_Answer):
+    id: int
+    chain: str
+    size: int
+    members: PageOf
+    labels: list[LabelOut]
+    evidence: PageOf
+
+
+class TransactionsAnswer(_Answer):
+    chain: str
+    address: str
+    items: list[dict[str, object]]
+    limit: int
+    offset: int
+
+
+class KeyInfo(_Answer):
+    id: int
+    role: RoleName
+    tenant: str
+    rate: float | None
+
+
+class KeyCreated(KeyInfo):
+    key: str = Field(description="the secret; shown once, stored only as a hash")
+
+
+class KeyList(_Answer):
+    items: list[KeyInfo]
+
+
+class AuditRow(_Answer):
+    seq: int
+    id: int
+    at: str
+    key_id: int | None
+    tenant: str
+    method: str
+    path: str
+    status: int
+    answer: dict[str, object] | None
+    prev_hash: str
+    hash: str
+
+
+class AuditPage(_Answer):
+    items: list[AuditRow]
+    next_after_seq: int | None
+
+
+class Health(_Answer):
+    status: str
+    database: str

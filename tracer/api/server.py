@@ -1,24 +1,48 @@
-"""Running the API: an AppRunner on host:port until interrupted."""
+"""Running the API: an AppRunner on host:port until SIGTERM/SIGINT, then a graceful stop."""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import signal
 
 from aiohttp import web
 
 from tracer.api.app import make_app
 from tracer.config import Settings
+from tracer.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 
+class AddressInUse(ConfigError):
+    code = "address_in_use"
+
+
 async def start_server(settings: Settings) -> tuple[web.AppRunner, str]:
     """Start the API; return the runner (call ``cleanup()`` to stop) and its base URL."""
-    runner = web.AppRunner(make_app(settings), access_log=None)
+    runner = web.AppRunner(
+        make_app(settings),
+        access_log=None,
+        # aiohttp's keep-alive timer also runs from the moment a connection opens until a request's
+        # headers are complete: a client that connects and stalls is dropped after this many seconds.
+        keepalive_timeout=settings.header_timeout,
+        shutdown_timeout=settings.shutdown_timeout,
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        if exc.errno == errno.EADDRINUSE:
+            raise AddressInUse(
+                f"{settings.host}:{settings.port} is already in use; pick another --port"
+            ) from None
+        raise ConfigError(
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}"
+        ) from None
     server = site._server
     sockets = getattr(server, "sockets", None) or []
     port = sockets[0].getsockname()[1] if sockets else settings.port  # port 0: the one the OS chose
@@ -26,9 +50,20 @@ async def start_server(settings: Settings) -> tuple[web.AppRunner, str]:
 
 
 async def serve_forever(settings: Settings) -> None:
+    """Serve until SIGTERM or SIGINT; then stop accepting, let in-flight requests finish (up to
+    ``shutdown_timeout``), flush the audit log, close the pool."""
     runner, url = await start_server(settings)
-    log.info("serving", extra={"url": url})
+    if settings.auth == "off":
+        log.warning("API keys are OFF (TRACER_AUTH=off): anyone who can reach %s may use every route", url)
+    log.info("serving", extra={"url": url, "auth": settings.auth})
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
+        log.info("stopping: finishing in-flight requests")
     finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
         await runner.cleanup()

@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tracer.api.endpoints import Endpoints
 from tracer.api.keys import POOL
-from tracer.api.middleware import json_response, read_json
-from tracer.errors import InputError
+from tracer.api.params import validated_body
+from tracer.api.responses import json_response
 from tracer.risk.taint import Direction, Method
 from tracer.store.errors import translate_errors
+from tracer.store.keys import Role
 from tracer.tracing import MAX_HOPS, Start, TraceParams, run_trace
 
-routes = web.RouteTableDef()
+ENDPOINTS = Endpoints(tag="tracing")
 
 MAX_NODES = 50_000  # a request may not ask for more work than this
 MAX_SECONDS = 30.0
@@ -48,13 +50,16 @@ class TraceRequest(BaseModel):
         return ("transaction", str(self.txid))
 
 
-@routes.post("/v1/trace")
+@ENDPOINTS.route(
+    "POST",
+    "/v1/trace",
+    role=Role.ANALYST,
+    summary="Taint tracing from an address, a cluster or a transaction, forward or backward",
+    body=TraceRequest,
+    errors=(404,),
+)
 async def trace(request: web.Request) -> web.Response:
-    try:
-        body = TraceRequest.model_validate(await read_json(request))
-    except ValidationError as exc:
-        problems = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]} for e in exc.errors()]
-        raise InputError("request does not match the schema", problems=problems) from exc
+    body = await validated_body(request, TraceRequest)
     params = TraceParams(
         direction=Direction(body.direction),
         method=Method(body.method),

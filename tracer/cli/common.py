@@ -32,6 +32,21 @@ def exit_code(exc: TracerError) -> int:
     return 1
 
 
+def bigint_id(kind: str) -> Callable[[str], int]:
+    """An argparse type: a positive PostgreSQL bigint, else a usage error naming ``kind``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a {kind}: {text!r}") from None
+        if not 1 <= value < 2**63:
+            raise argparse.ArgumentTypeError(f"not a {kind} (1 to 2^63-1): {text!r}")
+        return value
+
+    return parse
+
+
 def check_range(option: str, value: float | None, low: float, high: float | None = None) -> None:
     """Numeric options are range-checked up front: ``--batch 0`` is an input error (exit 2), not a hang."""
     if value is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +25,8 @@ async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from tracer.demo import run_demo
 
+    if "TRACER_AUTH" not in os.environ:  # the demo is one user on their own machine, and says so
+        settings = settings.model_copy(update={"auth": "off"})
     await run_demo(settings, data_dir=Path(args.data), serve=not args.no_serve)
     return 0
 

@@ -29,7 +29,7 @@ def classify(exc: BaseException) -> StoreError:
         sqlstate = getattr(exc, "sqlstate", "") or ""
         kind = _BY_CLASS.get(sqlstate[:2], StoreError)
         return kind(f"database error {sqlstate}: {exc}", sqlstate=sqlstate)
-    if isinstance(exc, OSError | asyncpg.InterfaceError):
+    if isinstance(exc, OSError | asyncpg.InterfaceError | asyncpg.InternalClientError):
         return StoreUnavailable(f"database unreachable: {exc}")
     return StoreError(str(exc))
 
@@ -40,5 +40,6 @@ async def translate_errors() -> AsyncIterator[None]:
         yield
     except StoreError:
         raise
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+    # InternalClientError: asyncpg's state machine after the server dropped the connection mid-query.
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError) as exc:
         raise classify(exc) from exc

@@ -35,7 +35,9 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
-async def create_pool(settings: Settings, *, run_migrations: bool = True) -> asyncpg.Pool:
+async def create_pool(
+    settings: Settings, *, run_migrations: bool = True, server_settings: dict[str, str] | None = None
+) -> asyncpg.Pool:
     url = await resolve_url(settings)
     async with translate_errors():
         pool = await asyncpg.create_pool(
@@ -43,16 +45,20 @@ async def create_pool(settings: Settings, *, run_migrations: bool = True) -> asy
             min_size=settings.pool_min_size,
             max_size=settings.pool_max_size,
             init=_init_connection,
+            server_settings=server_settings,
         )
         if run_migrations:
             async with pool.acquire() as conn:
+                await conn.execute("SET statement_timeout = 0")  # a migration may run long; reset on release
                 await migrate(conn)
     return pool
 
 
 @contextlib.asynccontextmanager
-async def open_pool(settings: Settings, *, run_migrations: bool = True) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(settings, run_migrations=run_migrations)
+async def open_pool(
+    settings: Settings, *, run_migrations: bool = True, server_settings: dict[str, str] | None = None
+) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(settings, run_migrations=run_migrations, server_settings=server_settings)
     try:
         yield pool
     finally:

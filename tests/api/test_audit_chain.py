@@ -1,0 +1,127 @@
+"""The audit log's hash chain: concurrent appends stay one chain; a changed or removed row is named."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import orjson
+import pytest
+
+from tracer.config import Settings
+from tracer.store.audit import AuditEntry, AuditWriter, verify
+from tracer.store.pool import open_pool
+
+
+def entry(n: int, tenant: str = "public") -> AuditEntry:
+    return AuditEntry(
+        at=datetime.now(UTC),
+        key_id=n % 3 or None,
+        tenant=tenant,
+        client="127.0.0.1",
+        method="POST",
+        path="/v1/screen",
+        query={
+            "params": {},
+            "body": {"chain": "bitcoin", "address": f"a{n}", "weird": [1.5, -0.0, 1e-7, "\u00e9"]},
+        },
+        status=200,
+        duration_ms=1.2345 + n,
+        answer={"risk_level": "none", "risk_score": 0, "sha256": "00" * 32},
+    )
+
+
+async def append_many(pool: asyncpg.Pool, start: int, count: int) -> None:
+    writer = AuditWriter(pool)
+    writer.start()
+    try:
+        await asyncio.gather(*(writer.append(entry(n)) for n in range(start, start + count)))
+    finally:
+        await writer.close()
+
+
+async def test_concurrent_writers_in_two_pools_make_one_chain(settings: Settings, pool: asyncpg.Pool) -> None:
+    async with open_pool(settings) as other:  # a second server process, as far as PostgreSQL can tell
+        await asyncio.gather(append_many(pool, 0, 300), append_many(other, 1000, 300))
+    async with pool.acquire() as conn:
+        verdict = await verify(conn)
+    assert verdict.as_json()["ok"] is True
+    assert verdict.rows == 600
+    assert await pool.fetchval("SELECT max(seq) FROM audit_log") == 600
+
+
+@pytest.mark.parametrize(
+    ("tamper", "seq", "problem"),
+    [
+        ("UPDATE audit_log SET status = 500 WHERE seq = 7", 7, "was changed"),
+        (
+            "UPDATE audit_log SET query = jsonb_set(query, '{body,address}', '\"x\"') WHERE seq = 4",
+            4,
+            "was changed",
+        ),
+        ("UPDATE audit_log SET at = at + interval '1 second' WHERE seq = 9", 9, "was changed"),
+        ("DELETE FROM audit_log WHERE seq = 5", 5, "removed"),
+        ("DELETE FROM audit_log WHERE seq IN (5, 6)", 5, "removed"),
+    ],
+)
+async def test_verify_names_the_first_changed_or_removed_row(
+    pool: asyncpg.Pool, tamper: str, seq: int, problem: str
+) -> None:
+    await append_many(pool, 0, 12)
+    await pool.execute(tamper)
+    async with pool.acquire() as conn:
+        verdict = await verify(conn)
+    assert verdict.first_break is not None
+    assert verdict.first_break.seq in (seq, seq + 1, seq + 2)
+    assert str(seq) in verdict.first_break.problem
+    assert problem in verdict.first_break.problem
+
+
+async def test_rewritten_hash_breaks_the_next_link(pool: asyncpg.Pool) -> None:
+    """A forger who also recomputes the changed row's hash is caught at the next row."""
+    await append_many(pool, 0, 6)
+    await pool.execute(
+        "UPDATE audit_log SET status = 201 WHERE seq = 3;"
+        "UPDATE audit_log a SET hash = audit_digest(a.prev_hash, a) WHERE seq = 3"
+    )
+    async with pool.acquire() as conn:
+        verdict = await verify(conn)
+    assert verdict.first_break is not None
+    assert verdict.first_break.seq == 4
+    assert "does not link to row seq 3" in verdict.first_break.problem
+
+
+def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tracer.cli", "--database-url", database_url, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_cli_verify_and_export(fresh_db: str, pool: asyncpg.Pool) -> None:
+    await append_many(pool, 0, 5)
+    ok = await asyncio.to_thread(cli, fresh_db, "audit", "verify")
+    assert ok.returncode == 0, ok.stderr
+    assert orjson.loads(ok.stdout)["rows"] == 5
+    since = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    exported = await asyncio.to_thread(cli, fresh_db, "audit", "export", "--from", since)
+    rows = [orjson.loads(line) for line in exported.stdout.splitlines()]
+    assert [r["seq"] for r in rows] == [1, 2, 3, 4, 5]
+    assert all(
+        len(r["hash"]) == 64 and r["prev_hash"] == rows[i - 1]["hash"] for i, r in enumerate(rows) if i
+    )
+    none = await asyncio.to_thread(cli, fresh_db, "audit", "export", "--to", "2000-01-01T00:00:00+00:00")
+    assert none.stdout == ""
+    await pool.execute("UPDATE audit_log SET path = '/v1/other' WHERE seq = 2")
+    broken = await asyncio.to_thread(cli, fresh_db, "audit", "verify")
+    assert broken.returncode == 1
+    assert "row seq 2 was changed" in broken.stderr
+    bad_time = await asyncio.to_thread(cli, fresh_db, "audit", "export", "--from", "yesterday")
+    assert bad_time.returncode == 2
+    assert "Traceback" not in bad_time.stderr

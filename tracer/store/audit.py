@@ -1,0 +1,209 @@
+"""The audit log as a hash chain: append (grouped commits from one writer task), verify, export.
+
+Each row's ``hash`` is SHA-256 over the previous row's hash and the row's content, computed by the
+``audit_chain`` trigger (migration 004) in PostgreSQL, so every writer — this service, another process,
+a manual INSERT — extends the same chain, serialised by an advisory lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+_MAX_BATCH = 500  # rows per commit; one commit covers every request that finished meanwhile
+
+_INSERT = """
+INSERT INTO audit_log (at, key_id, tenant, client, method, path, query, status, duration_ms, answer)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: datetime
+    key_id: int | None
+    tenant: str
+    client: str | None
+    method: str
+    path: str
+    query: dict[str, object]
+    status: int
+    duration_ms: float
+    answer: dict[str, object] | None
+
+    def row(self) -> tuple[object, ...]:
+        return (
+            self.at,
+            self.key_id,
+            self.tenant,
+            self.client,
+            self.method,
+            self.path,
+            self.query,
+            self.status,
+            self.duration_ms,
+            self.answer,
+        )
+
+
+class AuditWriter:
+    """Appends entries in group commits: a request awaits the commit that holds its row, so no answer
+    leaves unaudited, while many concurrent requests share one transaction (and one fsync)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+        self._pending: list[tuple[AuditEntry, asyncio.Future[None]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="audit-writer")
+
+    async def append(self, entry: AuditEntry) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((entry, done))
+        self._wake.set()
+        await done
+
+    async def close(self) -> None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        await self._write_pending()  # whatever arrived during shutdown
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                await self._write_pending()
+
+    async def _write_pending(self) -> None:
+        batch, self._pending = self._pending[:_MAX_BATCH], self._pending[_MAX_BATCH:]
+        if not batch:
+            return
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await conn.executemany(_INSERT, [entry.row() for entry, _ in batch])
+        except Exception as exc:  # handed to every waiting request, which answers 503
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+            return
+        for _, done in batch:
+            if not done.done():
+                done.set_result(None)
+
+
+@dataclass(frozen=True, slots=True)
+class Break:
+    """The first place the chain does not hold."""
+
+    seq: int
+    id: int | None
+    problem: str
+
+    def as_json(self) -> dict[str, object]:
+        return {"seq": self.seq, "id": self.id, "problem": self.problem}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    rows: int
+    head_seq: int
+    head_hash: str
+    first_break: Break | None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "ok": self.first_break is None,
+            "rows": self.rows,
+            "head": {"seq": self.head_seq, "hash": self.head_hash},
+            "first_break": self.first_break.as_json() if self.first_break else None,
+        }
+
+
+_WALK = """
+SELECT seq, id, prev_hash, hash, audit_digest(prev_hash, a) = hash AS content_ok
+FROM audit_log a ORDER BY seq
+"""
+
+
+async def verify(conn: asyncpg.Connection) -> Verdict:
+    """Walk the chain in order; name the first row that was changed or removed. Removing the newest rows
+    leaves a shorter valid chain: compare ``head`` with one kept elsewhere (e.g. a daily export)."""
+    previous_hash, previous_seq, rows = b"", 0, 0
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        async for row in conn.cursor(_WALK, prefetch=2000):
+            rows += 1
+            problem = _problem(row, previous_seq, previous_hash)
+            if problem:
+                return Verdict(rows, previous_seq, previous_hash.hex(), Break(row["seq"], row["id"], problem))
+            previous_hash, previous_seq = row["hash"], row["seq"]
+    return Verdict(rows, previous_seq, previous_hash.hex(), None)
+
+
+def _problem(row: asyncpg.Record, previous_seq: int, previous_hash: bytes) -> str | None:
+    if row["seq"] != previous_seq + 1:
+        missing = (
+            f"{previous_seq + 1}"
+            if row["seq"] == previous_seq + 2
+            else f"{previous_seq + 1}..{row['seq'] - 1}"
+        )
+        return f"row seq {missing} removed (the chain jumps from seq {previous_seq} to {row['seq']})"
+    if row["prev_hash"] != previous_hash:
+        return f"row seq {row['seq']} does not link to row seq {previous_seq}: one of them was changed"
+    if not row["content_ok"]:
+        return f"row seq {row['seq']} was changed (its content no longer matches its hash)"
+    return None
+
+
+_EXPORT = """
+SELECT seq, id, at, key_id, tenant, client, method, path, query, status, duration_ms, answer,
+       encode(prev_hash, 'hex') AS prev_hash, encode(hash, 'hex') AS hash
+FROM audit_log
+WHERE ($1::timestamptz IS NULL OR at >= $1) AND ($2::timestamptz IS NULL OR at < $2)
+  AND ($3::text IS NULL OR tenant = $3) AND seq > $4
+ORDER BY seq LIMIT $5
+"""
+
+
+async def export_rows(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    tenant: str | None = None,
+    after_seq: int = 0,
+    limit: int = 1000,
+) -> list[dict[str, object]]:
+    rows = await conn.fetch(_EXPORT, start, end, tenant, after_seq, limit)
+    return [{**dict(r), "at": r["at"].isoformat()} for r in rows]
+
+
+async def iter_export(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    tenant: str | None = None,
+    page: int = 5000,
+) -> AsyncIterator[dict[str, object]]:
+    after = 0
+    while True:
+        rows = await export_rows(conn, start=start, end=end, tenant=tenant, after_seq=after, limit=page)
+        for row in rows:
+            yield row
+        if len(rows) < page:
+            return
+        after = int(str(rows[-1]["seq"]))
