@@ -57,10 +57,11 @@ def chain_dir(workdir: Path, txs: int, per_block: int, seed: int) -> Path:
 
 
 @contextmanager
-def replay_node(blocks: Path) -> Iterator[dict[str, Any]]:
-    """The replay node in its own process (``--serve``); yields what it announces (rpc_url, tip, first)."""
+def replay_node(blocks: Path, *, warm: bool) -> Iterator[dict[str, Any]]:
+    """The replay node in its own process (``--serve``); yields what it announces (rpc_url, tip, first).
+    ``warm``: render the peer's JSON before announcing (tracer asks for raw blocks only)."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "bench.bitcoin_ingest", "--serve", str(blocks)],
+        [sys.executable, "-m", "bench.bitcoin_ingest", "--serve", str(blocks), *(["--warm"] if warm else [])],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -75,7 +76,7 @@ def replay_node(blocks: Path) -> Iterator[dict[str, Any]]:
         process.wait(timeout=30)
 
 
-async def serve(blocks: Path) -> None:
+async def serve(blocks: Path, warm: bool) -> None:
     """The node process: load, memoise and warm the JSON renderings, announce, serve until terminated."""
     from tracer.devnode import bitcoin_views
     from tracer.devnode.bitcoin_replay import serve_replay
@@ -101,7 +102,8 @@ async def serve(blocks: Path) -> None:
     views.rawtransaction = cached_rawtransaction  # type: ignore[method-assign]
     store = ReplayStore.from_paths([blocks])
     async with serve_replay(store) as node:
-        await _warm(node.rpc_url, store)
+        if warm:
+            await _warm(node.rpc_url, store)
         first = min(store.by_height)
         print(json.dumps({"rpc_url": node.rpc_url, "tip": node.tip, "first": first}), flush=True)
         await asyncio.Event().wait()
@@ -189,13 +191,14 @@ def main() -> None:
     parser.add_argument("--skip-peer", action="store_true", help="tracer only (e.g. the 1M-tx block cost)")
     parser.add_argument("--profile", type=Path, help="write tracer's cProfile stats here and print the top")
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the node process
+    parser.add_argument("--warm", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        asyncio.run(serve(args.serve))
+        asyncio.run(serve(args.serve, args.warm))
         return
     args.workdir.mkdir(parents=True, exist_ok=True)
     blocks = chain_dir(args.workdir, args.txs, args.txs_per_block, args.seed)
-    with replay_node(blocks) as node:
+    with replay_node(blocks, warm=not args.skip_peer) as node:
         print(
             f"chain: {args.txs:,} txs, {node['tip'] - node['first'] + 1} blocks"
             f" (bench.chaingen seed {args.seed})"
