@@ -30,9 +30,12 @@ import asyncpg
 from bench.chaingen import index_generated
 from bench.common import figure, scratch_settings, timed
 from chains.model import Chain
+from tracer.config import Settings
 from tracer.jobs.cluster import run_clustering
 from tracer.jobs.labels import import_labels
 from tracer.risk.screening import ScreeningOptions, screen_many, screen_on
+from tracer.store import embedded
+from tracer.store.exposure_refresh import refresh_exposure
 from tracer.store.pool import open_pool
 
 TARGET_P99_MS = 10.0  # issue 6: p99 < 10 ms for any address of a 1M-transaction chain
@@ -213,10 +216,28 @@ async def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--random", type=int, default=500, help="random addresses screened")
     parser.add_argument("--repeat", type=int, default=5, help="screens of each busiest address")
     parser.add_argument("--bulk", type=int, default=10_000, help="addresses in the set-based bulk screen")
+    parser.add_argument(
+        "--home", type=Path, help="keep the prepared database under this directory and reuse it next time"
+    )
+    parser.add_argument("--refresh", action="store_true", help="with --home: recompute the kept exposure")
     args = parser.parse_args(argv)
-    with scratch_settings() as settings, tempfile.TemporaryDirectory(prefix="tracer-bench-") as tmp:
+    if args.home:
+        url = await asyncio.to_thread(embedded.start, args.home)
+        await _run(Settings(database_url=url, home=args.home), args)
+        return
+    with scratch_settings() as settings:
+        await _run(settings, args)
+
+
+async def _run(settings: Settings, args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="tracer-bench-") as tmp:
         async with open_pool(settings.model_copy(update={"pool_max_size": 4})) as pool:
-            await _prepare(pool, Path(tmp), args.txs)
+            if await pool.fetchval("SELECT count(*) FROM exposure_runs") == 0:
+                await _prepare(pool, Path(tmp), args.txs)
+            elif args.refresh:  # a kept database whose exposure an older refresh computed
+                with timed() as t:
+                    report = await refresh_exposure(pool)
+                figure(f"exposure refresh ({report.exposures:,} exposures)", t[0], "s")
             await _measure(pool, args.random, args.repeat, args.bulk)
 
 

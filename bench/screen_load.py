@@ -56,6 +56,9 @@ def floor_app(settings: Settings) -> web.Application:
         found = await request.app[pool_key].fetchval(_FLOOR_SELECT, body["chain"], body["address"])
         return web.Response(body=orjson.dumps({"known": found is not None}), content_type="application/json")
 
+    async def healthz(request: web.Request) -> web.Response:
+        return web.Response(body=b'{"status": "ok"}', content_type="application/json")
+
     async def database(app: web.Application) -> AsyncIterator[None]:
         async with open_pool(settings, run_migrations=False) as pool:  # the same pool settings as tracer
             app[pool_key] = pool
@@ -63,6 +66,7 @@ def floor_app(settings: Settings) -> web.Application:
 
     app = web.Application()
     app.router.add_post("/v1/screen", screen)
+    app.router.add_get("/healthz", healthz)
     app.cleanup_ctx.append(database)
     return app
 
@@ -177,8 +181,9 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def server_process(args: list[str], env: dict[str, str]) -> Iterator[None]:
+    # Output to DEVNULL, never an unread pipe: a server that logs would block once the pipe is full.
     process = subprocess.Popen(
-        [sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         yield
@@ -190,15 +195,16 @@ def server_process(args: list[str], env: dict[str, str]) -> Iterator[None]:
             process.kill()
 
 
-async def wait_until_up(url: str) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(300):
-            with contextlib.suppress(aiohttp.ClientError):
-                async with http.post(url, data=b"{}", headers={"Content-Type": "application/json"}) as resp:
-                    if resp.status < 500:
+async def wait_until_up(base: str) -> None:
+    timeout = aiohttp.ClientTimeout(total=5)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        for _ in range(600):
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with http.get(f"{base}/healthz") as resp:
+                    if resp.status == 200:
                         return
             await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
+    raise RuntimeError(f"{base} did not come up")
 
 
 async def bulk_seconds(url: str, key: str, addresses: list[str]) -> list[float]:
@@ -243,8 +249,8 @@ async def measure(args: argparse.Namespace) -> None:
         peaks: dict[str, float] = {}
         tracer_port, floor_port = free_port(), free_port()
         with server_process(["-m", "tracer.cli", "serve", "--port", str(tracer_port)], env):
+            await wait_until_up(f"http://127.0.0.1:{tracer_port}")
             url = f"http://127.0.0.1:{tracer_port}/v1/screen"
-            await wait_until_up(url)
             peaks["tracer"] = run_levels(Target("tracer", url, key, addresses_file), levels, args.duration)
             bulk = await bulk_seconds(url, key, mixed(kinds, BULK_SIZE))
             best, median = min(bulk), statistics.median(bulk)
@@ -252,8 +258,8 @@ async def measure(args: argparse.Namespace) -> None:
                 f"tracer bulk {BULK_SIZE:,} addresses: best {best:.3f} s, median {median:.3f} s", flush=True
             )
         with server_process(["-m", "bench.screen_load", "--floor", str(floor_port)], env):
+            await wait_until_up(f"http://127.0.0.1:{floor_port}")
             url = f"http://127.0.0.1:{floor_port}/v1/screen"
-            await wait_until_up(url)
             peaks["floor"] = run_levels(Target("floor", url, key, addresses_file), levels, args.duration)
     print(f"peak rps: tracer {peaks['tracer']:,.0f}, floor {peaks['floor']:,.0f}")
     print(f"ratio: {peaks['tracer'] / peaks['floor']:.2f}")

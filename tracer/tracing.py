@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg
 
@@ -40,6 +40,18 @@ class TraceParams:
     max_nodes: int = 5000  # tainted coins followed in all
     max_seconds: float = 5.0
     min_amount: int = 1  # base units: smaller taint is not followed
+
+    @classmethod
+    def of(cls, source: Any) -> TraceParams:
+        """From anything with these attributes by name (CLI arguments, an API body); methods as strings."""
+        return cls(
+            direction=Direction(source.direction),
+            method=Method(source.method),
+            hops=source.hops,
+            max_nodes=source.max_nodes,
+            max_seconds=source.max_seconds,
+            min_amount=source.min_amount,
+        )
 
     def __post_init__(self) -> None:
         if not 1 <= self.hops <= MAX_HOPS:

@@ -8,6 +8,8 @@ How to index a directory (what ``tracer index bitcoin --blocks-dir DIR`` does)::
             continue
         block = located.parse()                         # reads this one block, then parse_block_bytes
 
+- **One file** (``--raw FILE``): ``chains.bitcoin.files.iter_raw_blocks(path)`` streams its blocks in file
+  order through ``scan_file``, parsed one at a time.
 - **Streaming.** A file is never read whole: the scan reads each frame's 8-byte preamble and 80-byte
   header and seeks past the block (about 88 bytes read per block); ``LocatedBlock.read`` reads one block.
   Memory is one small record per block (~150 bytes; ~140 MB for all of mainnet's ~900k blocks).
@@ -49,6 +51,7 @@ __all__ = [
     "blk_files",
     "iter_best_chain",
     "read_xor_key",
+    "scan_file",
     "scan_headers",
 ]
 
@@ -133,7 +136,8 @@ def _read(f: BinaryIO, offset: int, size: int, key: bytes) -> bytes:
     return xor_at(f.read(size), key, offset)
 
 
-def _scan_file(path: Path, key: bytes) -> Iterator[HeaderLocation]:
+def scan_file(path: Path, key: bytes = _NO_KEY) -> Iterator[HeaderLocation]:
+    """The blocks of one ``blk*.dat`` file in file order, header-first (``key``: its ``xor.dat``)."""
     with path.open("rb") as f:
         end = f.seek(0, 2)
         pos = 0
@@ -162,7 +166,7 @@ def scan_headers(blocks_dir: Path) -> Iterator[HeaderLocation]:
     """Every block of every ``blk*.dat`` file, in file order, read header-first (XOR undone)."""
     key = read_xor_key(blocks_dir)
     for path in blk_files(blocks_dir):
-        yield from _scan_file(path, key)
+        yield from scan_file(path, key)
 
 
 def block_work(bits: int) -> int:

@@ -13,10 +13,12 @@ import gzip
 import hashlib
 import json
 import string
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 from chains.bitcoin import params
+from chains.bitcoin.blkfiles import scan_file
 from chains.bitcoin.parse import detect_and_parse_json, iter_blk_frames, parse_block_bytes, parse_hex_block
 from chains.errors import ParseError
 from chains.model import Block
@@ -34,6 +36,36 @@ def read_bytes(path: Path) -> bytes:
     except (OSError, EOFError, ValueError) as exc:
         raise ParseError(f"{path}: not a valid {path.suffix[1:]} file: {exc}") from exc
     return data
+
+
+def iter_raw_blocks(path: Path) -> Iterator[Block]:
+    """The blocks of a raw file one at a time. An uncompressed ``blk*.dat`` is streamed (frame headers
+    first, then one block read and parsed at a time: a 128 MiB file is never held whole); compressed and
+    hex files are read at once. Heights as ``read_raw_blocks``."""
+    if path.suffix in (".gz", ".bz2") or not _starts_with_magic(path):
+        yield from read_raw_blocks(path)
+        return
+    heights: dict[str, int] = {params.GENESIS_HASH: 0}
+    for located in scan_file(path):
+        block = parse_block_bytes(
+            located.read(), _known_height(located.hash[::-1].hex(), located.prev_hash[::-1].hex(), heights)
+        )
+        heights[block.hash] = block.height
+        yield block
+
+
+def _starts_with_magic(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(4) == params.MAINNET_MAGIC
+
+
+def _known_height(block_hash: str, prev_hash: str, heights: dict[str, int]) -> int | None:
+    """0 for genesis, parent + 1 when the parent was seen, else None (the parser reads BIP34)."""
+    if block_hash == params.GENESIS_HASH:
+        return 0
+    if prev_hash in heights:
+        return heights[prev_hash] + 1
+    return None
 
 
 def read_raw_blocks(path: Path) -> list[Block]:
@@ -57,13 +89,7 @@ def _parse_frames(frames: list[bytes]) -> list[Block]:
     heights: dict[str, int] = {params.GENESIS_HASH: 0}
     blocks = []
     for raw in frames:
-        block_hash, prev_hash = _header_hashes(raw)
-        height: int | None = None  # unknown: the parser reads it from the coinbase (BIP34)
-        if block_hash == params.GENESIS_HASH:
-            height = 0
-        elif prev_hash in heights:
-            height = heights[prev_hash] + 1
-        block = parse_block_bytes(raw, height)
+        block = parse_block_bytes(raw, _known_height(*_header_hashes(raw), heights))
         heights[block.hash] = block.height
         blocks.append(block)
     return blocks

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import bz2
 import random
+import tracemalloc
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from chains.bitcoin.blkfiles import (
     scan_headers,
     xor_at,
 )
+from chains.bitcoin.files import iter_raw_blocks, read_raw_blocks
 from chains.bitcoin.parse import iter_blk_frames, parse_block_bytes
 from chains.bitcoin.serial import double_sha256
 from chains.errors import ParseError
@@ -170,3 +173,28 @@ def test_a_chain_without_genesis_takes_its_height_from_the_bip34_coinbase(tmp_pa
     chain = list(iter_best_chain(tmp_path))
     assert [b.height for b in chain] == list(range(800_000, 800_000 + len(generated)))
     assert [b.read() for b in chain] == generated
+
+
+def test_one_file_streams_block_by_block_with_the_same_records(tmp_path: Path) -> None:
+    path = write_dir(tmp_path / "blocks", list(real_blocks()), files=1) / "blk00000.dat"
+    streamed = iter_raw_blocks(path)
+    first = next(streamed)
+    assert first.height == 1 and first.hash == BLOCK_1
+    assert [first, *streamed] == read_raw_blocks(path)
+
+
+def peak_bytes(func: Callable[[], object]) -> int:
+    tracemalloc.start()
+    try:
+        func()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_streaming_a_file_holds_one_block_at_a_time(tmp_path: Path) -> None:
+    generated = list(generate_blocks(4_000, seed=3, txs_per_block=500))  # 9 blocks in one file
+    (path,) = write_blk_files(tmp_path, generated)
+    streamed = peak_bytes(lambda: sum(1 for _ in iter_raw_blocks(path)))
+    whole = peak_bytes(lambda: read_raw_blocks(path))
+    assert streamed < whole / 3  # about one parsed block instead of the file and all its records

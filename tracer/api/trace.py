@@ -11,7 +11,6 @@ from tracer.api.endpoints import Endpoints
 from tracer.api.keys import POOL
 from tracer.api.params import validated_body
 from tracer.api.responses import json_response
-from tracer.risk.taint import Direction, Method
 from tracer.store.errors import translate_errors
 from tracer.store.keys import Role
 from tracer.tracing import MAX_HOPS, Start, TraceParams, run_trace
@@ -60,13 +59,5 @@ class TraceRequest(BaseModel):
 )
 async def trace(request: web.Request) -> web.Response:
     body = await validated_body(request, TraceRequest)
-    params = TraceParams(
-        direction=Direction(body.direction),
-        method=Method(body.method),
-        hops=body.hops,
-        max_nodes=body.max_nodes,
-        max_seconds=body.max_seconds,
-        min_amount=body.min_amount,
-    )
     async with translate_errors(), request.app[POOL].acquire() as conn:
-        return json_response(await run_trace(conn, body.chain, body.start(), params))
+        return json_response(await run_trace(conn, body.chain, body.start(), TraceParams.of(body)))

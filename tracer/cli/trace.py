@@ -14,18 +14,10 @@ if TYPE_CHECKING:
 
 
 async def cmd_trace(args: argparse.Namespace, settings: Settings) -> int:
-    from tracer.risk.taint import Direction, Method
     from tracer.store.pool import open_pool
     from tracer.tracing import TraceParams, run_trace
 
-    params = TraceParams(  # fails on bad input before starting a database
-        direction=Direction(args.direction),
-        method=Method(args.method),
-        hops=args.hops,
-        max_nodes=args.max_nodes,
-        max_seconds=args.max_seconds,
-        min_amount=args.min_amount,
-    )
+    params = TraceParams.of(args)  # fails on bad input before starting a database
     async with open_pool(settings) as pool, pool.acquire() as conn:
         result = await run_trace(conn, args.chain, (args.start, args.target), params)
     if args.json:

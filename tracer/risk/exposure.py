@@ -27,11 +27,13 @@ def display_txid(chain: Chain, txid: bytes) -> str:
     return txid.hex() if chain is Chain.BITCOIN else "0x" + txid.hex()
 
 
-def asset_name(chain: Chain, asset_id: int) -> tuple[str, str]:
-    """(asset, unit) for the answer: the native coin in its base unit, or a token in its units."""
+def asset_name(chain: Chain, asset_id: int, data: ScreeningData) -> tuple[str, str]:
+    """(asset, unit) for the answer: the native coin in its base unit, or a token (its contract) in its
+    base units (named by its symbol when the token said it)."""
     if asset_id == NATIVE_ASSET:
         return "native", chain.base_unit
-    return f"token:{asset_id}", "token units"
+    contract, symbol = data.tokens.get(asset_id, (f"token:{asset_id}", None))
+    return contract, f"{symbol} base units" if symbol else "token base units"
 
 
 def actor_name(label: LabelRow) -> str:
@@ -136,7 +138,7 @@ def exposures_of(chain: Chain, target: Target, data: ScreeningData) -> list[Expo
         labels = data.actor_labels.get((row.path[0], row.tenant, row.actor_key), [])
         if not labels:
             continue  # the actor's labels went away after the refresh; nothing to name
-        asset, unit = asset_name(chain, row.asset_id)
+        asset, unit = asset_name(chain, row.asset_id, data)
         amount = _amount(row)
         out.append(
             Exposure(

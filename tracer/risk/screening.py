@@ -22,7 +22,8 @@ from tracer.risk.scoring import assess
 from tracer.store.errors import translate_errors
 from tracer.store.exposure import LabelRow, Limits, ScreeningData, Stats, read_coverage, read_screening
 
-SCREENABLE_CHAINS = (Chain.BITCOIN,)  # chains with indexed transactions and clusters today
+# Bitcoin from tx_inputs / tx_outputs, Ethereum and TRON from transfers (tracer.store.flows).
+SCREENABLE_CHAINS = (Chain.BITCOIN, Chain.ETHEREUM, Chain.TRON)
 
 
 PUBLIC_TENANTS = (PUBLIC_TENANT,)  # shared lists; a tenant's private labels are added to these
@@ -98,8 +99,8 @@ async def screen_many(
     address), in one snapshot."""
     screened_at = datetime.now(UTC).isoformat(timespec="seconds")
     async with conn.transaction(isolation="repeatable_read", readonly=True):
+        coverage = await read_coverage(conn, options.tenants)  # first: it also asks for generic plans
         data = await read_screening(conn, chain.value, addresses, options.tenants, options.limits)
-        coverage = await read_coverage(conn, options.tenants)
     return Screened([_answer(chain, address, data, screened_at) for address in addresses], coverage)
 
 

@@ -71,7 +71,9 @@ def fifo(
     start = 0
     for value in destination_values:
         end = start + (value or 0)
-        out.append([(max(a, start) - start, min(b, end) - start) for a, b in line if a < end and b > start])
+        out.append(
+            [(max(a, start) - start, min(b, end) - start) for a, b in line if max(a, start) < min(b, end)]
+        )
         start = end
     return out
 

