@@ -21,12 +21,15 @@ import aiohttp
 import asyncpg
 import orjson
 
+from chains.model import Chain
 from tracer.api.server import start_server
 from tracer.config import Settings
 from tracer.devnode.bitcoin_replay import serve_replay
 from tracer.devnode.bitcoin_store import ReplayStore
+from tracer.devnode.evm_replay import EvmReplayStore, serve_evm_replay
 from tracer.errors import InputError
 from tracer.jobs.cluster import run_clustering
+from tracer.jobs.evm_index import EvmJob, index_evm
 from tracer.jobs.follow import contiguous_runs, index_from_node
 from tracer.jobs.index import index_files
 from tracer.jobs.labels import import_labels
@@ -66,6 +69,11 @@ WHERE l.category = 'sanctioned'
   AND NOT EXISTS (SELECT 1 FROM labels own WHERE own.address_id = payer.id)
 ORDER BY payer.id LIMIT 1
 """
+_BUSIEST_ETHEREUM = """
+SELECT a.address FROM transfers t JOIN addresses a ON a.id IN (t.from_id, t.to_id)
+WHERE t.chain = 'ethereum' AND t.kind = 'token'
+GROUP BY a.address ORDER BY count(*) DESC, a.address LIMIT 1
+"""
 PRINCE_GROUP_ADDRESS = "bc1qnujzvts45qka3cr2eqqw8ur3q6g6s0ze2wlk5m"  # OFAC 2025-10-14; listed, no bundled tx
 
 
@@ -88,11 +96,14 @@ async def _demo(settings: Settings, data_dir: Path, serve: bool, out: Out) -> No
     async with open_pool(settings) as pool:
         await load(pool, data_dir, out)
         examples = await _example_addresses(pool)
+        ethereum = await _ethereum_example(pool)
         if not serve:
             return
         runner, url = await start_server(settings)
         try:
             await _show_examples(url, examples, out)
+            if ethereum is not None:
+                await _show_ethereum(url, ethereum, out)
             out(f"\nAPI listening on {url} (Ctrl-C to stop). Try:\n")
             if settings.auth == "off":
                 out(
@@ -117,6 +128,7 @@ async def load(pool: asyncpg.Pool, data_dir: Path, out: Out) -> None:
         for first, last in contiguous_runs(sorted(store.by_height)):
             report = await index_from_node(pool, rpc_url=node.rpc_url, start=first, stop=last)
             out(f"  indexed blocks {first}..{last} over JSON-RPC: {report.summary()}\n")
+    await load_ethereum(pool, data_dir / "ethereum", out)
     raito = sorted((bitcoin / "raito").glob("*.json.gz"))
     report = await index_files(pool, raito, kind="json")
     out(f"  indexed {len(raito)} raito block files (inputs carry spent outputs): {report.summary()}\n")
@@ -127,6 +139,26 @@ async def load(pool: asyncpg.Pool, data_dir: Path, out: Out) -> None:
     )
     labels = await import_labels(pool, data_dir / "labels")
     out(f"imported {labels.labels} labels from {len(labels.sources)} lists\n")
+
+
+async def load_ethereum(pool: asyncpg.Pool, ethereum: Path, out: Out) -> None:
+    """Recorded Ethereum mainnet blocks through the EVM replay node (which refuses eth_call, as pruned
+    nodes do: token symbols stay unknown, amounts are base units either way)."""
+    store = await asyncio.to_thread(EvmReplayStore.from_dirs, ethereum / "helios", ethereum / "etl")
+    if not store.blocks:
+        return
+    async with serve_evm_replay(store) as url:
+        out(f"EVM replay node on {url}: {len(store.blocks)} recorded Ethereum mainnet blocks\n")
+        job = EvmJob(url, Chain.ETHEREUM)
+        for first, last in contiguous_runs(sorted(store.blocks)):
+            report = await index_evm(pool, job, start=first, stop=last)
+            out(f"  indexed Ethereum blocks {first}..{last}: {report.rows['transfers']} transfers\n")
+
+
+async def _ethereum_example(pool: asyncpg.Pool) -> str | None:
+    """The Ethereum address with the most token transfers in the bundled blocks."""
+    address = await pool.fetchval(_BUSIEST_ETHEREUM)
+    return str(address) if address is not None else None
 
 
 async def _example_addresses(pool: asyncpg.Pool) -> list[str]:
@@ -155,3 +187,15 @@ async def _show_examples(url: str, addresses: list[str], out: Out) -> None:
             out(f"  - {reason['explanation']}\n")
     full = orjson.dumps(answers[0], option=orjson.OPT_INDENT_2).decode()
     out(f"\nthe full answer for the first one:\n{full}\n")
+
+
+async def _show_ethereum(url: str, address: str, out: Out) -> None:
+    path = f"/v1/addresses/ethereum/{address}"
+    async with aiohttp.ClientSession() as session, session.get(url + path) as resp:
+        result = await resp.json()
+    seen = result.get("activity") or {}
+    out(
+        f"\nGET {path} -> {result['risk']['level']}: {seen.get('tx_count', 0)} transactions moving value in "
+        f"blocks {seen.get('first_block')}..{seen.get('last_block')}; "
+        f"{len(result.get('exposure') or [])} labelled exposures\n"
+    )

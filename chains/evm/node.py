@@ -15,12 +15,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from chains.errors import NodeNotSynced, NodeProtocolError, RpcError
 from chains.evm import params
 from chains.evm import requests as rq
-from chains.evm.parse import Codec, block_ref, hex_int, parse_block, parse_call_traces, parse_parity_traces
+from chains.evm.parse import (
+    Codec,
+    block_ref,
+    hex_int,
+    parity_tx_values,
+    parse_block,
+    parse_call_traces,
+    parse_parity_traces,
+    strip0x,
+)
 from chains.model import AccountBlock, Chain, Transfer
 from chains.rpc import JsonRpcClient
 
@@ -77,23 +86,40 @@ class EvmNode:
     async def tip_height(self) -> int:
         return hex_int(await self._client.call(*rq.block_number()), "eth_blockNumber")
 
+    async def block_hash(self, height: int) -> str:
+        """The node's block hash at ``height``, lower-case hex without 0x (header only)."""
+        block = await self._client.call(*rq.get_block(height, full=False))
+        if block is None:
+            raise NodeNotSynced(f"node has no block {height} yet")
+        return strip0x(str(block["hash"])).lower()
+
     async def blocks(self, heights: Sequence[int]) -> list[AccountBlock]:
         """Blocks at ``heights``, in that order, ``block_batch`` heights per round of requests."""
-        out: list[AccountBlock] = []
+        return [parse_raw(self.chain, raw, self._codec) for raw in await self.raw_blocks(heights)]
+
+    async def raw_blocks(self, heights: Sequence[int]) -> list[RawBlock]:
+        """The node's answers for ``heights``, unparsed (the indexer parses them in worker processes)."""
+        out: list[RawBlock] = []
         for start in range(0, len(heights), self._block_batch):
             out += await self._fetch(heights[start : start + self._block_batch])
         return out
 
-    async def _fetch(self, heights: Sequence[int]) -> list[AccountBlock]:
-        raw = await self._client.batch([rq.get_block(h) for h in heights], max_batch=self._block_batch)
+    async def _fetch(self, heights: Sequence[int]) -> list[RawBlock]:
+        if self.trace_api is None:
+            self.trace_api = await self._probe_traces(heights[0])
+        # trace_block carries every transaction's value (its top frame): then the block's transaction
+        # hashes suffice, and nodes serialise full transaction bodies slowly (anvil: ~25x the cost).
+        full = self.trace_api is not TraceApi.PARITY
+        calls = [rq.get_block(h, full=full) for h in heights]
+        raw = await self._client.batch(calls, max_batch=self._block_batch)
         for height, block in zip(heights, raw, strict=True):
             if block is None:
                 raise NodeNotSynced(f"node has no block {height} yet")
         receipts = await self._receipts(heights, raw)
-        traces = await self._traces(heights, raw)
+        traces = await self._traces(heights)
+        api = self.trace_api or TraceApi.NONE
         return [
-            parse_block(self.chain, block, rs, ts, codec=self._codec)
-            for block, rs, ts in zip(raw, receipts, traces, strict=True)
+            RawBlock(block, rs, api.value, ts) for block, rs, ts in zip(raw, receipts, traces, strict=True)
         ]
 
     async def _receipts(self, heights: Sequence[int], raw: Sequence[Any]) -> list[list[Any]]:
@@ -119,22 +145,13 @@ class EvmNode:
             at += len(hs)
         return out
 
-    async def _traces(self, heights: Sequence[int], raw: Sequence[Any]) -> list[list[Transfer]]:
+    async def _traces(self, heights: Sequence[int]) -> list[Any]:
         if self.trace_api is None:
             self.trace_api = await self._probe_traces(heights[0])
         if self.trace_api is TraceApi.NONE:
-            return [[] for _ in heights]
+            return [None for _ in heights]
         call = rq.trace_block if self.trace_api is TraceApi.PARITY else rq.debug_trace_block
-        answers = await self._client.batch([call(h) for h in heights], max_batch=self._block_batch)
-        out: list[list[Transfer]] = []
-        for block, answer in zip(raw, answers, strict=True):
-            ref = block_ref(self.chain, block, self._codec)
-            if self.trace_api is TraceApi.PARITY:
-                out.append(parse_parity_traces(ref, answer or ()))
-            else:
-                hashes = [_tx_hash(tx) for tx in block["transactions"]]
-                out.append(parse_call_traces(ref, answer or (), hashes))
-        return out
+        return list(await self._client.batch([call(h) for h in heights], max_batch=self._block_batch))
 
     async def _probe_traces(self, height: int) -> TraceApi:
         for api, call in ((TraceApi.PARITY, rq.trace_block), (TraceApi.GETH, rq.debug_trace_block)):
@@ -147,6 +164,30 @@ class EvmNode:
             return api
         log.info("node offers no traces: internal transfers are not indexed")
         return TraceApi.NONE
+
+
+class RawBlock(NamedTuple):
+    """One block as the node answered: the block, its receipts, and its traces in ``trace_api``'s form
+    (None without traces). Plain JSON in a tuple: it crosses to parser processes cheaply."""
+
+    block: Any
+    receipts: list[Any]
+    trace_api: str
+    traces: Any
+
+
+def parse_raw(chain: Chain, raw: RawBlock, codec: Codec) -> AccountBlock:
+    internal: list[Transfer] = []
+    values = None
+    if raw.traces is not None:
+        ref = block_ref(chain, raw.block, codec)
+        if raw.trace_api == TraceApi.PARITY.value:
+            internal = parse_parity_traces(ref, raw.traces)
+            values = parity_tx_values(raw.traces)
+        else:
+            hashes = [_tx_hash(tx) for tx in raw.block["transactions"]]
+            internal = parse_call_traces(ref, raw.traces, hashes)
+    return parse_block(chain, raw.block, raw.receipts, internal, codec=codec, values=values)
 
 
 def _tx_hash(tx: Any) -> str:

@@ -82,14 +82,16 @@ def parse_block(
     traces: Sequence[Transfer] = (),
     *,
     codec: Codec = evm_address.from_hex,
+    values: Mapping[str, int] | None = None,
 ) -> AccountBlock:
-    """One block with its receipts (any order, matched by hash) and its internal transfers."""
+    """One block with its receipts (any order, matched by hash) and its internal transfers. ``values``
+    (tx hash -> wei) stands in for transaction bodies when the block came with hashes only."""
     if not isinstance(block, dict):
         raise ParseError(f"block is not an object: {block!r:.80}")
     try:
         ref = block_ref(chain, block, codec)
         by_hash = {str(r["transactionHash"]).lower(): r for r in receipts}
-        txs = tuple(_tx(entry, i, by_hash, codec) for i, entry in enumerate(block["transactions"]))
+        txs = tuple(_tx(entry, i, by_hash, codec, values) for i, entry in enumerate(block["transactions"]))
     except (KeyError, TypeError, AddressError) as exc:
         raise ParseError(f"block {block.get('number')!r}: {type(exc).__name__}: {exc}") from exc
     transfers: list[Transfer] = []
@@ -121,7 +123,9 @@ def block_ref(chain: Chain, block: Json, codec: Codec = evm_address.from_hex) ->
     return BlockRef(chain, hex_int(block["number"], "block number"), hex_int(block["timestamp"]), codec)
 
 
-def _tx(entry: Json, index: int, receipts: Mapping[str, Json], codec: Codec) -> AccountTx:
+def _tx(
+    entry: Json, index: int, receipts: Mapping[str, Json], codec: Codec, values: Mapping[str, int] | None
+) -> AccountTx:
     tx_hash = (entry if isinstance(entry, str) else str(entry["hash"])).lower()
     receipt = receipts.get(tx_hash)
     if receipt is None:
@@ -136,7 +140,7 @@ def _tx(entry: Json, index: int, receipts: Mapping[str, Json], codec: Codec) -> 
         index=index,
         from_address=codec(str(body["from"])),
         to_address=codec(str(to)) if to else None,
-        value=hex_int(entry["value"], "value") if isinstance(entry, dict) else None,
+        value=hex_int(entry["value"], "value") if isinstance(entry, dict) else (values or {}).get(tx_hash),
         success=status is None or hex_int(status, "status") == 1,
         created=codec(str(created)) if created else None,
     )
@@ -277,3 +281,14 @@ def _parity_move(trace: Json) -> tuple[str, str, int] | None:
     if not amount or not source or not target or not moves_value:
         return None
     return str(source), str(target), amount
+
+
+def parity_tx_values(answer: Sequence[Json]) -> dict[str, int]:
+    """Each transaction's own value (wei) from ``trace_block``: the action of its top frame (empty
+    ``traceAddress``). With these, a block fetched with transaction hashes only is complete."""
+    values: dict[str, int] = {}
+    for trace in answer:
+        tx_hash = trace.get("transactionHash")
+        if tx_hash and not trace.get("traceAddress"):
+            values[str(tx_hash).lower()] = hex_int((trace.get("action") or {}).get("value") or "0x0", "value")
+    return values

@@ -64,6 +64,10 @@ async def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from tracer.store.pool import open_pool
 
     _validate(args)
+    if args.chain == "evm":
+        from tracer.cli.evm import cmd_index_evm
+
+        return await cmd_index_evm(args, settings)
     _source(args, settings)
     async with open_pool(settings) as pool:
         if args.raw or args.json:
@@ -182,7 +186,7 @@ def _stop_on_signals(stop: asyncio.Event) -> Iterator[None]:
 
 def register(sub: Subparsers) -> None:
     index = sub.add_parser("index", help="index blocks into PostgreSQL")
-    index.add_argument("chain", choices=["bitcoin"])
+    index.add_argument("chain", choices=["bitcoin", "evm"])
     index.add_argument("--raw", nargs="+", metavar="FILE", help="serialized blocks (binary, hex, blk*.dat)")
     index.add_argument(
         "--json", nargs="+", metavar="FILE", help="getblock JSON (verbosity 2/3) or raito JSON"
@@ -216,4 +220,7 @@ def register(sub: Subparsers) -> None:
     index.add_argument(
         "--no-progress", dest="progress", action="store_false", help="no progress bar on a terminal"
     )
+    from tracer.cli.evm import add_evm_index_arguments
+
+    add_evm_index_arguments(index)
     index.set_defaults(run=cmd_index)

@@ -124,6 +124,8 @@ class Exposure:
             "address": self.labels[0].address,
             "cluster_id": self.row.path[0],
             "direction": "sent_to" if self.row.direction == Direction.OUTGOING else "received_from",
+            "asset": self.asset,
+            "unit": self.unit,
             "amount": self.amount,
             "tx_count": self.row.tx_count,
             "actor": self.actor,

@@ -119,3 +119,15 @@ async def freeze_subjects_from(conn: asyncpg.Connection, chain: str, height: int
         height,
     )
     return {row["address"] for row in rows}
+
+
+async def freeze_subjects_at(conn: asyncpg.Connection, chain: str, heights: Collection[int]) -> set[str]:
+    """Addresses with freeze events in the blocks at ``heights`` (about to be replaced)."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT a.address FROM token_events e JOIN addresses a ON a.id = e.subject_id
+           WHERE e.chain = $1 AND e.block_height = ANY($2::integer[])
+             AND e.kind IN ('freeze', 'unfreeze', 'destroy')""",
+        chain,
+        list(heights),
+    )
+    return {row["address"] for row in rows}

@@ -17,7 +17,7 @@ import asyncpg
 from chains.model import AccountBlock, TokenEventKind
 from tracer.store.addresses import ensure_address_ids
 from tracer.store.chaindata import move_cursor
-from tracer.store.freeze_labels import refresh_freeze_labels
+from tracer.store.freeze_labels import freeze_subjects_at, refresh_freeze_labels
 from tracer.store.tokens import ensure_token_ids
 
 ACCOUNT_TABLES = ("addresses", "blocks", "tokens", "account_txs", "transfers", "token_events")
@@ -79,25 +79,38 @@ async def write_account_blocks(
         todo = [b for h, b in sorted(by_height.items()) if reindex or stored.get(h) != b.hash]
         if cursor is not None:
             await move_cursor(conn, chain, cursor[0], cursor[1])
-        if not todo:
-            return AccountWriteStats(0, 0, 0, 0, len(by_height))
-        await conn.execute(
-            "DELETE FROM blocks WHERE chain = $1 AND height = ANY($2::integer[])",
-            chain,
-            [b.height for b in todo],
-        )
-        stats = await _copy_rows(conn, chain, todo, source)
-        frozen = {
-            e.subject
-            for b in todo
-            for e in b.events
-            if e.kind in _FREEZE_KINDS and e.token in (issuers or {})
-        }
-        if frozen:
-            await refresh_freeze_labels(conn, chain, frozen, issuers or {})
+        replace = [b.height for b in todo if b.height in stored]
+        stats = await write_account_rows(conn, todo, source=source, replace=replace, issuers=issuers)
     return AccountWriteStats(
         stats.blocks, stats.txs, stats.transfers, stats.events, len(by_height) - len(todo)
     )
+
+
+async def write_account_rows(
+    conn: asyncpg.Connection,
+    blocks: Sequence[AccountBlock],
+    *,
+    source: str,
+    replace: Sequence[int] = (),
+    issuers: Mapping[str, str] | None = None,
+) -> AccountWriteStats:
+    """The rows of ``blocks`` in the caller's transaction; heights in ``replace`` are deleted first (their
+    rows go by cascade). Freeze events of the ``issuers`` contracts refresh the subjects' labels."""
+    if not blocks:
+        return AccountWriteStats(0, 0, 0, 0)
+    chain = blocks[0].chain.value
+    issuers = issuers or {}
+    touched: set[str] = set()
+    if replace:
+        touched = await freeze_subjects_at(conn, chain, replace)
+        await conn.execute(
+            "DELETE FROM blocks WHERE chain = $1 AND height = ANY($2::integer[])", chain, list(replace)
+        )
+    stats = await _copy_rows(conn, chain, blocks, source)
+    touched |= {e.subject for b in blocks for e in b.events if e.kind in _FREEZE_KINDS and e.token in issuers}
+    if touched and issuers:
+        await refresh_freeze_labels(conn, chain, touched, issuers)
+    return stats
 
 
 async def _stored_hashes(conn: asyncpg.Connection, chain: str, heights: list[int]) -> dict[int, str]:

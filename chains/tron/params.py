@@ -1,0 +1,17 @@
+"""TRON protocol facts, each with its source (java-tron, TRON developer docs). Not settings."""
+
+from __future__ import annotations
+
+from typing import Final
+
+MS_PER_S: Final = 1000  # block_header.raw_data.timestamp is in milliseconds (java-tron BlockHeader.raw)
+SUN_PER_TRX: Final = 1_000_000  # TRON docs "TRX": 1 TRX = 1,000,000 sun
+SUCCESS: Final = "SUCCESS"  # Transaction.Result.contractResult / receipt.result of a transaction that ran
+# Contract types (java-tron protocol Tron.proto, Transaction.Contract.ContractType) that move TRX:
+TRANSFER_CONTRACT: Final = "TransferContract"  # value.owner_address -> value.to_address, value.amount sun
+TRIGGER_SMART_CONTRACT: Final = "TriggerSmartContract"  # value.call_value sun to value.contract_address
+CREATE_SMART_CONTRACT: Final = "CreateSmartContract"  # value.new_contract.call_value sun to the new contract
+# HTTP API paths (TRON developer docs, "HTTP API"): a POST with {"num": height}.
+GET_BLOCK_BY_NUM: Final = "wallet/getblockbynum"
+GET_TX_INFO_BY_BLOCK_NUM: Final = "wallet/gettransactioninfobyblocknum"
+GET_NOW_BLOCK: Final = "wallet/getnowblock"

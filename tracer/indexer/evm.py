@@ -1,0 +1,178 @@
+"""The EVM adapter of the indexer core: blocks, receipts and traces from any Ethereum-compatible JSON-RPC
+node (Ethereum, or TRON's JSON-RPC for blocks and TRC-20 logs), parsed in worker processes into
+``AccountBlock`` records, written by ``tracer.store.transfers``.
+
+Token metadata (symbol, name, decimals) is read with ``eth_call`` the first time a contract is seen, inside
+the batch that first stores it; a node that refuses ``eth_call`` leaves it unknown (NULL) and indexing goes
+on. Freeze events of the known stablecoin issuers (``chains.evm.params``) become labels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+import asyncpg
+
+from chains.evm import params
+from chains.evm.address import from_hex as evm_from_hex
+from chains.evm.node import EvmNode, RawBlock, parse_raw
+from chains.evm.parse import strip0x
+from chains.evm.tokens import TokenReader
+from chains.model import AccountBlock, Chain
+from chains.rpc import JsonRpcClient
+from chains.transport import HttpTransport
+from chains.tron.address import from_hex as tron_from_hex
+from tracer.errors import InputError
+from tracer.indexer.adapter import BatchStats, Header
+from tracer.store.chaindata import delete_from_height, stored_hashes
+from tracer.store.freeze_labels import freeze_subjects_from, refresh_freeze_labels
+from tracer.store.pool import refresh_grown_statistics
+from tracer.store.tokens import save_token_metadata
+from tracer.store.transfers import ACCOUNT_TABLES, stored_tokens, tokens_of, write_account_rows
+
+EXPECTED_CHAIN_IDS: Final = {Chain.ETHEREUM: params.ETHEREUM_CHAIN_ID, Chain.TRON: params.TRON_CHAIN_ID}
+ISSUERS: Final = {Chain.ETHEREUM: params.ETHEREUM_ISSUERS, Chain.TRON: params.TRON_ISSUERS}
+
+
+def parse_ethereum(raw: RawBlock, height: int) -> AccountBlock:
+    """Worker-process entry point for Ethereum blocks."""
+    return parse_raw(Chain.ETHEREUM, raw, evm_from_hex)
+
+
+def parse_tron(raw: RawBlock, height: int) -> AccountBlock:
+    """Worker-process entry point for TRON blocks read through its Ethereum-compatible JSON-RPC."""
+    return parse_raw(Chain.TRON, raw, tron_from_hex)
+
+
+_PARSERS: Final = {Chain.ETHEREUM: parse_ethereum, Chain.TRON: parse_tron}
+_CODECS: Final = {Chain.ETHEREUM: evm_from_hex, Chain.TRON: tron_from_hex}
+
+
+@dataclass(slots=True)
+class TokenRegistry:
+    """Contracts whose metadata is stored (committed) or being stored (in the open batch)."""
+
+    known: set[str] = field(default_factory=set)
+    pending: set[str] = field(default_factory=set)
+
+    def commit(self) -> None:
+        self.known |= self.pending
+        self.pending.clear()
+
+    def abort(self) -> None:
+        self.pending.clear()
+
+
+class EvmAdapter:
+    """``ChainAdapter[RawBlock, AccountBlock]`` for Ethereum and TRON (see ``tracer.indexer.adapter``)."""
+
+    def __init__(
+        self,
+        node: EvmNode,
+        *,
+        source: str = "rpc",
+        issuers: Mapping[str, str] | None = None,
+        read_tokens: bool = True,
+    ) -> None:
+        self.node = node
+        self._source = source
+        self.issuers = dict(ISSUERS.get(node.chain, {}) if issuers is None else issuers)
+        self.tokens = TokenRegistry()
+        self.reader = TokenReader(node.client) if read_tokens else None
+
+    @property
+    def chain(self) -> str:
+        return self.node.chain.value
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    async def tip_height(self) -> int:
+        return await self.node.tip_height()
+
+    async def block_hash(self, height: int) -> str:
+        return await self.node.block_hash(height)
+
+    async def fetch(self, heights: Sequence[int]) -> list[RawBlock]:
+        return await self.node.raw_blocks(heights)
+
+    def parser(self) -> Callable[[RawBlock, int], AccountBlock]:
+        return _PARSERS[self.node.chain]
+
+    def raw_header(self, raw: RawBlock, height: int) -> Header:
+        block = raw.block
+        return Header(height, strip0x(str(block["hash"])).lower(), strip0x(str(block["parentHash"])).lower())
+
+    def tx_count(self, parsed: AccountBlock) -> int:
+        return len(parsed.txs)
+
+    async def stored_hashes(self, conn: asyncpg.Connection, first: int, last: int) -> dict[int, str]:
+        return await stored_hashes(conn, self.chain, first, last)
+
+    async def write(
+        self, conn: asyncpg.Connection, blocks: Sequence[AccountBlock], *, replace: Sequence[int]
+    ) -> BatchStats:
+        await self._register_tokens(conn, blocks)
+        stats = await write_account_rows(
+            conn, blocks, source=self._source, replace=replace, issuers=self.issuers
+        )
+        rows = {"transfers": stats.transfers, "token_events": stats.events}
+        return BatchStats(stats.blocks, stats.txs, rows)
+
+    async def _register_tokens(self, conn: asyncpg.Connection, blocks: Sequence[AccountBlock]) -> None:
+        new = tokens_of(blocks) - self.tokens.known - self.tokens.pending
+        if not new:
+            return
+        new -= await stored_tokens(conn, self.chain, new)
+        if new and self.reader is not None:
+            infos = await self.reader.read(sorted(new), node_address=self._node_addresses(new))
+            await save_token_metadata(conn, self.chain, infos)
+        self.tokens.pending |= new
+
+    def _node_addresses(self, addresses: set[str]) -> dict[str, str] | None:
+        if self.node.chain is not Chain.TRON:
+            return None
+        from chains.tron.address import to_hex
+
+        return {a: "0x" + to_hex(a)[2:] for a in addresses}
+
+    async def rollback(self, conn: asyncpg.Connection, from_height: int) -> int:
+        subjects = await freeze_subjects_from(conn, self.chain, from_height)
+        dropped = await delete_from_height(conn, self.chain, from_height)
+        if subjects and self.issuers:
+            await refresh_freeze_labels(conn, self.chain, subjects, self.issuers)
+        return dropped
+
+    def committed(self) -> None:
+        self.tokens.commit()
+
+    def aborted(self) -> None:
+        self.tokens.abort()
+
+    async def after_run(self, conn: asyncpg.Connection) -> None:
+        await refresh_grown_statistics(conn, ACCOUNT_TABLES)
+
+
+@contextlib.asynccontextmanager
+async def open_evm_adapter(
+    rpc_url: str,
+    chain: Chain,
+    *,
+    chain_id: int | None = None,
+    traces: bool = True,
+    issuers: Mapping[str, str] | None = None,
+    rate_limit: float | None = None,
+) -> AsyncIterator[EvmAdapter]:
+    """The adapter for a node URL, after checking the node serves ``chain`` (eth_chainId)."""
+    if chain not in _PARSERS:
+        raise InputError(f"chain {chain.value!r} is not an EVM chain: use ethereum or tron")
+    async with HttpTransport(rpc_url) as transport:
+        node = EvmNode(
+            JsonRpcClient(transport, rate_limit=rate_limit), chain, codec=_CODECS[chain], traces=traces
+        )
+        await node.check_chain_id(chain_id if chain_id is not None else EXPECTED_CHAIN_IDS[chain])
+        yield EvmAdapter(node, issuers=issuers)
