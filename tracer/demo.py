@@ -137,8 +137,10 @@ async def load(pool: asyncpg.Pool, data_dir: Path, out: Out) -> None:
         f"clustered: {clusters.merges} merges, {clusters.vetoes} CoinJoin vetoes, "
         f"{clusters.clusters} clusters (largest {clusters.largest_cluster}) in {clusters.seconds} s\n"
     )
+    # Each file is its own named source: re-running the demo replaces these sources only, never a
+    # user's own imports (tracer.labels.guard).
     labels = await import_labels(pool, data_dir / "labels")
-    out(f"imported {labels.labels} labels from {len(labels.sources)} lists\n")
+    out(f"imported {labels.labels} labels and {labels.actors} actors from {len(labels.sources)} sources\n")
 
 
 async def load_ethereum(pool: asyncpg.Pool, ethereum: Path, out: Out) -> None:

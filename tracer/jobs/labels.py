@@ -75,8 +75,17 @@ class ImportReport:
     def labels(self) -> int:
         return sum(int(str(s["labels"])) for s in self.sources)
 
+    @property
+    def actors(self) -> int:
+        return sum(int(str(s["actors"])) for s in self.sources)
+
     def as_dict(self) -> dict[str, object]:
-        return {"labels": self.labels, "sources": self.sources, "ignored_files": self.ignored_files}
+        return {
+            "labels": self.labels,
+            "actors": self.actors,
+            "sources": self.sources,
+            "ignored_files": self.ignored_files,
+        }
 
 
 async def import_labels(
@@ -175,6 +184,7 @@ def _entry(stored: store.StoredSource, item: _Parsed) -> dict[str, object]:
         "tenant": stored.tenant,
         "file": str(item.file),
         "labels": stored.entries,
+        "actors": stored.actors,
         "skipped": dict(sorted(item.labels.skipped.items())),
     }
 
