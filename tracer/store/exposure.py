@@ -42,6 +42,9 @@ class LabelRow:
     confidence: str | None
     reference: str | None
     source: str
+    actor_id: int | None = None  # the actor record it links to (labels.actor_id), with its name and category
+    actor_name: str | None = None
+    actor_category: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,9 +93,11 @@ class ScreeningData:
 # wallets' riskiest exposures, each with the actor's labels, the path's addresses and the wallet's totals.
 _LABEL_COLUMNS = """
     SELECT wl.wallet, wl.tenant, wl.actor_key, l.id AS label_id, l.address_id, a.address, l.label, l.category,
-           l.actor, l.confidence, l.reference, s.title AS source
+           l.actor, l.confidence, l.reference, s.title AS source, l.actor_id, act.name AS actor_name,
+           act.category AS actor_category
     FROM wallet_labels wl JOIN labels l ON l.id = wl.label_id
     JOIN addresses a ON a.id = l.address_id JOIN label_sources s ON s.id = l.source_id
+    LEFT JOIN actors act ON act.id = l.actor_id
 """
 _TARGETS = f"""
 SELECT a.address, a.id, w.wallet, COALESCE(c.size, 1) AS wallet_size, s.tx_count, s.received, s.sent,

@@ -34,10 +34,13 @@ log = logging.getLogger(__name__)
 
 EXPOSURE_TABLES = ("wallet_flows", "wallet_totals", "address_stats", "wallet_labels", "wallet_exposure")
 
-# How labels are grouped into actors: the actor a source names; a label without one stands for whoever
-# controls its address, so the lists that name one address without an actor count as one actor.
+# How labels are grouped into actors: the actor record a label links to (labels.actor_id, so an OFAC list
+# label resolved to its designated owner joins that owner's other labels), else the actor text a source
+# names; a label without either stands for whoever controls its address, so the lists that name one
+# address without an actor count as one actor.
 ACTOR_KEY_SQL = (
-    "CASE WHEN l.actor IS NOT NULL AND l.actor <> '' THEN 'actor:' || l.actor"
+    "CASE WHEN l.actor_id IS NOT NULL THEN 'actor_id:' || l.actor_id"
+    " WHEN l.actor IS NOT NULL AND l.actor <> '' THEN 'actor:' || l.actor"
     " ELSE 'address:' || l.address_id END"
 )
 
