@@ -37,7 +37,7 @@ def asset_name(chain: Chain, asset_id: int, data: ScreeningData) -> tuple[str, s
 
 
 def actor_name(label: LabelRow) -> str:
-    """The actor record's name when the label links to one, else the actor its source names, else the label."""
+    """The linked actor record's name, else the actor its source names, else the label itself."""
     return label.actor_name or label.actor or label.label
 
 
