@@ -29,6 +29,7 @@ from tracer.risk.rules import Direction, Relation, default_rules
 from tracer.store.errors import translate_errors
 from tracer.store.flows import FLOW_SOURCES, chains_with_data
 from tracer.store.pool import refresh_statistics
+from tracer.store import coverage_cache
 
 log = logging.getLogger(__name__)
 
@@ -260,6 +261,7 @@ async def _any(query: str, conn: asyncpg.Connection, *args: object) -> bool:
 
 
 async def _record_run(conn: asyncpg.Connection, report: ExposureReport, params: ExposureParams) -> None:
+    coverage_cache.invalidate()  # screenings report the last run
     coverage = {
         r["chain"]: {"min_height": r["min_height"], "max_height": r["max_height"], "blocks": r["blocks"]}
         for r in await conn.fetch(_COVERAGE)
