@@ -20,8 +20,8 @@ from tracer.errors import InvalidAddress, UnsupportedChain
 from tracer.labels.records import PUBLIC_TENANT, check_tenant
 from tracer.risk.exposure import exposures_of, ownership_findings
 from tracer.risk.scoring import assess
-from tracer.store.errors import translate_errors
 from tracer.store.coverage_cache import read_coverage_cached
+from tracer.store.errors import translate_errors
 from tracer.store.exposure import LabelRow, Limits, ScreeningData, Stats, read_screening
 
 # Bitcoin from tx_inputs / tx_outputs, Ethereum and TRON from transfers (tracer.store.flows).

@@ -19,7 +19,7 @@ from tracer.store.exposure import read_coverage
 
 COVERAGE_TTL_SECONDS = 1.0  # short: bounds how far a coverage block can lag the database
 
-_generation = 0  # bumped by invalidate(): entries of an older generation are stale
+_generation = [0]  # bumped by invalidate(): entries of an older generation are stale (a list: no `global`)
 _cache: weakref.WeakKeyDictionary[object, dict[tuple[str, ...], tuple[float, int, dict[str, object]]]] = (
     weakref.WeakKeyDictionary()
 )
@@ -27,14 +27,13 @@ _cache: weakref.WeakKeyDictionary[object, dict[tuple[str, ...], tuple[float, int
 
 def invalidate() -> None:
     """Forget every cached coverage (after a label import or exposure refresh in this process)."""
-    global _generation
-    _generation += 1
+    _generation[0] += 1
 
 
 def cached_coverage(conn: asyncpg.Connection, tenants: Sequence[str]) -> dict[str, object] | None:
     """The cached coverage for ``tenants`` on this connection's database, or None when it must be read."""
     entry = _entries(conn).get(tuple(tenants))
-    if entry is None or entry[1] != _generation or time.monotonic() - entry[0] > COVERAGE_TTL_SECONDS:
+    if entry is None or entry[1] != _generation[0] or time.monotonic() - entry[0] > COVERAGE_TTL_SECONDS:
         return None
     return entry[2]
 
@@ -43,7 +42,7 @@ async def read_coverage_cached(conn: asyncpg.Connection, tenants: Sequence[str])
     """The coverage for ``tenants``: from the cache when fresh, else read (and kept)."""
     coverage = cached_coverage(conn, tenants)
     if coverage is None:
-        generation = _generation  # read before the query: an invalidation meanwhile makes it stale
+        generation = _generation[0]  # read before the query: an invalidation meanwhile makes it stale
         coverage = await read_coverage(conn, tenants)
         _entries(conn)[tuple(tenants)] = (time.monotonic(), generation, coverage)
     return coverage

@@ -26,10 +26,10 @@ from dataclasses import asdict, dataclass
 import asyncpg
 
 from tracer.risk.rules import Direction, Relation, default_rules
+from tracer.store import coverage_cache
 from tracer.store.errors import translate_errors
 from tracer.store.flows import FLOW_SOURCES, chains_with_data
 from tracer.store.pool import refresh_statistics
-from tracer.store import coverage_cache
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import asyncpg
 from tracer.errors import NotFound
 from tracer.labels.guard import StoredSourceInfo, check_import
 from tracer.labels.records import LabelRecord, LabelSet, SourceSpec
-from tracer.store.actors import link_labels, upsert_actors
 from tracer.store import coverage_cache
+from tracer.store.actors import link_labels, upsert_actors
 
 LABEL_TABLES = ("addresses", "label_sources", "labels")
 _LABEL_COLUMNS = (
