@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 import asyncpg
 
 from tracer.risk.rules import Direction, Relation, default_rules
+from tracer.store import coverage_cache
 from tracer.store.errors import translate_errors
 from tracer.store.flows import FLOW_SOURCES, chains_with_data
 from tracer.store.pool import refresh_statistics
@@ -263,6 +264,7 @@ async def _any(query: str, conn: asyncpg.Connection, *args: object) -> bool:
 
 
 async def _record_run(conn: asyncpg.Connection, report: ExposureReport, params: ExposureParams) -> None:
+    coverage_cache.invalidate()  # screenings report the last run
     coverage = {
         r["chain"]: {"min_height": r["min_height"], "max_height": r["max_height"], "blocks": r["blocks"]}
         for r in await conn.fetch(_COVERAGE)

@@ -14,6 +14,7 @@ import asyncpg
 from tracer.errors import NotFound
 from tracer.labels.guard import StoredSourceInfo, check_import
 from tracer.labels.records import LabelRecord, LabelSet, SourceSpec
+from tracer.store import coverage_cache
 from tracer.store.actors import link_labels, upsert_actors
 
 LABEL_TABLES = ("addresses", "label_sources", "labels")
@@ -205,6 +206,7 @@ async def apply_label_changes(
 
 async def delete_source(conn: asyncpg.Connection | asyncpg.Pool, tenant: str, name: str) -> int | None:
     """Delete a source and its labels; the number of labels removed (None if there was no such source)."""
+    coverage_cache.invalidate()
     entries = await conn.fetchval(
         "DELETE FROM label_sources WHERE tenant = $1 AND name = $2 RETURNING entries", tenant, name
     )
@@ -214,6 +216,7 @@ async def delete_source(conn: asyncpg.Connection | asyncpg.Pool, tenant: str, na
 async def _upsert_source(
     conn: asyncpg.Connection, spec: SourceSpec, entries: int, actors: int, skipped: int
 ) -> int:
+    coverage_cache.invalidate()  # screenings report label sources
     source_id: int = await conn.fetchval(
         """INSERT INTO label_sources
                (tenant, name, title, format, origin, sha256, as_of, licence, entries, skipped, actors)
