@@ -60,7 +60,8 @@ def floor_app(settings: Settings) -> web.Application:
         return web.Response(body=b'{"status": "ok"}', content_type="application/json")
 
     async def database(app: web.Application) -> AsyncIterator[None]:
-        async with open_pool(settings, run_migrations=False) as pool:  # the same pool settings as tracer
+        # the same pool settings as tracer (no reset query on release)
+        async with open_pool(settings, run_migrations=False, reset_sessions=False) as pool:
             app[pool_key] = pool
             yield
 
