@@ -28,6 +28,7 @@ from chains.model import Chain
 from tracer.errors import InputError, UnsupportedFormat
 from tracer.jobs.ahead import ahead
 from tracer.labels import freeze
+from tracer.labels.actors import scope_local_keys
 from tracer.labels.formats import UNSUPPORTED_ASSET, parse_label_file
 from tracer.labels.freeze import StablecoinFreeze
 from tracer.labels.records import (
@@ -130,9 +131,10 @@ async def _write_as_parsed(
     async with contextlib.aclosing(parsed):
         async for item in parsed:
             spec = await _spec(conn, item, options)
-            source_id = await store.prepare_source(conn, spec, item.labels, replace=options.replace)
+            labels = scope_local_keys(item.labels, spec.tenant, spec.name)
+            source_id = await store.prepare_source(conn, spec, labels, replace=options.replace)
             written.append((item, source_id))
-            batch.append((source_id, spec.tenant, item.labels.records))
+            batch.append((source_id, spec.tenant, labels.records))
             if sum(len(records) for _, _, records in batch) >= WRITE_BATCH_LABELS:
                 await store.write_labels(conn, batch, link=False)
                 batch = []
@@ -248,6 +250,7 @@ async def import_records(
     check_tenant(spec.tenant)
     check_source_name(spec.name)
     labels = LabelSet(spec.title, spec.format, tuple(records), skipped or Counter(), spec.as_of, spec.licence)
+    labels = scope_local_keys(labels, spec.tenant, spec.name)
     async with translate_errors(), conn.transaction():
         return await store.import_label_set(conn, spec, labels, replace=replace)
 

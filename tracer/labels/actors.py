@@ -1,5 +1,11 @@
 """Actors from the sources we ship: the GraphSense ActorPack, and the scam-centre table's actors with their
-OFAC designations. Pure: bytes or rows in, ActorRecords out.
+OFAC designations; and the actors a plain label CSV (its ``actor`` column) or a STIX bundle (threat-actor
+and identity objects) names. Pure: bytes or rows in, ActorRecords out.
+
+Keys: GraphSense and scam-centre actors have global keys (their sources are curated registries that other
+files refer to). CSV and STIX actors are known only within their source: the parser gives them a
+``local_key`` and the import qualifies it with the tenant and source name (``scope_local_keys``), so one
+name in two sources is two actors, and a tenant's actors stay the tenant's.
 
 Only actors whose source categories fall in the actor taxonomy (tracer.risk.categories.ACTOR_CATEGORIES)
 become records; the rest (mining pools, DeFi protocols, gambling sites) stay names on their labels.
@@ -7,9 +13,10 @@ become records; the rest (mining pools, DeFi protocols, gambling sites) stay nam
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tracer.errors import UnsupportedFormat
@@ -27,12 +34,47 @@ _OUTSIDE = "actor outside the actor taxonomy"
 _CATEGORY_ENTRY = re.compile(r"\s*- ([a-z][a-z0-9_]*)")  # a plain scalar list entry
 
 
+LOCAL_KEY = "local:"  # + "<family>:<id within the source>", until the import names the source
+
+
+def local_key(family: str, local_id: str) -> str:
+    return f"{LOCAL_KEY}{family}:{local_id}"
+
+
+def name_slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def scope_local_keys(labels: LabelSet, tenant: str, source: str) -> LabelSet:
+    """``labels`` with its local actor keys made "<family>:<tenant>/<source>:<id>" (unchanged if none)."""
+    if not any(a.key.startswith(LOCAL_KEY) for a in labels.actors):
+        return labels
+
+    def scoped(key: str) -> str:
+        family, _, local_id = key[len(LOCAL_KEY) :].partition(":")
+        return f"{family}:{tenant}/{source}:{local_id}"
+
+    return dataclasses.replace(
+        labels,
+        actors=tuple(
+            dataclasses.replace(a, key=scoped(a.key)) if a.key.startswith(LOCAL_KEY) else a
+            for a in labels.actors
+        ),
+        records=tuple(
+            dataclasses.replace(r, actor_key=scoped(r.actor_key))
+            if r.actor_key and r.actor_key.startswith(LOCAL_KEY)
+            else r
+            for r in labels.records
+        ),
+    )
+
+
 def graphsense_key(actor_id: str) -> str:
     return GRAPHSENSE_KEY + actor_id
 
 
 def scam_centre_key(name: str) -> str:
-    return SCAM_CENTRES_KEY + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return SCAM_CENTRES_KEY + name_slug(name)
 
 
 def is_actor_pack(doc: object) -> bool:
@@ -133,6 +175,22 @@ def scam_centre_actors(rows: Iterable[Mapping[str, str]]) -> tuple[ActorRecord, 
             attributes={"detail": row.get("actor_detail", ""), "source_categories": categories},
         )
     return tuple(by_key.values())
+
+
+def csv_actors(rows: Iterable[tuple[str, Sequence[str]]]) -> tuple[ActorRecord, ...]:
+    """The actors a plain label CSV's ``actor`` column names, from (actor, our categories) of its rows:
+    one per distinct name (by ``name_slug``; the first spelling wins), with the most severe actor category
+    its rows support; names whose rows support none stay names on their labels. No aliases: a CSV row
+    does not say that two names are one actor."""
+    seen: dict[str, tuple[str, list[str]]] = {}
+    for name, categories in rows:
+        seen.setdefault(name_slug(name), (name, []))[1].extend(categories)
+    actors = []
+    for slug, (name, categories) in seen.items():
+        category = actor_category(categories)
+        if slug and category is not None:
+            actors.append(ActorRecord(local_key("csv", slug), name, category))
+    return tuple(actors)
 
 
 def _aliases(name: str) -> tuple[str, ...]:

@@ -168,7 +168,7 @@ async def prepare_source(
     counts = (len(labels.records), len(labels.actors), sum(labels.skipped.values()))
     source_id = await _upsert_source(conn, spec, *counts)
     await conn.execute("DELETE FROM labels WHERE source_id = $1", source_id)
-    await upsert_actors(conn, source_id, labels.actors)
+    await upsert_actors(conn, source_id, labels.actors, spec.tenant)
     return source_id
 
 
