@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Final, TypeAlias
 
+import orjson
+
 from chains.errors import NodeError, NodeProtocolError, NodeUnavailable, RpcError
 from chains.transport import Transport
 
@@ -62,6 +64,16 @@ def decode(body: bytes) -> Any:
     try:
         return json.loads(body, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError) as exc:
+        snippet = body[:200].decode("utf-8", "replace")
+        raise NodeProtocolError(f"node answered with something that is not JSON: {snippet!r}") from exc
+
+
+def fast_decode(body: bytes) -> Any:
+    """orjson, for protocols whose numbers are all integers or hex strings (Ethereum JSON-RPC): several
+    times faster than ``json`` on large receipts batches."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
         snippet = body[:200].decode("utf-8", "replace")
         raise NodeProtocolError(f"node answered with something that is not JSON: {snippet!r}") from exc
 
@@ -155,7 +167,8 @@ class JsonRpcClient:
 
     ``rate_limit`` is in requests (HTTP round trips) per second. ``clock``, ``sleep`` and ``rng`` are
     injectable so tests run retries and rate limits without waiting. ``jsonrpc="1.0"`` speaks Bitcoin
-    Core's legacy dialect (errors arrive with HTTP 500); both are handled.
+    Core's legacy dialect (errors arrive with HTTP 500); both are handled. ``decoder`` replaces the
+    default JSON decoding (floats as ``Decimal``) where a protocol has no floats: ``fast_decode``.
     """
 
     def __init__(
@@ -170,6 +183,7 @@ class JsonRpcClient:
         quiet_period: float = DEFAULT_QUIET_PERIOD_S,
         retriable_codes: frozenset[int] = RETRIABLE_RPC_CODES,
         jsonrpc: str = "2.0",
+        decoder: Callable[[bytes], Any] | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         rng: Callable[[], float] = random.random,
@@ -184,6 +198,7 @@ class JsonRpcClient:
         self._quiet = quiet_period
         self._retriable_codes = retriable_codes
         self._jsonrpc = jsonrpc
+        self._decode = decoder or decode
         self._clock = clock
         self._sleep = sleep
         self._rng = rng
@@ -278,7 +293,7 @@ class JsonRpcClient:
         if self._bucket is not None:
             await self._bucket.acquire()
         self.requests_sent += 1
-        return decode(await self._transport.send(encode(payload)))
+        return self._decode(await self._transport.send(encode(payload)))
 
     async def _wait(self, attempt: int, error: NodeError, method: str) -> None:
         delay = backoff_delay(attempt, self._backoff, self._backoff_max, self._rng)

@@ -22,7 +22,7 @@ from chains.evm.node import EvmNode, RawBlock, parse_raw
 from chains.evm.parse import strip0x
 from chains.evm.tokens import TokenReader
 from chains.model import AccountBlock, Chain
-from chains.rpc import JsonRpcClient
+from chains.rpc import JsonRpcClient, fast_decode
 from chains.transport import HttpTransport
 from chains.tron.address import from_hex as tron_from_hex
 from tracer.errors import InputError
@@ -172,7 +172,10 @@ async def open_evm_adapter(
         raise InputError(f"chain {chain.value!r} is not an EVM chain: use ethereum or tron")
     async with HttpTransport(rpc_url) as transport:
         node = EvmNode(
-            JsonRpcClient(transport, rate_limit=rate_limit), chain, codec=_CODECS[chain], traces=traces
+            JsonRpcClient(transport, rate_limit=rate_limit, decoder=fast_decode),
+            chain,
+            codec=_CODECS[chain],
+            traces=traces,
         )
         await node.check_chain_id(chain_id if chain_id is not None else EXPECTED_CHAIN_IDS[chain])
         yield EvmAdapter(node, issuers=issuers)
