@@ -17,6 +17,7 @@ from __future__ import annotations
 from chains.model import Tx
 from heuristics.coinjoin import (
     DETECTORS,
+    DUST_THRESHOLD_SAT,
     EQUAL_OUTPUTS_EXTRA_OUTPUTS_COUNT,
     detect_coinjoin,
     most_common_output,
@@ -36,7 +37,7 @@ def common_input(tx: Tx, block_height: int | None) -> MergeEvidence | Veto | Non
     addresses = sorted({i.address for i in tx.inputs if i.address is not None})
     if len(addresses) < MIN_DISTINCT_ADDRESSES_COUNT:
         return None
-    match = detect_coinjoin(tx)
+    match = detect_coinjoin(tx) if _repeats_a_value(tx) else None
     if match is not None:
         return Veto(
             Heuristic.COMMON_INPUT, tx.txid, block_height, match.reason, match.detail, dict(match.parameters)
@@ -51,7 +52,7 @@ def _evidence(tx: Tx, block_height: int | None, addresses: tuple[str, ...]) -> M
     if resolved < n_in:
         conditions.append(f"{n_in - resolved} of {n_in} inputs have no known address and are left out")
     conditions.append("no CoinJoin detector matched: " + ", ".join(name for name, _ in DETECTORS))
-    resemblance = coinjoin_resemblance(tx)
+    resemblance = coinjoin_resemblance(tx) if _repeats_a_value(tx) else None
     if resemblance is not None:
         conditions.append(f"confidence lowered: {resemblance}")
     high = resolved == n_in and resemblance is None
@@ -70,6 +71,14 @@ def _evidence(tx: Tx, block_height: int | None, addresses: tuple[str, ...]) -> M
             "output_count": len(tx.outputs),
         },
     )
+
+
+def _repeats_a_value(tx: Tx) -> bool:
+    """Whether two outputs above dust share a value. Every CoinJoin detector and the resemblance need such
+    a pair (equal outputs, or a shared standard denomination, all above DUST_THRESHOLD_SAT), so without one
+    they cannot match: checking this first spares them on most transactions."""
+    values = [o.value for o in tx.outputs if o.value > DUST_THRESHOLD_SAT]
+    return len(values) != len(set(values))
 
 
 def coinjoin_resemblance(tx: Tx) -> str | None:

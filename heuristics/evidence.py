@@ -14,6 +14,13 @@ from enum import StrEnum
 
 class Heuristic(StrEnum):
     COMMON_INPUT = "common_input"
+    CHANGE_FRESH_ADDRESS = "change_fresh_address"
+    CHANGE_OPTIMAL = "change_optimal"
+    CHANGE_ADDRESS_TYPE = "change_address_type"
+    CHANGE_FINGERPRINT = "change_fingerprint"
+    DEPOSIT_ADDRESS = "deposit_address"
+    AIRDROP = "airdrop"
+    SELF_AUTHORIZATION = "self_authorization"
 
 
 class Confidence(StrEnum):
@@ -28,6 +35,8 @@ class VetoReason(StrEnum):
     WASABI_2 = "coinjoin_wasabi2"
     JOINMARKET = "coinjoin_joinmarket"
     EQUAL_OUTPUTS = "coinjoin_equal_outputs"
+    MULTISIG = "multisig_output"  # change heuristics: a multisig output may be a co-signer's
+    AMBIGUOUS = "ambiguous_change"  # no single output qualifies, or several do
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +58,11 @@ class Veto:
     reason: VetoReason
     detail: str  # which guard matched, with the measured values
     parameters: dict[str, int | str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class NotRun:
+    """A heuristic that could not run, and why (for example: no exchange wallets are labelled)."""
+
+    heuristic: Heuristic
+    reason: str

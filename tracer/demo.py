@@ -132,13 +132,16 @@ async def load(pool: asyncpg.Pool, data_dir: Path, out: Out) -> None:
     raito = sorted((bitcoin / "raito").glob("*.json.gz"))
     report = await index_files(pool, raito, kind="json")
     out(f"  indexed {len(raito)} raito block files (inputs carry spent outputs): {report.summary()}\n")
+    # First, because the collapse guards read labels. Each file is its own named source: re-running the demo
+    # replaces these sources only, never a user's own imports (tracer.labels.guard).
+    labels = await import_labels(pool, data_dir / "labels")
+    out(f"imported {labels.labels} labels and {labels.actors} actors from {len(labels.sources)} sources\n")
     clusters = await run_clustering(pool)
     out(
         f"clustered: {clusters.merges} merges, {clusters.vetoes} CoinJoin vetoes, "
+        f"{clusters.refused} refused by collapse guards, "
         f"{clusters.clusters} clusters (largest {clusters.largest_cluster}) in {clusters.seconds} s\n"
     )
-    labels = await import_labels(pool, data_dir / "labels")
-    out(f"imported {labels.labels} labels from {len(labels.sources)} lists\n")
 
 
 async def load_ethereum(pool: asyncpg.Pool, ethereum: Path, out: Out) -> None:

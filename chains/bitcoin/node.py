@@ -64,7 +64,7 @@ class BitcoinRpcNode:
         return int(await self._client.call(*rq.getblockcount()))
 
     async def block_hash(self, height: int) -> str:
-        return (await self._hashes([height]))[0]
+        return (await self.block_hashes([height]))[0]
 
     async def block(self, ref: int | str) -> Block:
         if isinstance(ref, int):
@@ -80,7 +80,7 @@ class BitcoinRpcNode:
         time, each batch parsed before the next is fetched (so at most one batch of hex is held)."""
         if not heights:
             return []
-        hashes = await self._hashes(heights)
+        hashes = await self.block_hashes(heights)
         blocks: list[Block] = []
         for start in range(0, len(hashes), self._block_batch):
             part = range(start, min(start + self._block_batch, len(hashes)))
@@ -89,7 +89,8 @@ class BitcoinRpcNode:
             blocks += [await self._parse(reply, heights[i]) for reply, i in zip(replies, part, strict=True)]
         return blocks
 
-    async def _hashes(self, heights: Sequence[int]) -> list[str]:
+    async def block_hashes(self, heights: Sequence[int]) -> list[str]:
+        """One batch of getblockhash; a height the node lacks is NodeNotSynced."""
         for height in heights:
             if height < 0:
                 raise ValueError(f"block height must be >= 0, got {height}")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -42,7 +43,9 @@ def test_index_cluster_label_screen(fresh_db: str, tmp_path: Path) -> None:
     assert json.loads(indexed.stdout)["txs"] == 3315  # block 574200
     clustered = run("cluster", database_url=fresh_db, home=tmp_path)
     assert clustered.returncode == 0, clustered.stderr
-    assert json.loads(clustered.stdout)["merges"] > 0
+    (report,) = json.loads(clustered.stdout)["chains"]  # no --chain: every indexed chain
+    assert (report["chain"], report["mode"]) == ("bitcoin", "full")
+    assert report["merges"] > 0
     imported = run("labels", "import", str(FIXTURES / "labels/ofac"), database_url=fresh_db, home=tmp_path)
     assert imported.returncode == 0, imported.stderr
     screened = run("screen", "bitcoin", SANCTIONED, "--json", database_url=fresh_db, home=tmp_path)
@@ -153,3 +156,25 @@ def test_embedded_database_lifecycle_and_the_readme_demo(tmp_path: Path) -> None
     assert json.loads(screened.stdout)["risk"]["level"] == "severe"
     assert json.loads(run("db", "stop", database_url=None, home=home).stdout) == {"stopped": True}
     assert json.loads(run("db", "status", database_url=None, home=home).stdout)["running"] is False
+
+
+async def test_why_explains_a_cluster_merge_by_merge(
+    loaded_db: str, loaded_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """The smallest and largest member of the largest cluster (3,804 addresses): JSON as the API gives it."""
+    row = await loaded_pool.fetchrow(
+        """SELECT (SELECT address FROM addresses WHERE id = c.id) AS a,
+                  (SELECT a.address FROM address_clusters ac JOIN addresses a ON a.id = ac.address_id
+                   WHERE ac.cluster_id = c.id ORDER BY ac.address_id DESC LIMIT 1) AS b
+           FROM clusters c ORDER BY c.size DESC LIMIT 1"""
+    )
+    assert row is not None
+    a, b = row["a"], row["b"]
+    done = run("why", "bitcoin", a, b, "--json", database_url=loaded_db, home=tmp_path)
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    assert body["linked"] is True and body["path"][0]["from"] == a and body["path"][-1]["to"] == b
+    human = run("why", "bitcoin", a, b, database_url=loaded_db, home=tmp_path)
+    assert human.stdout.startswith(f"{a} and {b} are in cluster")
+    bad = run("why", "bitcoin", a, "nonsense", database_url=loaded_db, home=tmp_path)
+    assert bad.returncode == 2 and bad.stderr.startswith("tracer: invalid_address")

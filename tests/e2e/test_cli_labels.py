@@ -65,3 +65,17 @@ def test_screen_with_a_tenant_sees_its_private_labels(fresh_db: str, tmp_path: P
     other = ok("screen", "bitcoin", PRINCE_GROUP, "--json", "--tenant", "globex", db=fresh_db, home=tmp_path)
     assert mine["risk"]["level"] == "severe"  # type: ignore[index]
     assert public["labels"] == other["labels"] == []
+
+
+def test_actors_list_and_show(fresh_db: str, tmp_path: Path) -> None:
+    ok("labels", "import", str(SCAM_CENTRES), db=fresh_db, home=tmp_path)
+    listed = ok("actors", "list", "--category", "sanctioned", db=fresh_db, home=tmp_path)
+    names = [a["name"] for a in listed["actors"]]  # type: ignore[attr-defined]
+    assert names == ["Funnull Technology Inc. (FUNNULL CDN)", "Prince Group TCO / CHEN Zhi"]
+    shown = ok("actors", "show", "scam-centres:prince-group-tco-chen-zhi", db=fresh_db, home=tmp_path)
+    assert shown["address_count"] == 4
+    assert shown["designations"][0]["date"] == "2025-10-14"  # type: ignore[index]
+    missing = run("actors", "show", "nobody", database_url=fresh_db, home=tmp_path)
+    assert (missing.returncode, len(missing.stderr.splitlines())) == (2, 1)
+    bad = run("actors", "list", "--category", "nope", database_url=fresh_db, home=tmp_path)
+    assert bad.returncode == 2 and "unknown actor category" in bad.stderr

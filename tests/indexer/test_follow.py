@@ -1,5 +1,5 @@
 """Follow mode picks up blocks as the node gets them; SIGTERM finishes the batch being written, commits,
-exits 0; reorgs of depth 1 and 6 end with the clean rows."""
+exits 0. (Reorgs under a follower: test_faults.py, with the replay node's scripted branch switch.)"""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from indexer.conftest import Snapshot, snapshot, start_tracer, store_of
 from tracer.config import Settings
 from tracer.devnode.bitcoin_replay import ReplayNode, serve_replay
-from tracer.jobs.follow import NodeJob, follow_node, index_from_node
+from tracer.jobs.follow import NodeJob, follow_node
 from tracer.metrics import IndexerMetrics
 
 DEADLINE_S = 120.0
@@ -73,26 +73,3 @@ async def test_sigterm_commits_the_batch_being_written_and_exits_0(
     heights = [r[0] for r in await pool.fetch("SELECT height FROM blocks ORDER BY height")]
     assert heights == list(range(first, stopped_at))  # whole batches, the cursor right behind them
     assert '"blocks"' in out
-
-
-@pytest.mark.parametrize("depth", [1, 6])
-async def test_a_reorg_walks_back_to_the_fork_and_ends_with_the_clean_rows(
-    depth: int,
-    *,
-    pool: asyncpg.Pool,
-    chain_node: ReplayNode,
-    chain_range: tuple[int, int],
-    clean_rows: Snapshot,
-) -> None:
-    first, last = chain_range
-    await index_from_node(pool, rpc_url=chain_node.rpc_url, start=first, stop=last - 1)
-    # Our last `depth` blocks become blocks the node never had: as if we had indexed a branch that lost.
-    await pool.execute(
-        """UPDATE blocks SET hash = decode(md5(height::text) || md5('stale' || height::text), 'hex')
-           WHERE height >= $1""",
-        last - depth,
-    )
-    report = await index_from_node(pool, rpc_url=chain_node.rpc_url, stop=last)  # resumes at `last`
-    assert report.reorgs == depth
-    assert report.heights == list(range(last - depth, last + 1))
-    assert await snapshot(pool) == clean_rows

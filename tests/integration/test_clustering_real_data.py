@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from tracer.jobs.cluster import run_clustering
+from tracer.jobs.cluster import ClusterOptions, run_clustering
 
 ORDINARY_MULTI_INPUT = "f1b00d5cc08e9804d8312cd736a7b3057ebbaae84e785617ddb34317f1fb0ae6"
 WHIRLPOOL_MIX = "1d0becedc76680493f098504dd24139a546228c15b13430d7b9128e648180535"
@@ -77,8 +77,9 @@ async def test_batch_payout_with_many_equal_outputs_is_not_mistaken_for_a_coinjo
 async def test_every_clustered_address_is_explained_by_stored_evidence(loaded_pool: asyncpg.Pool) -> None:
     unexplained = await loaded_pool.fetchval(
         """SELECT count(*) FROM address_clusters ac
-           WHERE NOT EXISTS (SELECT 1 FROM merge_evidence e
-                             WHERE e.cluster_id = ac.cluster_id AND e.address_ids @> ARRAY[ac.address_id])"""
+           WHERE NOT EXISTS (SELECT 1 FROM merge_evidence e JOIN address_clusters anchor
+                             ON anchor.address_id = e.anchor_id AND anchor.cluster_id = ac.cluster_id
+                             WHERE e.address_ids @> ARRAY[ac.address_id])"""
     )
     assert unexplained == 0
 
@@ -96,11 +97,38 @@ async def test_cluster_id_is_the_smallest_member_and_size_is_exact(loaded_pool: 
 async def test_clustering_again_is_idempotent(loaded_pool: asyncpg.Pool) -> None:
     before = await loaded_pool.fetch("SELECT address_id, cluster_id FROM address_clusters ORDER BY 1")
     evidence_before = await loaded_pool.fetchval("SELECT count(*) FROM merge_evidence")
-    report = await run_clustering(loaded_pool)
+    again = await run_clustering(loaded_pool)  # nothing new indexed: an incremental run with nothing to do
+    assert (again.mode, again.txs_examined, again.merges) == ("incremental", 0, 0)
+    full = await run_clustering(loaded_pool, options=ClusterOptions(full=True))
     after = await loaded_pool.fetch("SELECT address_id, cluster_id FROM address_clusters ORDER BY 1")
     assert before == after
-    assert (
-        report.merges == evidence_before == await loaded_pool.fetchval("SELECT count(*) FROM merge_evidence")
+    assert full.merges == evidence_before == await loaded_pool.fetchval("SELECT count(*) FROM merge_evidence")
+    assert (full.mode, full.vetoes, full.largest_cluster) == ("full", 1, 3804)
+
+
+async def test_cluster_aggregates_match_the_members_history(loaded_pool: asyncpg.Pool) -> None:
+    """The precomputed summary of the largest cluster that received in the indexed blocks equals what its
+    members' transactions add up to (spends whose spent output is not indexed carry no value)."""
+    from tracer.store.views import cluster_summary
+
+    cid = await loaded_pool.fetchval(
+        """SELECT c.id FROM clusters c WHERE EXISTS (SELECT 1 FROM address_clusters ac JOIN tx_outputs o
+           ON o.address_id = ac.address_id WHERE ac.cluster_id = c.id) ORDER BY c.size DESC, c.id LIMIT 1"""
     )
-    assert report.vetoes == 1
-    assert report.largest_cluster == 3804
+    direct = await loaded_pool.fetchrow(
+        """WITH m AS (SELECT address_id FROM address_clusters WHERE cluster_id = $1)
+           SELECT (SELECT sum(o.value) FROM tx_outputs o JOIN m USING (address_id)) AS received,
+                  (SELECT COALESCE(sum(i.value), 0) FROM tx_inputs i JOIN m USING (address_id)) AS sent,
+                  (SELECT min(t.block_height) FROM transactions t WHERE t.id IN (
+                      SELECT tx_id FROM tx_outputs JOIN m USING (address_id)
+                      UNION SELECT tx_id FROM tx_inputs JOIN m USING (address_id))) AS first_height,
+                  (SELECT count(*) FROM m) AS size""",
+        cid,
+    )
+    async with loaded_pool.acquire() as conn:
+        summary = await cluster_summary(conn, cid)
+    assert summary is not None and summary.size == direct["size"]
+    (native,) = summary.assets
+    assert (native.asset, native.received, native.sent) == ("", direct["received"], direct["sent"])
+    assert summary.first_height == direct["first_height"]
+    assert summary.last_height is not None and summary.last_height >= direct["first_height"]

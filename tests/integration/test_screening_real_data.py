@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncpg
 
 from tracer.risk.screening import screen
+from tracer.store.actors import actor_id_of
 
 SANCTIONED_RECEIVER = "1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d"
 OFAC_LISTS = {"OFAC SDN list (XBT)", "OFAC SDN list (XBT, snapshot 2025-10-22)",
@@ -24,6 +25,7 @@ OFAC_LISTS = {"OFAC SDN list (XBT)", "OFAC SDN list (XBT, snapshot 2025-10-22)",
 PAYER_OF_SANCTIONED = "3N4aC7aLgUBPjaMsxBsDcSZy14wWGarPng"
 SANCTIONED_SPENDER = "343w3Xh64q5UpgpvAPqmsUzxrknde8PQHb"
 PRINCE_GROUP = "bc1qnujzvts45qka3cr2eqqw8ur3q6g6s0ze2wlk5m"
+PRINCE_GROUP_LISTS = {"Scam-centre actors (curated)", "OFAC SDN list (XBT, snapshot 2025-10-22)"}
 TWO_HOPS_FROM_GAMBLING = "1ELfFwRo5jJZtv2VmPJ2Jwsbo6B9dtp52h"
 
 
@@ -106,6 +108,21 @@ async def test_listed_address_without_transactions_is_still_severe(loaded_pool: 
     assert result["cluster"] == {"id": result["cluster"]["id"], "size": 1}  # type: ignore[index]
     actors = {lb["actor"] for lb in result["labels"]}  # type: ignore[attr-defined]
     assert "Prince Group TCO / CHEN Zhi" in actors
+
+
+async def test_an_actor_on_several_lists_gets_one_reason_naming_it(loaded_pool: asyncpg.Pool) -> None:
+    # The scam-centre table names Prince Group TCO / CHEN Zhi for this address; the OFAC snapshot of
+    # 2025-10-22 lists it without a name and resolves to the same actor record (labels.actor_id): one
+    # actor, so one reason, named from the actor record and listing every list that supports it.
+    actor_id = await actor_id_of(loaded_pool, "scam-centres:prince-group-tco-chen-zhi")
+    result = await screen(loaded_pool, "bitcoin", PRINCE_GROUP)
+    [reason] = reasons(result)
+    assert (reason["actor"], reason["actor_id"], reason["actor_category"]) == (
+        "Prince Group TCO / CHEN Zhi", actor_id, "sanctioned")  # fmt: skip
+    assert (reason["relation"], reason["address"], reason["score"]) == ("self", PRINCE_GROUP, 100)
+    assert set(reason["sources"]) == PRINCE_GROUP_LISTS  # type: ignore[call-overload]
+    assert {lb["source"] for lb in result["labels"]} == PRINCE_GROUP_LISTS  # type: ignore[attr-defined]
+    assert "Prince Group TCO / CHEN Zhi" in str(reason["explanation"])
 
 
 async def test_unknown_valid_address_is_none_and_not_known(loaded_pool: asyncpg.Pool) -> None:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from tracer.api import audit, auth, export, health, middleware, openapi, routes, trace
+from tracer.api import actors, audit, auth, export, health, middleware, openapi, routes, trace, why
 from tracer.api.endpoints import Endpoint, Endpoints
 from tracer.api.keys import AUDIT, DB_STATE, ENDPOINTS, LIMITER, METRICS, POOL, PRINCIPALS, SETTINGS
 from tracer.api.limits import DatabaseState, RateLimiter
@@ -21,6 +21,8 @@ from tracer.store.pool import open_pool
 TABLES: tuple[Endpoints, ...] = (
     routes.ENDPOINTS,
     trace.ENDPOINTS,
+    why.ENDPOINTS,
+    actors.ENDPOINTS,
     export.ENDPOINTS,
     auth.ENDPOINTS,
     audit.ENDPOINTS,

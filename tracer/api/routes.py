@@ -146,16 +146,14 @@ async def cluster_view(request: web.Request) -> web.Response:
         summary = await views.cluster_summary(conn, cluster_id)
         if summary is None:
             raise NotFound(f"no cluster {cluster_id}")
-        members = await views.cluster_members(conn, cluster_id, page.limit, page.offset)
-        evidence = await views.cluster_evidence(conn, cluster_id, page.limit, page.offset)
-        labels = await cluster_labels(conn, cluster_id, tenants(request))
+        members = await views.cluster_members(conn, summary.id, page.limit, page.offset)
+        evidence = await views.cluster_evidence(conn, summary.id, page.limit, page.offset)
+        labels = await cluster_labels(conn, summary.id, tenants(request))
     digest: dict[str, object] = {"cluster_id": summary.id, "size": summary.size}
     request[ANSWER] = digest
     return json_response(
         {
-            "id": summary.id,
-            "chain": summary.chain,
-            "size": summary.size,
+            **views.summary_json(summary),
             "members": {"items": members, "limit": page.limit, "offset": page.offset},
             "labels": [label_json(lb, "cluster") for lb in labels],
             "evidence": {"items": evidence, "limit": page.limit, "offset": page.offset},

@@ -1,10 +1,11 @@
-"""``tracer cluster``: join addresses into wallets over everything indexed."""
+"""``tracer cluster``: join addresses into wallets over all that is indexed; incremental."""
 
 from __future__ import annotations
 
 import argparse
 from typing import TYPE_CHECKING
 
+from heuristics.catalog import CATALOG
 from tracer.cli.common import emit
 from tracer.config import Settings
 
@@ -13,16 +14,36 @@ if TYPE_CHECKING:
 
 
 async def cmd_cluster(args: argparse.Namespace, settings: Settings) -> int:
-    from tracer.jobs.cluster import run_clustering
+    from tracer.jobs.cluster import ClusterOptions, indexed_chains, run_clustering
     from tracer.store.pool import open_pool
 
+    names = tuple(n.strip() for n in args.heuristics.split(",") if n.strip()) if args.heuristics else None
+    options = ClusterOptions(heuristics=names, full=args.full, max_weak_size=args.max_weak_size)
     async with open_pool(settings) as pool:
-        report = await run_clustering(pool, args.chain)
-    emit(report.as_dict())
+        chains = [args.chain] if args.chain else await indexed_chains(pool)
+        reports = [(await run_clustering(pool, chain, options)).as_dict() for chain in chains]
+    emit(reports[0] if args.chain else {"chains": reports})
     return 0
 
 
 def register(sub: Subparsers) -> None:
-    cluster = sub.add_parser("cluster", help="cluster addresses over everything indexed (idempotent)")
-    cluster.add_argument("--chain", default="bitcoin", choices=["bitcoin"])
+    cluster = sub.add_parser(
+        "cluster",
+        help="cluster addresses over everything indexed (incremental)",
+        description="Heuristics: "
+        + "; ".join(
+            f"{h.value} ({'default' if i.default else 'off by default'})" for h, i in CATALOG.items()
+        ),
+    )
+    cluster.add_argument("--chain", help="one chain (default: every indexed chain)")
+    cluster.add_argument(
+        "--heuristics", help="comma-separated heuristics to run (default: each chain's defaults)"
+    )
+    cluster.add_argument("--full", action="store_true", help="recompute from scratch instead of continuing")
+    cluster.add_argument(
+        "--max-weak-size",
+        type=int,
+        default=10_000,
+        help="a weak heuristic never grows a cluster past this many members (default 10000)",
+    )
     cluster.set_defaults(run=cmd_cluster)

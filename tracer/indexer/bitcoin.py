@@ -12,7 +12,7 @@ import contextlib
 import hashlib
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Protocol
 
 import asyncpg
 
@@ -20,8 +20,9 @@ from chains.bitcoin import params
 from chains.bitcoin import requests as rq
 from chains.bitcoin.blkfiles import LocatedBlock, iter_best_chain
 from chains.bitcoin.esplora import EsploraNode
+from chains.bitcoin.node import BLOCK_BATCH, BitcoinRpcNode
 from chains.bitcoin.parse import parse_block_bytes
-from chains.errors import NodeNotSynced, NodeProtocolError, ParseError, RpcError
+from chains.errors import NodeNotSynced, NodeProtocolError, ParseError
 from chains.model import Chain
 from chains.rpc import JsonRpcClient
 from chains.transport import DEFAULT_TIMEOUT_S, HttpTransport
@@ -36,9 +37,6 @@ from tracer.store.chaindata import (
     stored_hashes,
 )
 from tracer.store.pool import refresh_grown_statistics
-
-BLOCK_BATCH: Final = 8  # getblock calls per JSON-RPC request; mainnet blocks are up to ~4 MB, ~8 MB as hex
-HASH_BATCH: Final = 500  # getblockhash calls per request; each answer is 66 bytes
 
 
 def parse_block(raw: bytes, height: int) -> BlockRows:
@@ -68,23 +66,17 @@ class RpcRawSource:
 
     def __init__(self, client: JsonRpcClient, *, block_batch: int = BLOCK_BATCH) -> None:
         self.client = client
+        self.node = BitcoinRpcNode(client)  # heights -> hashes, tip: the node client's own calls
         self.block_batch = block_batch
 
     async def tip_height(self) -> int:
-        return int(await self.client.call(*rq.getblockcount()))
+        return await self.node.tip_height()
 
     async def block_hash(self, height: int) -> str:
-        return str(await self.client.call(*rq.getblockhash(height)))
+        return await self.node.block_hash(height)
 
     async def raw_blocks(self, heights: Sequence[int]) -> list[bytes]:
-        try:
-            hashes = await self.client.batch([rq.getblockhash(h) for h in heights], max_batch=HASH_BATCH)
-        except RpcError as exc:
-            if exc.code == rq.RPC_INVALID_PARAMETER:  # "Block height out of range"
-                raise NodeNotSynced(
-                    f"node has no block at one of heights {heights[0]}..{heights[-1]}"
-                ) from exc
-            raise
+        hashes = await self.node.block_hashes(heights)
         step = self.block_batch
         parts = await asyncio.gather(
             *(

@@ -1,7 +1,14 @@
-"""Clustering job: run the heuristics over everything indexed and store clusters with their evidence.
+"""Clustering job: run the enabled heuristics over what is indexed and keep clusters with their evidence.
 
-Idempotent: every run recomputes from the stored transactions and replaces the previous result in one
-transaction, so cluster ids (smallest member id) come out the same for the same data.
+Incremental: a run continues from where the last one stopped (``cluster_state``), reading only new
+transactions; the forest is rebuilt from the stored membership, so history is not recomputed. A run
+recomputes the chain from scratch (``full``) when asked, when the set of heuristics changed (undo: switch a
+heuristic off and its merges go), or when stored evidence disappeared (a reorg or a re-index deleted blocks,
+and their merges with them). Batch and incremental give the same clusters: merges apply in transaction
+order in both, and the stored membership is the whole state of the forest.
+
+Memory: the forest (8 bytes per address id) and the owners of labelled addresses; transactions are read
+a span of ids at a time and their evidence written before the next span is read.
 """
 
 from __future__ import annotations
@@ -9,22 +16,21 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import asyncpg
+import numpy as np
 
-from heuristics.common_input import common_input
-from heuristics.evidence import MergeEvidence, Veto
-from tracer.clustering.unionfind import UnionFind
-from tracer.store.clusters import (
-    CLUSTER_TABLES,
-    ClusteringResult,
-    EvidenceRow,
-    StoredTx,
-    VetoRow,
-    iter_candidate_txs,
-    replace_clustering,
-)
+from chains.model import Chain
+from heuristics import catalog
+from heuristics.evidence import Heuristic
+from tracer.clustering.account import run_account
+from tracer.clustering.bitcoin import CHANGE_HEURISTICS, Context, decide
+from tracer.clustering.engine import ClusterEngine
+from tracer.clustering.forest import Forest, IdArray
+from tracer.clustering.guards import DEFAULT_MAX_WEAK_SIZE, OwnerIndex
+from tracer.errors import InputError
+from tracer.store import clusters as store
+from tracer.store.cluster_aggregates import refresh_aggregates
 from tracer.store.errors import translate_errors
 from tracer.store.exposure_refresh import refresh_exposure
 from tracer.store.pool import refresh_statistics
@@ -35,82 +41,195 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class ClusterReport:
     chain: str
+    mode: str  # full | incremental
+    heuristics: list[str]
     txs_examined: int
     merges: int
+    refused: int
     vetoes: int
     clusters: int
     clustered_addresses: int
     largest_cluster: int
     seconds: float
+    not_run: dict[str, str]  # heuristic -> why it did not run
 
     def as_dict(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in self.__slots__}
 
 
-async def run_clustering(pool: asyncpg.Pool, chain: str = "bitcoin") -> ClusterReport:
-    started, clock = datetime.now(UTC), time.perf_counter()
-    forest = UnionFind()
-    decided: list[tuple[StoredTx, MergeEvidence]] = []
-    vetoes: list[VetoRow] = []
-    examined = 0
-    async with translate_errors(), pool.acquire() as conn:
-        async with conn.transaction(isolation="repeatable_read", readonly=True):
-            async for chunk in iter_candidate_txs(conn, chain):
-                examined += len(chunk)
-                for stored in chunk:
-                    verdict = common_input(stored.tx, stored.block_height)
-                    if isinstance(verdict, MergeEvidence):
-                        forest.union_all(stored.address_ids[a] for a in verdict.addresses)
-                        decided.append((stored, verdict))
-                    elif isinstance(verdict, Veto):
-                        vetoes.append(_veto_row(stored, verdict))
-        clusters = forest.clusters()
-        result = ClusteringResult(
-            chain=chain,
-            clusters=clusters,
-            evidence=[_evidence_row(stored, ev, forest) for stored, ev in decided],
-            vetoes=vetoes,
-            txs_examined=examined,
-            started_at=started,
-            finished_at=datetime.now(UTC),
-        )
-        await replace_clustering(conn, result)
-    await refresh_statistics(pool, CLUSTER_TABLES)
-    await refresh_exposure(pool, chain)  # screening reads exposure precomputed over the new clusters
-    report = ClusterReport(
-        chain=chain,
-        txs_examined=examined,
-        merges=len(decided),
-        vetoes=len(vetoes),
-        clusters=len(clusters),
-        clustered_addresses=sum(len(m) for m in clusters.values()),
-        largest_cluster=max((len(m) for m in clusters.values()), default=1),
-        seconds=round(time.perf_counter() - clock, 3),
-    )
+@dataclass(frozen=True, slots=True)
+class ClusterOptions:
+    heuristics: tuple[str, ...] | None = None  # None: the catalog's defaults for the chain
+    full: bool = False
+    max_weak_size: int = DEFAULT_MAX_WEAK_SIZE
+
+
+async def indexed_chains(pool: asyncpg.Pool) -> list[str]:
+    async with translate_errors():
+        return [r[0] for r in await pool.fetch("SELECT DISTINCT chain FROM blocks ORDER BY chain")]
+
+
+async def run_clustering(
+    pool: asyncpg.Pool, chain: str = "bitcoin", options: ClusterOptions = ClusterOptions()
+) -> ClusterReport:
+    clock = time.perf_counter()
+    parsed = _chain(chain)
+    try:
+        enabled = catalog.for_chain(parsed, options.heuristics)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    async with translate_errors(), pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", store.LOCK_KEY)
+        report = await _cluster(conn, parsed, enabled, options)
+    await refresh_statistics(pool, store.CLUSTER_TABLES)
+    report = _with_seconds(report, time.perf_counter() - clock)  # the clustering itself
+    await refresh_exposure(pool, parsed.value)  # screening reads exposure precomputed over the new clusters
     log.info("clustering done", extra=report.as_dict())
     return report
 
 
-def _evidence_row(stored: StoredTx, evidence: MergeEvidence, forest: UnionFind) -> EvidenceRow:
-    ids = sorted(stored.address_ids[a] for a in evidence.addresses)
-    return EvidenceRow(
-        cluster_id=forest.cluster_id(ids[0]),
-        heuristic=evidence.heuristic.value,
-        tx_id=stored.tx_id,
-        block_height=evidence.block_height,
-        address_ids=ids,
-        confidence=evidence.confidence.value,
-        conditions=list(evidence.conditions),
-        parameters=dict(evidence.parameters),
+async def _cluster(
+    conn: asyncpg.Connection, chain: Chain, enabled: tuple[Heuristic, ...], options: ClusterOptions
+) -> ClusterReport:
+    names = tuple(h.value for h in enabled)
+    upto, top_height, max_address = await store.chain_extent(conn, chain.value)
+    state = await store.load_state(conn, chain.value)
+    full = options.full or state is None or state.heuristics != names
+    if state is not None and not full:
+        full = not await store.still_valid(conn, chain.value, state)
+    if full or state is None:
+        await store.reset_chain(conn, chain.value)
+        members, cluster_ids = np.empty(0, np.int64), np.empty(0, np.int64)
+        after, after_height = 0, -1
+    else:
+        members, cluster_ids = await store.load_membership(conn, chain.value)
+        after, after_height = state.last_tx_id, state.last_height
+    forest = Forest.from_labelling(members, cluster_ids, max_address + 1)
+    owners = await store.owner_labels(conn, chain.value)
+    labelled = np.fromiter(owners, dtype=np.int64, count=len(owners))
+    engine = ClusterEngine(forest, OwnerIndex.build(owners, forest.roots(labelled)), options.max_weak_size)
+    not_run: dict[str, str] = {}
+    if chain is Chain.BITCOIN:
+        counts = await _run_utxo(conn, chain, frozenset(enabled), engine, (after, upto))
+        active: tuple[str, tuple[object, ...]] = (_ACTIVE_UTXO, (after, upto))
+    else:
+        account = await run_account(conn, chain, frozenset(enabled), engine, (after_height, top_height))
+        counts = {"txs": account.transfers, "merges": account.merges, "refused": account.refused}
+        not_run = account.not_run
+        active = _ACTIVE_ACCOUNT, (chain.value, after_height, top_height)
+    changed = await _write_membership(conn, chain.value, forest, members, cluster_ids)
+    if full:
+        await refresh_aggregates(conn, chain.value, None)
+    else:
+        touched = {r[0] for r in await conn.fetch(active[0], *active[1])}
+        await refresh_aggregates(conn, chain.value, sorted(touched.union(changed)))
+    merges, refused = await store.stored_counts(conn, chain.value)
+    await store.save_state(
+        conn, chain.value, store.ClusterState(names, max(upto, after), top_height, merges, refused)
+    )
+    summary = await conn.fetchrow(
+        "SELECT count(*), COALESCE(sum(size), 0), COALESCE(max(size), 1) FROM clusters WHERE chain = $1",
+        chain.value,
+    )
+    return ClusterReport(
+        chain=chain.value,
+        mode="full" if full else "incremental",
+        heuristics=list(names),
+        txs_examined=counts.get("txs", 0),
+        merges=counts.get("merges", 0),
+        refused=counts.get("refused", 0),
+        vetoes=counts.get("vetoes", 0),
+        clusters=summary[0] if summary else 0,
+        clustered_addresses=int(summary[1]) if summary else 0,
+        largest_cluster=summary[2] if summary else 1,
+        seconds=0.0,
+        not_run=not_run,
     )
 
 
-def _veto_row(stored: StoredTx, veto: Veto) -> VetoRow:
-    return VetoRow(
-        tx_id=stored.tx_id,
-        heuristic=veto.heuristic.value,
-        reason=veto.reason.value,
-        block_height=veto.block_height,
-        detail=veto.detail,
-        parameters=dict(veto.parameters),
-    )
+async def _run_utxo(
+    conn: asyncpg.Connection,
+    chain: Chain,
+    enabled: frozenset[Heuristic],
+    engine: ClusterEngine,
+    span: tuple[int, int],
+) -> dict[str, int]:
+    """Cluster the transactions with ids in span = (after, upto]."""
+    after, upto = span
+    counts = {"txs": 0, "merges": 0, "refused": 0, "vetoes": 0}
+    every_spend = bool(enabled & CHANGE_HEURISTICS)
+    async for chunk in store.iter_candidate_txs(conn, chain.value, after, upto, every_spend=every_spend):
+        decisions = decide(chunk, enabled, await _context(conn, chain, enabled, chunk))
+        outcomes = engine.apply(decisions.proposals)
+        await store.write_outcomes(conn, chain.value, outcomes)
+        await store.write_vetoes(conn, chain.value, decisions.vetoes)
+        counts["txs"] += len(chunk)
+        counts["refused"] += sum(1 for o in outcomes if o.refusal is not None)
+        counts["merges"] += sum(1 for o in outcomes if o.refusal is None)
+        counts["vetoes"] += len(decisions.vetoes)
+    return counts
+
+
+async def _context(
+    conn: asyncpg.Connection, chain: Chain, enabled: frozenset[Heuristic], chunk: list[store.StoredTx]
+) -> Context:
+    first_paid: dict[int, int] = {}
+    parents: dict[str, store.StoredTx] = {}
+    if Heuristic.CHANGE_FRESH_ADDRESS in enabled:
+        paid = {s.address_ids[o.address] for s in chunk for o in s.tx.outputs if o.address is not None}
+        first_paid = await store.first_paid(conn, sorted(paid))
+    if Heuristic.CHANGE_FINGERPRINT in enabled:
+        spent = {i.prevout.txid for s in chunk for i in s.tx.inputs if i.prevout is not None}
+        parents = {p.tx.txid: p for p in await store.load_txs_by_txid(conn, chain.value, sorted(spent))}
+    return Context(first_paid, parents)
+
+
+async def _write_membership(
+    conn: asyncpg.Connection,
+    chain: str,
+    forest: Forest,
+    old_members: IdArray,
+    old_cluster_ids: IdArray,
+) -> list[int]:
+    """Write what changed since the stored membership; return the ids of clusters that changed."""
+    new = forest.labelling()
+    identity = np.arange(new.shape[0], dtype=new.dtype)
+    old = identity.copy()
+    old[old_members] = old_cluster_ids
+    moved = np.flatnonzero(old != new)
+    roots = np.unique(new[moved])
+    members = np.union1d(moved, roots)  # a root that was a singleton needs its own row
+    retired_candidates = np.unique(old[moved])
+    retired = retired_candidates[new[retired_candidates] != retired_candidates]
+    sizes = np.array([forest.size(int(r)) for r in roots], dtype=np.int64)
+    change = store.MembershipChange(members, new[members].astype(np.int64), sizes, retired)
+    await store.write_membership(conn, chain, change)
+    return [int(r) for r in roots]
+
+
+# Clusters whose members received or sent in what this run read: their totals moved.
+_ACTIVE_UTXO = """
+SELECT DISTINCT ac.cluster_id FROM (
+    SELECT address_id FROM tx_outputs WHERE tx_id > $1 AND tx_id <= $2
+    UNION SELECT address_id FROM tx_inputs WHERE tx_id > $1 AND tx_id <= $2
+) touched JOIN address_clusters ac ON ac.address_id = touched.address_id
+"""
+_ACTIVE_ACCOUNT = """
+SELECT DISTINCT ac.cluster_id FROM (
+    SELECT from_id AS address_id FROM transfers WHERE chain = $1 AND block_height > $2 AND block_height <= $3
+    UNION SELECT to_id FROM transfers WHERE chain = $1 AND block_height > $2 AND block_height <= $3
+) touched JOIN address_clusters ac ON ac.address_id = touched.address_id
+"""
+
+
+def _chain(name: str) -> Chain:
+    try:
+        return Chain(name.strip().lower())
+    except ValueError:
+        raise InputError(f"unknown chain {name!r}; known: {', '.join(c.value for c in Chain)}") from None
+
+
+def _with_seconds(report: ClusterReport, seconds: float) -> ClusterReport:
+    values = report.as_dict()
+    values["seconds"] = round(seconds, 3)
+    return ClusterReport(**values)  # type: ignore[arg-type]

@@ -76,11 +76,7 @@ async def run_node_job(
         job.rpc_url, job.esplora_url, blocks_dir=job.blocks_dir, request_seconds=job.request_seconds
     ) as adapter:
         indexer = make_indexer(pool, adapter, job)
-        first = await first_height(pool, adapter, start)
-        tip = await node_tip(indexer, first)
-        last = tip if stop is None else stop
-        if last > tip:
-            raise InputError(f"--to {last} is beyond the node's tip {tip}")
+        first, last = await bounds(pool, adapter, indexer, start, stop)
         progress = Progress(last - first + 1, bar=job.progress) if job.progress is not False else None
         report = await indexer.run(first, last, CursorPosition(adapter.chain, adapter.source), progress)
         if progress is not None:
@@ -140,6 +136,22 @@ async def first_height(pool: asyncpg.Pool, adapter: BitcoinAdapter, start: int |
         return start
     cursor = await read_cursor(pool, adapter.chain, adapter.source)
     return cursor if cursor is not None else adapter.lowest_height()
+
+
+async def bounds(
+    pool: asyncpg.Pool,
+    adapter: BitcoinAdapter,
+    indexer: Indexer[bytes, BlockRows],
+    start: int | None,
+    stop: int | None,
+) -> tuple[int, int]:
+    """The heights to index: from ``start`` (default: the cursor) to ``stop`` (default: the node's tip)."""
+    first = await first_height(pool, adapter, start)
+    tip = await node_tip(indexer, first)
+    last = tip if stop is None else stop
+    if last > tip:
+        raise InputError(f"--to {last} is beyond the node's tip {tip}")
+    return first, last
 
 
 async def node_tip(indexer: Indexer[bytes, BlockRows], next_height: int) -> int:

@@ -37,6 +37,7 @@ from tracer.labels.records import (
     check_tenant,
 )
 from tracer.store import labels as store
+from tracer.store.cluster_aggregates import refresh_all_labels
 from tracer.store.errors import translate_errors
 from tracer.store.exposure_refresh import refresh_exposure
 from tracer.store.pool import refresh_statistics
@@ -75,8 +76,17 @@ class ImportReport:
     def labels(self) -> int:
         return sum(int(str(s["labels"])) for s in self.sources)
 
+    @property
+    def actors(self) -> int:
+        return sum(int(str(s["actors"])) for s in self.sources)
+
     def as_dict(self) -> dict[str, object]:
-        return {"labels": self.labels, "sources": self.sources, "ignored_files": self.ignored_files}
+        return {
+            "labels": self.labels,
+            "actors": self.actors,
+            "sources": self.sources,
+            "ignored_files": self.ignored_files,
+        }
 
 
 async def import_labels(
@@ -95,6 +105,7 @@ async def import_labels(
         await store.write_labels(conn, batches)
         for item, (source_id, _, _) in zip(parsed, batches, strict=True):
             report.sources.append(_entry(await store.source_by_id(conn, source_id), item))
+        await refresh_all_labels(conn)  # clusters' labelled members and label summaries
     await refresh_statistics(pool, store.LABEL_TABLES)
     await refresh_exposure(pool)  # screening reads exposure precomputed over the new labels
     for entry in report.sources:
@@ -175,6 +186,7 @@ def _entry(stored: store.StoredSource, item: _Parsed) -> dict[str, object]:
         "tenant": stored.tenant,
         "file": str(item.file),
         "labels": stored.entries,
+        "actors": stored.actors,
         "skipped": dict(sorted(item.labels.skipped.items())),
     }
 

@@ -19,7 +19,7 @@ from tracer.indexer.leases import (
 )
 from tracer.indexer.report import IndexReport
 from tracer.indexer.workers import work_shared
-from tracer.jobs.follow import NodeJob, first_height, make_indexer, node_tip
+from tracer.jobs.follow import NodeJob, bounds, make_indexer
 from tracer.store.chaindata import move_cursor, read_cursor
 from tracer.store.errors import translate_errors
 
@@ -39,11 +39,7 @@ async def plan_shared(
         job.rpc_url, job.esplora_url, blocks_dir=job.blocks_dir, request_seconds=job.request_seconds
     ) as adapter:
         indexer = make_indexer(pool, adapter, job)
-        first = await first_height(pool, adapter, start)
-        tip = await node_tip(indexer, first)
-        last = tip if stop is None else stop
-        if last > tip:
-            raise InputError(f"--to {last} is beyond the node's tip {tip}")
+        first, last = await bounds(pool, adapter, indexer, start, stop)
         if first > last:
             raise InputError(f"nothing to index: from {first} to {last}")
         async with translate_errors():

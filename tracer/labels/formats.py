@@ -2,6 +2,7 @@
 
 - ofac-list (tracer.labels.ofac): ``sanctioned_addresses_<ASSET>.txt|json``, ``addresses.<date>.json``;
 - graphsense-tagpack (tracer.labels.tagpack): ``.yaml`` / ``.yml`` with a ``tags`` list;
+- graphsense-actorpack (tracer.labels.actors): ``.yaml`` / ``.yml`` with an ``actors`` list (actors only);
 - label-csv (tracer.labels.tables): ``.csv`` with ``address`` and ``label`` columns;
 - scam-centre-csv (tracer.labels.tables): ``.csv`` with address, chain, actor, category;
 - stix-2.1 (tracer.labels.stix): ``.json`` holding ``{"type": "bundle", ...}``.
@@ -19,11 +20,12 @@ import orjson
 import yaml
 
 from tracer.errors import MalformedInput, UnsupportedFormat
+from tracer.labels.actors import is_actor_pack, parse_actor_pack
 from tracer.labels.ofac import parse_ofac_list
 from tracer.labels.records import LabelSet
 from tracer.labels.stix import is_stix_bundle, parse_stix_bundle
 from tracer.labels.tables import parse_csv
-from tracer.labels.tagpack import parse_tagpack
+from tracer.labels.tagpack import load_yaml, parse_tagpack
 from tracer.labels.targets import UNSUPPORTED_ASSET
 
 __all__ = ["UNSUPPORTED_ASSET", "parse_label_file"]
@@ -54,7 +56,8 @@ def _parse(base: str, data: bytes) -> LabelSet:
     if match := _SNAPSHOT_NAME.search(base):
         return parse_ofac_list("XBT", data, is_json=True, snapshot=match[1])
     if base.endswith((".yaml", ".yml")):
-        return parse_tagpack(data, base)
+        doc = load_yaml(data)
+        return parse_actor_pack(doc, base) if is_actor_pack(doc) else parse_tagpack(doc, base)
     if base.endswith(".csv"):
         return parse_csv(data, base)
     if base.endswith(".json") and _is_bundle(data):

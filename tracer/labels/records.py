@@ -36,6 +36,33 @@ class LabelRecord:
     confidence: str | None = None
     reference: str | None = None  # where the source says the claim comes from
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    actor_key: str | None = None  # ActorRecord.key of that actor, when the source identifies one
+
+
+@dataclass(frozen=True, slots=True)
+class Designation:
+    """An authority's designation of an actor (e.g. an OFAC SDN listing). Fields a source does not state
+    stay None; nothing is filled in from general knowledge."""
+
+    authority: str  # "OFAC"
+    date: date | None
+    legal_basis: str | None  # e.g. an executive order, as the source states it
+    source_url: str | None
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActorRecord:
+    """Who controls addresses: an entity some shipped source names, with its designations."""
+
+    key: str  # stable across imports: "<source family>:<the source's id>", e.g. "graphsense:lazarusgroup"
+    name: str
+    category: Category  # one of tracer.risk.categories.ACTOR_CATEGORIES
+    aliases: tuple[str, ...] = ()
+    jurisdictions: tuple[str, ...] = ()  # ISO 3166 codes, as the source gives them
+    uri: str | None = None
+    designations: tuple[Designation, ...] = ()
+    attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +75,7 @@ class LabelSet:
     skipped: Counter[str]  # reason -> count: invalid addresses, unsupported chains
     as_of: date | None = None  # the date the list itself states (snapshot date, TagPack lastmod)
     licence: str | None = None  # the licence the content itself states (per-row licences of a CSV)
+    actors: tuple[ActorRecord, ...] = ()  # actors the file describes (ActorPack, scam-centre table)
 
 
 @dataclass(frozen=True, slots=True)

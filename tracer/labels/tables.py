@@ -15,9 +15,10 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from tracer.errors import MalformedInput, UnsupportedFormat
+from tracer.labels.actors import scam_centre_actors, scam_centre_key
 from tracer.labels.records import LabelRecord, LabelSet
 from tracer.labels.targets import dedupe, locate
 from tracer.risk.categories import classify
@@ -81,7 +82,10 @@ def parse_label_csv(rows: Iterator[dict[str, str]], filename: str) -> LabelSet:
     return LabelSet(f"Labels ({filename})", LABEL_CSV, dedupe(records), skipped)
 
 
-def parse_scam_centre_csv(rows: Iterator[dict[str, str]]) -> LabelSet:
+def parse_scam_centre_csv(rows: Iterable[dict[str, str]]) -> LabelSet:
+    rows = list(rows)
+    actors = scam_centre_actors(rows)
+    actor_keys = {a.key for a in actors}
     skipped: Counter[str] = Counter()
     records = []
     for row in rows:
@@ -100,6 +104,7 @@ def parse_scam_centre_csv(rows: Iterator[dict[str, str]]) -> LabelSet:
                 confidence=_cell(row, "confidence") or None,
                 reference=_cell(row, "corroborating_source_url") or None,
                 attributes={k: row[k] for k in _SCAM_CENTRE_ATTRIBUTES if row.get(k)},
+                actor_key=key if (key := scam_centre_key(row["actor"])) in actor_keys else None,
             )
         )
     licences = sorted({r.attributes["source_licence"] for r in records if "source_licence" in r.attributes})
@@ -109,6 +114,7 @@ def parse_scam_centre_csv(rows: Iterator[dict[str, str]]) -> LabelSet:
         dedupe(records),
         skipped,
         licence="; ".join(licences) or None,
+        actors=actors,
     )
 
 

@@ -14,6 +14,7 @@ import yaml
 
 from tracer.errors import UnsupportedFormat
 from tracer.labels import fastyaml
+from tracer.labels.actors import graphsense_key
 from tracer.labels.records import LabelRecord, LabelSet
 from tracer.labels.targets import as_date, dedupe, locate
 from tracer.risk.categories import classify
@@ -23,8 +24,8 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ATTRIBUTES = ("context", "is_cluster_definer", "lastmod", "creator")
 
 
-def parse_tagpack(data: bytes, filename: str) -> LabelSet:
-    doc = _load(data)
+def parse_tagpack(doc: Any, filename: str) -> LabelSet:
+    """A loaded TagPack (``load_yaml``)."""
     if not isinstance(doc, dict) or not isinstance(doc.get("tags"), list):
         raise UnsupportedFormat(
             f"{filename}: not a GraphSense TagPack: expected a mapping with a 'tags' list"
@@ -50,7 +51,7 @@ def parse_tagpack(data: bytes, filename: str) -> LabelSet:
     )
 
 
-def _load(data: bytes) -> Any:
+def load_yaml(data: bytes) -> Any:
     try:
         return fastyaml.load(data.decode("utf-8-sig"))
     except UnicodeDecodeError:  # UTF-16/32 YAML: PyYAML detects the encoding
@@ -74,4 +75,5 @@ def _record(merged: dict[str, Any], title: str, skipped: Counter[str]) -> LabelR
         confidence=str(merged["confidence"]) if merged.get("confidence") else None,
         reference=str(merged["source"]) if merged.get("source") else None,
         attributes={k: str(merged[k]) for k in _ATTRIBUTES if k in merged},
+        actor_key=graphsense_key(actor) if actor else None,
     )

@@ -37,7 +37,8 @@ def asset_name(chain: Chain, asset_id: int, data: ScreeningData) -> tuple[str, s
 
 
 def actor_name(label: LabelRow) -> str:
-    return label.actor or label.label
+    """The linked actor record's name, else the actor its source names, else the label itself."""
+    return label.actor_name or label.actor or label.label
 
 
 def ownership_findings(target: Target, labels: list[LabelRow]) -> list[Finding]:
@@ -50,6 +51,8 @@ def ownership_findings(target: Target, labels: list[LabelRow]) -> list[Finding]:
             label=lb.label,
             source=lb.source,
             labelled_address=lb.address,
+            actor_id=lb.actor_id,
+            actor_category=lb.actor_category,
         )
         for lb in labels
     ]
@@ -76,6 +79,7 @@ class Exposure:
     def as_dict(self) -> dict[str, object]:
         return {
             "actor": self.actor,
+            "actor_id": self.labels[0].actor_id,
             "category": _worst_category(self.labels).value,
             "direction": self.row.direction,
             "exposure": "direct" if self.row.hops == 1 else "indirect",
@@ -114,6 +118,8 @@ class Exposure:
                 tx_count=self.row.tx_count,
                 path=tuple(a or str(w) for w, a in self.path),
                 txids=self.txids,
+                actor_id=lb.actor_id,
+                actor_category=lb.actor_category,
             )
             for lb in self.labels
         ]

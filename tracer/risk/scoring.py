@@ -2,8 +2,9 @@
 
 A finding is one label met in one way: the screened address carries it (self), its wallet does (cluster),
 or its wallet exchanged value with the wallet that does, ``hops`` away, in a direction (counterparty).
-Findings are grouped by actor (the actor a source names, else the label itself); an actor's reason is its
-strongest finding, and lists every source that supports it. The score is the worst reason's; the rules
+Findings are grouped by actor (the actor record a label links to, else the actor a source names, else the
+labelled address); an actor's reason is its strongest finding, names the actor, and lists every source that
+supports it. The score is the worst reason's; the rules
 (``rules.toml``) set the weights. Same findings, same assessment: ordering never depends on input order.
 """
 
@@ -21,8 +22,8 @@ __all__ = ["Assessment", "Direction", "Finding", "Level", "Reason", "Relation", 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    actor_key: str  # what groups labels into one actor ("actor:Lazarus Group", "label:...")
-    actor: str  # its display name: the actor, or the label for a label without one
+    actor_key: str  # what groups labels into one actor ("actor_id:7", "actor:Lazarus Group", "address:42")
+    actor: str  # its display name: the actor record's, the source's actor, or the label without one
     relation: Relation
     category: Category
     label: str
@@ -38,6 +39,8 @@ class Finding:
     tx_count: int | None = None
     path: tuple[str, ...] = ()  # addresses of the wallets along the way, in the direction funds moved
     txids: tuple[str, ...] = ()  # transactions that carry it
+    actor_id: int | None = None  # the actor record (actors.id), when the label links to one
+    actor_category: str | None = None  # that record's category (the actor taxonomy)
 
     def sort_key(self, score: int) -> tuple[object, ...]:
         return (-score, self.hops, list(Relation).index(self.relation), -(self.amount or 0),
@@ -56,6 +59,8 @@ class Reason:
         f = self.finding
         body: dict[str, object] = {
             "actor": f.actor,
+            "actor_id": f.actor_id,
+            "actor_category": f.actor_category,
             "category": f.category.value,
             "severity": SEVERITY[f.category].name.lower(),
             "score": self.score,

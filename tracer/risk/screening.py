@@ -5,7 +5,8 @@ The same JSON comes out of the CLI (``tracer screen``) and the API (``POST /v1/s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -19,8 +20,9 @@ from tracer.errors import InvalidAddress, UnsupportedChain
 from tracer.labels.records import PUBLIC_TENANT, check_tenant
 from tracer.risk.exposure import exposures_of, ownership_findings
 from tracer.risk.scoring import assess
+from tracer.store.coverage_cache import read_coverage_cached
 from tracer.store.errors import translate_errors
-from tracer.store.exposure import LabelRow, Limits, ScreeningData, Stats, read_coverage, read_screening
+from tracer.store.exposure import LabelRow, Limits, ScreeningData, Stats, read_screening
 
 # Bitcoin from tx_inputs / tx_outputs, Ethereum and TRON from transfers (tracer.store.flows).
 SCREENABLE_CHAINS = (Chain.BITCOIN, Chain.ETHEREUM, Chain.TRON)
@@ -98,10 +100,34 @@ async def screen_many(
     """Screen normalised addresses of one chain with a fixed number of set-based reads (not one per
     address), in one snapshot."""
     screened_at = datetime.now(UTC).isoformat(timespec="seconds")
-    async with conn.transaction(isolation="repeatable_read", readonly=True):
-        coverage = await read_coverage(conn, options.tenants)  # first: it also asks for generic plans
+    async with _snapshot(conn):
+        coverage = await read_coverage_cached(conn, options.tenants)  # mostly cached: no round trip
         data = await read_screening(conn, chain.value, addresses, options.tenants, options.limits)
     return Screened([_answer(chain, address, data, screened_at) for address in addresses], coverage)
+
+
+# One round trip opens the snapshot and asks for generic plans (the screening reads are key lookups;
+# planning each call cost more than running it: 0.9 ms vs 0.08 ms). asyncpg's transaction() would need a
+# second statement for the SET LOCAL.
+_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL plan_cache_mode = force_generic_plan"
+
+
+@asynccontextmanager
+async def _snapshot(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """A read-only repeatable-read transaction: every read of one screening sees the same snapshot."""
+    if conn.is_in_transaction():  # the caller's transaction is the snapshot
+        yield
+        return
+    await conn.execute(_BEGIN)
+    try:
+        yield
+    except BaseException:
+        # After a cancel the connection may be busy; the pool's release then resets it anyway.
+        with suppress(asyncpg.PostgresError, asyncpg.InterfaceError):
+            if conn.is_in_transaction():
+                await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
 
 
 def _answer(chain: Chain, address: str, data: ScreeningData, screened_at: str) -> dict[str, object]:

@@ -367,7 +367,7 @@ async def write_blocks(
     writer = writer or ChainWriter(chain, source)
     try:
         async with conn.transaction():
-            stored = await _stored_at(conn, chain, list(by_height))
+            stored = await stored_hashes_at(conn, chain, list(by_height))
             todo = [b for h, b in sorted(by_height.items()) if reindex or stored.get(h) != b.hash]
             replace = [b.height for b in todo if b.height in stored]
             if cursor is not None:
@@ -380,7 +380,8 @@ async def write_blocks(
     return stats, len(by_height) - len(todo), [b.height for b in todo]
 
 
-async def _stored_at(conn: asyncpg.Connection, chain: str, heights: list[int]) -> dict[int, str]:
+async def stored_hashes_at(conn: asyncpg.Connection, chain: str, heights: list[int]) -> dict[int, str]:
+    """Hashes of the blocks we hold at ``heights`` (any chain): what a batch compares with before writing."""
     rows = await conn.fetch(
         "SELECT height, encode(hash, 'hex') AS hash FROM blocks"
         " WHERE chain = $1 AND height = ANY($2::integer[])",

@@ -42,6 +42,9 @@ class LabelRow:
     confidence: str | None
     reference: str | None
     source: str
+    actor_id: int | None = None  # the actor record it links to (labels.actor_id), with its name and category
+    actor_name: str | None = None
+    actor_category: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,16 +91,19 @@ class ScreeningData:
 # Two statements read everything a screening needs, for any number of addresses (round trips, not rows,
 # dominate a screening's time): the addresses with their wallet, activity and the wallet's labels; then the
 # wallets' riskiest exposures, each with the actor's labels, the path's addresses and the wallet's totals.
-_LABEL_COLUMNS = """
+# A wallet's labels with their source and actor; callers add WHERE / ORDER BY.
+WALLET_LABELS_SQL = """
     SELECT wl.wallet, wl.tenant, wl.actor_key, l.id AS label_id, l.address_id, a.address, l.label, l.category,
-           l.actor, l.confidence, l.reference, s.title AS source
+           l.actor, l.confidence, l.reference, s.title AS source, l.actor_id, act.name AS actor_name,
+           act.category AS actor_category
     FROM wallet_labels wl JOIN labels l ON l.id = wl.label_id
     JOIN addresses a ON a.id = l.address_id JOIN label_sources s ON s.id = l.source_id
+    LEFT JOIN actors act ON act.id = l.actor_id
 """
 _TARGETS = f"""
 SELECT a.address, a.id, w.wallet, COALESCE(c.size, 1) AS wallet_size, s.tx_count, s.received, s.sent,
        s.spends, s.spends_value_unknown, s.first_height, s.last_height,
-       (SELECT json_agg(y) FROM ({_LABEL_COLUMNS}
+       (SELECT json_agg(y) FROM ({WALLET_LABELS_SQL}
             WHERE wl.wallet = w.wallet AND wl.tenant = ANY($3::text[]) ORDER BY l.id LIMIT $4) y) AS labels
 FROM unnest($2::text[]) x (address)
 JOIN addresses a ON a.chain = $1 AND a.address = x.address
@@ -110,7 +116,7 @@ _EXPOSURES = f"""
 SELECT w.wallet, x.*, t.incoming, t.outgoing, tk.address AS token, tk.symbol AS token_symbol,
        (SELECT array_agg(a.address ORDER BY p.n) FROM unnest(x.path) WITH ORDINALITY p (id, n)
         LEFT JOIN addresses a ON a.id = p.id) AS path_addresses,
-       (SELECT json_agg(y) FROM ({_LABEL_COLUMNS}
+       (SELECT json_agg(y) FROM ({WALLET_LABELS_SQL}
             WHERE wl.wallet = x.path[1] AND wl.tenant = x.tenant AND wl.actor_key = x.actor_key
             ORDER BY l.id LIMIT $4) y) AS actor_labels
 FROM unnest($1::bigint[]) w (wallet)

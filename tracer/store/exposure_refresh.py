@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 import asyncpg
 
 from tracer.risk.rules import Direction, Relation, default_rules
+from tracer.store import coverage_cache
 from tracer.store.errors import translate_errors
 from tracer.store.flows import FLOW_SOURCES, chains_with_data
 from tracer.store.pool import refresh_statistics
@@ -34,10 +35,13 @@ log = logging.getLogger(__name__)
 
 EXPOSURE_TABLES = ("wallet_flows", "wallet_totals", "address_stats", "wallet_labels", "wallet_exposure")
 
-# How labels are grouped into actors: the actor a source names; a label without one stands for whoever
-# controls its address, so the lists that name one address without an actor count as one actor.
+# How labels are grouped into actors: the actor record a label links to (labels.actor_id, so an OFAC list
+# label resolved to its designated owner joins that owner's other labels), else the actor text a source
+# names; a label without either stands for whoever controls its address, so the lists that name one
+# address without an actor count as one actor.
 ACTOR_KEY_SQL = (
-    "CASE WHEN l.actor IS NOT NULL AND l.actor <> '' THEN 'actor:' || l.actor"
+    "CASE WHEN l.actor_id IS NOT NULL THEN 'actor_id:' || l.actor_id"
+    " WHEN l.actor IS NOT NULL AND l.actor <> '' THEN 'actor:' || l.actor"
     " ELSE 'address:' || l.address_id END"
 )
 
@@ -260,6 +264,7 @@ async def _any(query: str, conn: asyncpg.Connection, *args: object) -> bool:
 
 
 async def _record_run(conn: asyncpg.Connection, report: ExposureReport, params: ExposureParams) -> None:
+    coverage_cache.invalidate()  # screenings report the last run
     coverage = {
         r["chain"]: {"min_height": r["min_height"], "max_height": r["max_height"], "blocks": r["blocks"]}
         for r in await conn.fetch(_COVERAGE)

@@ -18,6 +18,7 @@ from collections.abc import Collection, Mapping
 import asyncpg
 
 from tracer.risk.categories import Category
+from tracer.store import coverage_cache
 
 SOURCE_FORMAT = "chain-events"
 
@@ -98,6 +99,7 @@ def _label(row: asyncpg.Record, issuer: str, source_id: int) -> tuple[object, ..
 
 
 async def _source_id(conn: asyncpg.Connection, chain: str, issuer: str) -> int:
+    coverage_cache.invalidate()  # screenings report label sources
     value = await conn.fetchval(
         """INSERT INTO label_sources (name, title, format, origin, sha256, entries, skipped)
            VALUES ($1, $1, $2, $3, '', 0, 0)

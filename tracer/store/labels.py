@@ -14,6 +14,8 @@ import asyncpg
 from tracer.errors import NotFound
 from tracer.labels.guard import StoredSourceInfo, check_import
 from tracer.labels.records import LabelRecord, LabelSet, SourceSpec
+from tracer.store import coverage_cache
+from tracer.store.actors import link_labels, upsert_actors
 
 LABEL_TABLES = ("addresses", "label_sources", "labels")
 _LABEL_COLUMNS = (
@@ -27,6 +29,7 @@ _LABEL_COLUMNS = (
     "confidence",
     "reference",
     "attributes",
+    "actor_key",
 )
 _STAGING = "staging_labels"
 _STAGING_COLUMNS = (
@@ -41,13 +44,14 @@ _STAGING_COLUMNS = (
     "confidence",
     "reference",
     "attributes",
+    "actor_key",
 )
 _STAGING_DDL = f"""CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (
     seq bigint GENERATED ALWAYS AS IDENTITY, source_id bigint, tenant text, chain text, address text,
     label text, category text, categories text[], actor text, confidence text, reference text,
-    attributes jsonb) ON COMMIT DELETE ROWS"""
+    attributes jsonb, actor_key text) ON COMMIT DELETE ROWS"""
 _SOURCE_COLUMNS = """s.id, s.tenant, s.name, s.title, s.format, s.origin, s.sha256, s.as_of, s.licence,
-    s.entries, s.skipped, s.imported_at"""
+    s.entries, s.actors, s.skipped, s.imported_at"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +66,7 @@ class StoredSource:
     as_of: date | None
     licence: str | None
     entries: int
+    actors: int
     skipped: int
     imported_at: datetime
 
@@ -77,13 +82,14 @@ class StoredSource:
             "as_of": self.as_of.isoformat() if self.as_of else None,
             "licence": self.licence,
             "labels": self.entries,
+            "actors": self.actors,
             "skipped": self.skipped,
             "imported_at": self.imported_at.isoformat(timespec="seconds"),
         }
 
     @property
     def info(self) -> StoredSourceInfo:
-        return StoredSourceInfo(self.name, self.origin, self.sha256, self.entries)
+        return StoredSourceInfo(self.name, self.origin, self.sha256, self.entries + self.actors)
 
 
 async def sources(conn: asyncpg.Connection | asyncpg.Pool, tenant: str | None = None) -> list[StoredSource]:
@@ -151,7 +157,7 @@ async def prepare_source(
     check_import(
         name=spec.name,
         origin=spec.origin,
-        count=len(labels.records),
+        count=len(labels.records) + len(labels.actors),
         skipped=labels.skipped,
         same_name=same_name.info if same_name else None,
         replace=replace,
@@ -159,8 +165,10 @@ async def prepare_source(
     )
     if replaced is not None and replaced.name != spec.name:
         await conn.execute("DELETE FROM label_sources WHERE id = $1", replaced.id)
-    source_id = await _upsert_source(conn, spec, len(labels.records), sum(labels.skipped.values()))
+    counts = (len(labels.records), len(labels.actors), sum(labels.skipped.values()))
+    source_id = await _upsert_source(conn, spec, *counts)
     await conn.execute("DELETE FROM labels WHERE source_id = $1", source_id)
+    await upsert_actors(conn, source_id, labels.actors)
     return source_id
 
 
@@ -174,7 +182,7 @@ async def apply_label_changes(
     addresses are replaced, those of ``removals`` (chain, address) deleted; the rest stay. The source's
     count and sha256 (of its sorted ``chain:address`` lines) are recomputed. Call inside a transaction.
     """
-    source_id = await _upsert_source(conn, spec, 0, 0)
+    source_id = await _upsert_source(conn, spec, 0, 0, 0)
     touched = sorted({(r.chain.value, r.address) for r in upserts} | set(removals))
     await conn.execute(
         """DELETE FROM labels l USING addresses a, unnest($2::text[], $3::text[]) AS t(chain, address)
@@ -198,21 +206,26 @@ async def apply_label_changes(
 
 async def delete_source(conn: asyncpg.Connection | asyncpg.Pool, tenant: str, name: str) -> int | None:
     """Delete a source and its labels; the number of labels removed (None if there was no such source)."""
+    coverage_cache.invalidate()
     entries = await conn.fetchval(
         "DELETE FROM label_sources WHERE tenant = $1 AND name = $2 RETURNING entries", tenant, name
     )
     return None if entries is None else int(entries)
 
 
-async def _upsert_source(conn: asyncpg.Connection, spec: SourceSpec, entries: int, skipped: int) -> int:
+async def _upsert_source(
+    conn: asyncpg.Connection, spec: SourceSpec, entries: int, actors: int, skipped: int
+) -> int:
+    coverage_cache.invalidate()  # screenings report label sources
     source_id: int = await conn.fetchval(
         """INSERT INTO label_sources
-               (tenant, name, title, format, origin, sha256, as_of, licence, entries, skipped)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+               (tenant, name, title, format, origin, sha256, as_of, licence, entries, skipped, actors)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
            ON CONFLICT (tenant, name) DO UPDATE
            SET title = EXCLUDED.title, format = EXCLUDED.format, origin = EXCLUDED.origin,
                sha256 = EXCLUDED.sha256, as_of = EXCLUDED.as_of, licence = EXCLUDED.licence,
-               entries = EXCLUDED.entries, skipped = EXCLUDED.skipped, imported_at = now()
+               entries = EXCLUDED.entries, skipped = EXCLUDED.skipped, actors = EXCLUDED.actors,
+               imported_at = now()
            RETURNING id""",
         spec.tenant,
         spec.name,
@@ -224,6 +237,7 @@ async def _upsert_source(conn: asyncpg.Connection, spec: SourceSpec, entries: in
         spec.licence,
         entries,
         skipped,
+        actors,
     )
     return source_id
 
@@ -253,6 +267,7 @@ async def write_labels(
                 r.confidence,
                 r.reference,
                 dict(r.attributes),
+                r.actor_key,
             )
             for source_id, tenant, records in batches
             for r in records
@@ -271,10 +286,11 @@ async def write_labels(
     await conn.execute(
         f"""INSERT INTO labels ({", ".join(_LABEL_COLUMNS)})
             SELECT s.tenant, s.source_id, a.id, s.label, s.category, s.categories, s.actor, s.confidence,
-                   s.reference, s.attributes
+                   s.reference, s.attributes, s.actor_key
             FROM {_STAGING} s JOIN addresses a ON a.chain = s.chain AND a.address = s.address
             ORDER BY s.seq"""
     )
+    await link_labels(conn)
 
 
 @dataclass(frozen=True, slots=True)

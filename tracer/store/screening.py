@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from tracer.store.exposure import LabelRow, Limits
+from tracer.store.exposure import WALLET_LABELS_SQL, LabelRow, Limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,12 +24,7 @@ LEFT JOIN address_clusters ac ON ac.address_id = a.id
 LEFT JOIN clusters c ON c.id = ac.cluster_id
 WHERE a.chain = $1 AND a.address = $2
 """
-_CLUSTER_LABELS = """
-SELECT wl.wallet, wl.tenant, wl.actor_key, l.id AS label_id, l.address_id, a.address, l.label, l.category,
-       l.actor, l.confidence, l.reference, s.title AS source
-FROM wallet_labels wl JOIN labels l ON l.id = wl.label_id
-JOIN addresses a ON a.id = l.address_id JOIN label_sources s ON s.id = l.source_id
-WHERE wl.wallet = $1 AND wl.tenant = ANY($2::text[])
+_CLUSTER_LABELS = f"""{WALLET_LABELS_SQL}WHERE wl.wallet = $1 AND wl.tenant = ANY($2::text[])
 ORDER BY l.id LIMIT $3
 """
 

@@ -16,7 +16,7 @@ import asyncpg
 
 from chains.model import AccountBlock, TokenEventKind
 from tracer.store.addresses import ensure_address_ids
-from tracer.store.chaindata import move_cursor
+from tracer.store.chaindata import move_cursor, stored_hashes_at
 from tracer.store.freeze_labels import freeze_subjects_at, refresh_freeze_labels
 from tracer.store.tokens import ensure_token_ids
 
@@ -75,7 +75,7 @@ async def write_account_blocks(
     chain = blocks[0].chain.value
     by_height = {b.height: b for b in blocks}
     async with conn.transaction():
-        stored = await _stored_hashes(conn, chain, list(by_height))
+        stored = await stored_hashes_at(conn, chain, list(by_height))
         todo = [b for h, b in sorted(by_height.items()) if reindex or stored.get(h) != b.hash]
         if cursor is not None:
             await move_cursor(conn, chain, cursor[0], cursor[1])
@@ -111,16 +111,6 @@ async def write_account_rows(
     if touched and issuers:
         await refresh_freeze_labels(conn, chain, touched, issuers)
     return stats
-
-
-async def _stored_hashes(conn: asyncpg.Connection, chain: str, heights: list[int]) -> dict[int, str]:
-    rows = await conn.fetch(
-        "SELECT height, encode(hash, 'hex') AS hash FROM blocks"
-        " WHERE chain = $1 AND height = ANY($2::integer[])",
-        chain,
-        heights,
-    )
-    return {row["height"]: row["hash"] for row in rows}
 
 
 async def _copy_rows(

@@ -1,0 +1,222 @@
+"""End-to-end Bitcoin ingest: tracer (JSON-RPC -> parse -> PostgreSQL) against bitcoin-etl (JSON-RPC -> JSON
+files, inputs enriched), the same replay node, the same blocks, one run.
+
+The blocks: ``bench.chaingen``'s mainnet-shaped chain (real serialization and hashes; heavy-tailed address
+reuse, consolidations, batch payouts; every prevout in the chain), ``--txs`` transactions in blocks of
+``--txs-per-block``, written once as blk files under ``--workdir`` and reused by later runs.
+
+The node: ``tracer dev``'s replay node in its own process, serving the blk files as Bitcoin Core 22+ does
+(getblock 0/1/2/3, getrawtransaction). It renders JSON in Python where Core uses C++, so for the peer's
+sake every verbosity-2 block and verbose transaction is rendered once before timing and answered from
+memory (the raw hex tracer asks for is cached by the store anyway).
+
+The peer: PyPI ``bitcoin-etl`` 1.5.2 in its own venv (``<workdir>/bitcoin-etl-venv``, made on first run),
+run as its README says: ``export_blocks_and_transactions`` then ``enrich_transactions`` (which fills every
+input's address and value, as tracer does), default batch sizes and workers.
+
+Run from the project root: ``python -m bench.bitcoin_ingest`` (``--txs 1000000 --skip-peer`` for the cost
+of one more block at a million transactions). Last line: ``ratio: <tracer tx/s / bitcoin-etl tx/s>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import os
+import pstats
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench.chaingen import generate_blocks, write_blk_files
+from bench.common import figure, scratch_pool
+
+PEER = "bitcoin-etl==1.5.2"
+DEFAULT_WORKDIR = Path(".bench/bitcoin_ingest")
+BATCH_BLOCKS = 3  # ~7,500 txs a transaction: several batches in flight, each big enough for COPY
+
+
+def chain_dir(workdir: Path, txs: int, per_block: int, seed: int) -> Path:
+    """blk files of the generated chain, made once per (txs, per_block, seed)."""
+    directory = workdir / f"chain-{txs}-{per_block}-{seed}"
+    done = directory / "complete"
+    if not done.exists():
+        started = time.perf_counter()
+        write_blk_files(directory, generate_blocks(txs, seed, per_block))
+        done.write_text("ok\n")
+        print(
+            f"generated {txs:,} txs in {time.perf_counter() - started:.1f} s -> {directory}", file=sys.stderr
+        )
+    return directory
+
+
+@contextmanager
+def replay_node(blocks: Path, *, warm: bool) -> Iterator[dict[str, Any]]:
+    """The replay node in its own process (``--serve``); yields what it announces (rpc_url, tip, first).
+    ``warm``: render the peer's JSON before announcing (tracer asks for raw blocks only)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.bitcoin_ingest", "--serve", str(blocks), *(["--warm"] if warm else [])],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line:
+            raise SystemExit("the replay node did not start")
+        yield json.loads(line)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+async def serve(blocks: Path, warm: bool) -> None:
+    """The node process: load, memoise and warm the JSON renderings, announce, serve until terminated."""
+    from tracer.devnode import bitcoin_views
+    from tracer.devnode.bitcoin_replay import serve_replay
+    from tracer.devnode.bitcoin_store import ReplayStore
+
+    views = bitcoin_views.ChainViews
+    rendered: dict[tuple[object, ...], str] = {}
+    getblock, rawtransaction = views.getblock, views.rawtransaction
+
+    def cached_getblock(self: Any, block: Any, verbosity: int) -> str:
+        key = ("block", block.hash, verbosity)
+        if key not in rendered:
+            rendered[key] = getblock(self, block, verbosity)
+        return rendered[key]
+
+    def cached_rawtransaction(self: Any, txid: str, verbose: int, block_hash: str | None = None) -> str:
+        key = ("tx", txid, verbose, block_hash)
+        if key not in rendered:
+            rendered[key] = rawtransaction(self, txid, verbose, block_hash)
+        return rendered[key]
+
+    views.getblock = cached_getblock  # type: ignore[method-assign]
+    views.rawtransaction = cached_rawtransaction  # type: ignore[method-assign]
+    store = ReplayStore.from_paths([blocks])
+    async with serve_replay(store) as node:
+        if warm:
+            await _warm(node.rpc_url, store)
+        first = min(store.by_height)
+        print(json.dumps({"rpc_url": node.rpc_url, "tip": node.tip, "first": first}), flush=True)
+        await asyncio.Event().wait()
+
+
+async def _warm(url: str, store: Any) -> None:
+    """Ask for every block at verbosity 0 and 2 and every transaction verbosely, once, untimed."""
+    from chains.rpc import JsonRpcClient
+    from chains.transport import HttpTransport
+
+    async with HttpTransport(url, timeout=600) as transport:
+        client = JsonRpcClient(transport, jsonrpc="1.0")
+        for height in sorted(store.by_height):
+            block_hash = store.by_height[height]
+            await client.call("getblock", [block_hash, 0])
+            block = await client.call("getblock", [block_hash, 2])
+            txids = [tx["txid"] for tx in block["tx"]]
+            await client.batch([("getrawtransaction", [t, 1]) for t in txids], max_batch=500)
+
+
+async def run_tracer(node: dict[str, Any], profile: Path | None) -> tuple[int, float, float | None]:
+    """Index the chain into a fresh PostgreSQL; (txs, seconds, seconds of the last block alone)."""
+    from tracer.jobs.follow import index_from_node
+
+    first, tip = int(node["first"]), int(node["tip"])
+    async with scratch_pool() as pool:
+        profiler = cProfile.Profile() if profile else None
+        started = time.perf_counter()
+        if profiler:
+            profiler.enable()
+        report = await index_from_node(
+            pool, rpc_url=node["rpc_url"], start=first, stop=tip - 1, batch_blocks=BATCH_BLOCKS
+        )
+        seconds = time.perf_counter() - started
+        if profiler:
+            profiler.disable()
+            assert profile is not None
+            profiler.dump_stats(profile)
+        one = time.perf_counter()
+        last = await index_from_node(pool, rpc_url=node["rpc_url"], start=tip, stop=tip)
+        one_block = time.perf_counter() - one
+    figure("tracer: one more block on top (txs)", last.txs, "txs")
+    return report.txs, seconds, one_block
+
+
+def peer_venv(workdir: Path) -> Path:
+    """``bitcoinetl`` from its own venv, made (and the peer installed from PyPI) on first use."""
+    venv = workdir / "bitcoin-etl-venv"
+    exe = venv / "bin" / "bitcoinetl"
+    if not exe.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", PEER], check=True)
+    return exe
+
+
+def run_peer(node: dict[str, Any], workdir: Path) -> tuple[int, float]:
+    """bitcoin-etl as its users run it: export, then enrich the inputs; (txs, seconds)."""
+    exe = peer_venv(workdir)
+    out = workdir / "peer"
+    out.mkdir(exist_ok=True)
+    url, first, tip = node["rpc_url"], str(node["first"]), str(node["tip"])
+    export = [exe, "export_blocks_and_transactions", "-s", first, "-e", tip, "-p", url, "--chain", "bitcoin"]
+    export += ["--blocks-output", out / "blocks.json", "--transactions-output", out / "transactions.json"]
+    enrich = [exe, "enrich_transactions", "-p", url, "--chain", "bitcoin"]
+    enrich += ["--transactions-input", out / "transactions.json"]
+    enrich += ["--transactions-output", out / "enriched.json"]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    started = time.perf_counter()
+    for argv in (export, enrich):
+        subprocess.run([str(a) for a in argv], check=True, env=env, stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - started
+    with (out / "enriched.json").open() as lines:
+        txs = sum(1 for _ in lines)
+    return txs, seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.bitcoin_ingest", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--txs", type=int, default=100_000, help="transactions in the generated chain")
+    parser.add_argument("--txs-per-block", type=int, default=2_500)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
+    parser.add_argument("--skip-peer", action="store_true", help="tracer only (e.g. the 1M-tx block cost)")
+    parser.add_argument("--profile", type=Path, help="write tracer's cProfile stats here and print the top")
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the node process
+    parser.add_argument("--warm", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(serve(args.serve, args.warm))
+        return
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    blocks = chain_dir(args.workdir, args.txs, args.txs_per_block, args.seed)
+    with replay_node(blocks, warm=not args.skip_peer) as node:
+        print(
+            f"chain: {args.txs:,} txs, {node['tip'] - node['first'] + 1} blocks"
+            f" (bench.chaingen seed {args.seed})"
+        )
+        txs, seconds, one_block = asyncio.run(run_tracer(node, args.profile))
+        figure("tracer: JSON-RPC -> PostgreSQL", txs / seconds, "tx/s")
+        figure("tracer: seconds", seconds, "s")
+        if one_block is not None:
+            figure("tracer: one more block on top (s)", one_block, "s")
+        if args.profile:
+            pstats.Stats(str(args.profile)).sort_stats("cumulative").print_stats(25)
+        if args.skip_peer:
+            return
+        peer_txs, peer_seconds = run_peer(node, args.workdir)
+    figure("bitcoin-etl: export + enrich -> JSON", peer_txs / peer_seconds, "tx/s")
+    figure("bitcoin-etl: seconds", peer_seconds, "s")
+    print(f"ratio: {(txs / seconds) / (peer_txs / peer_seconds):.2f}")
+
+
+if __name__ == "__main__":
+    main()
