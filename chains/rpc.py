@@ -25,7 +25,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias, TypeVar
 
 import orjson
 
@@ -96,6 +96,32 @@ def backoff_delay(attempt: int, base: float, cap: float, rng: Callable[[], float
     half random) so a retry never fires at once and many clients do not retry in lockstep."""
     ceiling = min(cap, base * 2.0**attempt)
     return ceiling / 2 + rng() * ceiling / 2
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Retrying:
+    """Retries of one request to a REST-like API (no batches to halve): ``retries`` further attempts after
+    the first, for retriable ``NodeError``s only, waiting ``backoff_delay`` between them."""
+
+    retries: int = DEFAULT_RETRIES
+    backoff: float = DEFAULT_BACKOFF_S
+    sleep: Sleep = asyncio.sleep
+    rng: Callable[[], float] = random.random
+
+    async def run(self, what: str, attempt_once: Callable[[], Awaitable[T]]) -> T:
+        for attempt in itertools.count():
+            try:
+                return await attempt_once()
+            except NodeError as exc:
+                if not exc.retriable or attempt >= self.retries:
+                    raise
+                delay = backoff_delay(attempt, self.backoff, DEFAULT_BACKOFF_MAX_S, self.rng)
+                log.warning("%s failed (%s); retry %d in %.3f s", what, exc, attempt + 1, delay)
+                await self.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 class TokenBucket:

@@ -20,7 +20,7 @@ from chains.evm import params
 from chains.evm.address import from_hex as evm_from_hex
 from chains.evm.node import EvmNode, RawBlock, parse_raw
 from chains.evm.parse import strip0x
-from chains.evm.tokens import TokenReader
+from chains.evm.tokens import MetadataReader, TokenReader
 from chains.model import AccountBlock, Chain
 from chains.rpc import JsonRpcClient, fast_decode
 from chains.transport import HttpTransport
@@ -66,46 +66,32 @@ class TokenRegistry:
         self.pending.clear()
 
 
-class EvmAdapter:
-    """``ChainAdapter[RawBlock, AccountBlock]`` for Ethereum and TRON (see ``tracer.indexer.adapter``)."""
+class AccountAdapter:
+    """The store side of an account-chain adapter (Ethereum, TRON): rows, the token registry, freeze
+    labels, rollback. Subclasses add the node side (``EvmAdapter``: JSON-RPC; ``TronHttpAdapter``: TRON's
+    HTTP API)."""
 
     def __init__(
         self,
-        node: EvmNode,
+        chain: Chain,
         *,
-        source: str = "rpc",
+        source: str,
         issuers: Mapping[str, str] | None = None,
-        read_tokens: bool = True,
+        reader: MetadataReader | None = None,
     ) -> None:
-        self.node = node
+        self._chain = chain
         self._source = source
-        self.issuers = dict(ISSUERS.get(node.chain, {}) if issuers is None else issuers)
+        self.issuers = dict(ISSUERS.get(chain, {}) if issuers is None else issuers)
         self.tokens = TokenRegistry()
-        self.reader = TokenReader(node.client) if read_tokens else None
+        self.reader = reader
 
     @property
     def chain(self) -> str:
-        return self.node.chain.value
+        return self._chain.value
 
     @property
     def source(self) -> str:
         return self._source
-
-    async def tip_height(self) -> int:
-        return await self.node.tip_height()
-
-    async def block_hash(self, height: int) -> str:
-        return await self.node.block_hash(height)
-
-    async def fetch(self, heights: Sequence[int]) -> list[RawBlock]:
-        return await self.node.raw_blocks(heights)
-
-    def parser(self) -> Callable[[RawBlock, int], AccountBlock]:
-        return _PARSERS[self.node.chain]
-
-    def raw_header(self, raw: RawBlock, height: int) -> Header:
-        block = raw.block
-        return Header(height, strip0x(str(block["hash"])).lower(), strip0x(str(block["parentHash"])).lower())
 
     def tx_count(self, parsed: AccountBlock) -> int:
         return len(parsed.txs)
@@ -134,7 +120,7 @@ class EvmAdapter:
         self.tokens.pending |= new
 
     def _node_addresses(self, addresses: set[str]) -> dict[str, str] | None:
-        if self.node.chain is not Chain.TRON:
+        if self._chain is not Chain.TRON:
             return None
         from chains.tron.address import to_hex
 
@@ -155,6 +141,38 @@ class EvmAdapter:
 
     async def after_run(self, conn: asyncpg.Connection) -> None:
         await refresh_grown_statistics(conn, ACCOUNT_TABLES)
+
+
+class EvmAdapter(AccountAdapter):
+    """``ChainAdapter[RawBlock, AccountBlock]`` for Ethereum and TRON's JSON-RPC (``indexer.adapter``)."""
+
+    def __init__(
+        self,
+        node: EvmNode,
+        *,
+        source: str = "rpc",
+        issuers: Mapping[str, str] | None = None,
+        read_tokens: bool = True,
+    ) -> None:
+        reader = TokenReader(node.client) if read_tokens else None
+        super().__init__(node.chain, source=source, issuers=issuers, reader=reader)
+        self.node = node
+
+    async def tip_height(self) -> int:
+        return await self.node.tip_height()
+
+    async def block_hash(self, height: int) -> str:
+        return await self.node.block_hash(height)
+
+    async def fetch(self, heights: Sequence[int]) -> list[RawBlock]:
+        return await self.node.raw_blocks(heights)
+
+    def parser(self) -> Callable[[RawBlock, int], AccountBlock]:
+        return _PARSERS[self.node.chain]
+
+    def raw_header(self, raw: RawBlock, height: int) -> Header:
+        block = raw.block
+        return Header(height, strip0x(str(block["hash"])).lower(), strip0x(str(block["parentHash"])).lower())
 
 
 @contextlib.asynccontextmanager
