@@ -1,20 +1,12 @@
 """Precompute exposure: wallet flows, address activity, wallet labels, and each wallet's exposure to each
-labelled actor up to ``hops`` away, so that screening is a read.
+labelled actor up to ``hops`` away (tracer/store/exposure_search.py), so that screening is a read.
 
-Call ``refresh_exposure(pool)`` after anything that changes labels or clusters (the clustering and label
-import jobs do). Each chain is rebuilt in one transaction; readers see the old rows or the new, never half.
-
-The search, per (tenant, actor, direction), is breadth-first over ``wallet_flows``, set-based in SQL:
-hop k joins the hop k-1 frontier to its flows. Invariants:
-- a wallet's exposure to an actor is found at the fewest hops (a wallet already reached is not revisited);
-- the actor's own wallets are ownership, not exposure (never reached);
-- indirect exposure does not pass through a wallet that carries a label of its own: an identified service
-  (exchange, mixer, another sanctioned party) is reported as its own actor, and stopping there keeps hubs
-  from flooding the search;
-- direct exposure is kept whole; each further hop keeps the ``max_reach`` largest per (tenant, actor,
-  direction), and expands at most ``max_frontier`` of them, the largest amounts first, and no hub
-  (more than ``max_fanout`` counterparties in the direction it would be
-  expanded); a cut is recorded (``exposure_runs.truncated``), never silent.
+Call ``refresh_exposure(pool)`` after anything that changes labels, clusters or blocks (the clustering and
+label import jobs do). It is incremental (tracer/store/exposure_changes.py): new blocks' flows are added,
+the flows of wallets a clustering run regrouped are recomputed, and only the actors whose seeds changed or
+whose reach touched a changed wallet are searched again; ``full=True`` (and the first refresh of a chain,
+other bounds, or a reorg) rebuilds everything. Both give the same rows. Each chain is refreshed in one
+transaction; readers see the old rows or the new, never half.
 """
 
 from __future__ import annotations
@@ -25,15 +17,26 @@ from dataclasses import asdict, dataclass
 
 import asyncpg
 
-from tracer.risk.rules import Direction, Relation, default_rules
 from tracer.store import coverage_cache
+from tracer.store import exposure_changes as changes
 from tracer.store.errors import translate_errors
-from tracer.store.flows import FLOW_SOURCES, chains_with_data
-from tracer.store.pool import refresh_statistics
+from tracer.store.exposure_search import SEEDS_SQL, ExposureParams, rule_weights, search
+from tracer.store.flows import FLOW_SOURCES, FULL, Scope, chains_with_data
+from tracer.store.pool import refresh_grown_statistics, refresh_statistics
+
+__all__ = ["ACTOR_KEY_SQL", "EXPOSURE_TABLES", "ExposureParams", "ExposureReport", "refresh_exposure"]
 
 log = logging.getLogger(__name__)
 
-EXPOSURE_TABLES = ("wallet_flows", "wallet_totals", "address_stats", "wallet_labels", "wallet_exposure")
+EXPOSURE_TABLES = (
+    "wallet_flows",
+    "wallet_totals",
+    "address_stats",
+    "wallet_labels",
+    "wallet_exposure",
+    "exposure_seeds",
+    "exposure_wallets",
+)
 
 # How labels are grouped into actors: the actor record a label links to (labels.actor_id, so an OFAC list
 # label resolved to its designated owner joins that owner's other labels), else the actor text a source
@@ -46,15 +49,7 @@ ACTOR_KEY_SQL = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ExposureParams:
-    hops: int = 3  # indirect exposure reaches this far; 1 = direct counterparties only
-    max_frontier: int = 500  # wallets expanded per (tenant, actor, direction) and hop
-    # A wallet that paid (or was paid by) more wallets than this is a hub, an unlabelled service: through it
-    # everyone is two hops from everyone. It is reached, not expanded (counted as a cut).
-    max_fanout: int = 500
-    # Indirect exposures kept per (tenant, actor, direction) and hop, largest first; direct ones all.
-    max_reach: int = 5000
+DEFAULT_PARAMS = ExposureParams()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +59,21 @@ class ExposureReport:
     exposures: int
     truncated: bool
     seconds: float
+    mode: str = "full"  # "incremental" when every chain was refreshed incrementally
+    actors: int = 0  # actors searched
+
+
+@dataclass(frozen=True, slots=True)
+class _ChainResult:
+    full: bool
+    actors: int
 
 
 _CLEAR = [
     "DELETE FROM wallet_exposure WHERE chain = $1",
+    "DELETE FROM exposure_cuts WHERE chain = $1",
+    "DELETE FROM exposure_seeds WHERE chain = $1",
+    "DELETE FROM exposure_wallets WHERE chain = $1",
     "DELETE FROM wallet_labels WHERE chain = $1",
     "DELETE FROM wallet_totals WHERE chain = $1",
     "DELETE FROM wallet_flows WHERE chain = $1",
@@ -89,88 +95,10 @@ FROM labels l JOIN addresses a ON a.id = l.address_id
 LEFT JOIN address_clusters ac ON ac.address_id = l.address_id
 WHERE a.chain = $1
 """
-_FRONTIER_TABLES = """
-CREATE TEMP TABLE exposure_frontier (
-    tenant text, actor_key text, direction text, wallet bigint, asset_id bigint, amount numeric,
-    unknown_txs integer, path bigint[], path_txids bytea[], weight real) ON COMMIT DROP;
-CREATE TEMP TABLE exposure_next (LIKE exposure_frontier, rank bigint) ON COMMIT DROP;
-CREATE TEMP TABLE exposure_hop (
-    tenant text, actor_key text, direction text, wallet bigint, asset_id bigint, amount numeric,
-    unknown_txs integer, tx_count integer, path bigint[], path_txids bytea[], txids bytea[], weight real,
-    rank bigint
-) ON COMMIT DROP;
-"""
-# Seeds carry the actor's weight (its worst label's category score, from the rules), so each exposure row
-# can be stored with its score and screening reads the riskiest first.
-_SEED = """
-INSERT INTO exposure_frontier
-SELECT l.tenant, l.actor_key, d.direction, l.wallet, NULL::bigint, NULL::numeric, 0,
-       ARRAY[l.wallet], '{}'::bytea[], max(w.score)
-FROM wallet_labels l JOIN labels x ON x.id = l.label_id
-JOIN unnest($2::text[], $3::real[]) w (category, score) ON w.category = x.category
-CROSS JOIN (VALUES ('incoming'), ('outgoing')) d (direction)
-WHERE l.chain = $1
-GROUP BY l.tenant, l.actor_key, d.direction, l.wallet
-"""
-# One hop for every frontier at once. Incoming: the frontier wallet paid the reached one; outgoing: the
-# reached wallet paid the frontier. The amount is the bottleneck of the path (a path carries at most its
-# smallest hop); of several paths to a wallet the widest wins.
-_HOP = """
-WITH cand AS (
-    SELECT f.tenant, f.actor_key, f.direction, n.wallet, n.asset_id,
-           CASE WHEN f.amount IS NULL THEN n.amount ELSE least(f.amount, n.amount) END AS amount,
-           f.unknown_txs + n.unknown_txs AS unknown_txs, n.tx_count, f.path || n.wallet AS path,
-           f.path_txids || n.txids[1] AS path_txids, n.txids, f.weight
-    FROM exposure_frontier f
-    CROSS JOIN LATERAL (
-        SELECT w.dst AS wallet, w.asset_id, w.amount, w.unknown_txs, w.tx_count, w.txids
-        FROM wallet_flows w
-        WHERE f.direction = 'incoming' AND w.chain = $1 AND w.src = f.wallet
-          AND w.asset_id = COALESCE(f.asset_id, w.asset_id)
-        UNION ALL
-        SELECT w.src, w.asset_id, w.amount, w.unknown_txs, w.tx_count, w.txids
-        FROM wallet_flows w
-        WHERE f.direction = 'outgoing' AND w.chain = $1 AND w.dst = f.wallet
-          AND w.asset_id = COALESCE(f.asset_id, w.asset_id)) n
-    WHERE NOT EXISTS (SELECT 1 FROM wallet_labels l WHERE l.wallet = n.wallet AND l.tenant = f.tenant
-                      AND l.actor_key = f.actor_key)
-      AND NOT EXISTS (SELECT 1 FROM wallet_exposure e WHERE e.wallet = n.wallet AND e.tenant = f.tenant
-                      AND e.actor_key = f.actor_key AND e.direction = f.direction
-                      AND e.asset_id = n.asset_id)),
-    best AS (
-    SELECT DISTINCT ON (tenant, actor_key, direction, wallet, asset_id) * FROM cand
-    ORDER BY tenant, actor_key, direction, wallet, asset_id, amount DESC, unknown_txs, path)
-INSERT INTO exposure_hop
-SELECT *, row_number() OVER (PARTITION BY tenant, actor_key, direction ORDER BY amount DESC, wallet) AS rank
-FROM best
-"""
-# Direct exposure is kept whole; indirect, the ``max_reach`` largest per (tenant, actor, direction).
-_KEEP_HOP = """
-INSERT INTO wallet_exposure (chain, wallet, tenant, actor_key, direction, asset_id, hops, amount,
-                             unknown_txs, tx_count, path, path_txids, txids, score)
-SELECT $1, wallet, tenant, actor_key, direction, asset_id, $2, amount, unknown_txs, tx_count, path,
-       path_txids, txids,
-       round(weight * $4::float8 * CASE WHEN direction = 'incoming' THEN $5::float8 ELSE $6::float8 END
-             * power($7::float8, $2::int - 1))
-FROM exposure_hop WHERE $2::int = 1 OR rank <= $3
-"""
-_NEXT_FRONTIER = """
-INSERT INTO exposure_next
-SELECT e.tenant, e.actor_key, e.direction, e.wallet, e.asset_id, e.amount, e.unknown_txs, e.path,
-       e.path_txids, e.weight,
-       row_number() OVER (PARTITION BY e.tenant, e.actor_key, e.direction ORDER BY e.amount DESC, e.wallet)
-           AS rank
-FROM exposure_hop e
-WHERE ($1::int = 1 OR e.rank <= $2)
-  AND NOT EXISTS (SELECT 1 FROM wallet_labels l
-                  WHERE l.wallet = e.wallet AND l.tenant IN ('public', e.tenant))
-"""
-# Hubs stay out of the frontier: rank 0 marks them, so the cut is counted.
-_HUB_RANK = """
-UPDATE exposure_next n SET rank = 0
-FROM wallet_totals t
-WHERE t.chain = $1 AND t.wallet = n.wallet AND t.asset_id = n.asset_id
-  AND CASE WHEN n.direction = 'incoming' THEN t.receivers ELSE t.senders END > $2
+_NEW_SEEDS = f"CREATE TEMP TABLE exposure_new_seeds ON COMMIT DROP AS {SEEDS_SQL}"
+_STORE_SEEDS = """
+INSERT INTO exposure_seeds (chain, tenant, actor_key, wallet, weight)
+SELECT $1, tenant, actor_key, wallet, weight FROM exposure_new_seeds
 """
 _COVERAGE = """
 SELECT chain, min(height) AS min_height, max(height) AS max_height, count(*) AS blocks
@@ -179,88 +107,123 @@ FROM blocks GROUP BY chain ORDER BY chain
 
 
 async def refresh_exposure(
-    pool: asyncpg.Pool, chain: str | None = None, params: ExposureParams = ExposureParams()
+    pool: asyncpg.Pool,
+    chain: str | None = None,
+    params: ExposureParams = DEFAULT_PARAMS,
+    *,
+    full: bool = False,
 ) -> ExposureReport:
-    """Rebuild the precomputed exposure of ``chain`` (default: every chain with addresses)."""
+    """Bring the precomputed exposure of ``chain`` (default: every chain with addresses) up to date:
+    incrementally, or rebuilt from scratch with ``full``."""
     clock = time.perf_counter()
-    flows = exposures = 0
-    truncated = False
+    results = []
     async with translate_errors(), pool.acquire() as conn:
         chains = [chain] if chain else await chains_with_data(conn)
         for name in chains:
             async with conn.transaction():
-                n_flows, n_exp, cut = await _refresh_chain(conn, name, params)
-            flows, exposures, truncated = flows + n_flows, exposures + n_exp, truncated or cut
-        report = ExposureReport(chains, flows, exposures, truncated, round(time.perf_counter() - clock, 3))
+                # One refresh of a chain at a time: a label import and a clustering run may both call it.
+                await conn.execute("SELECT pg_advisory_xact_lock(hashtext('tracer exposure ' || $1))", name)
+                results.append(await _refresh_chain(conn, name, params, full))
+        report = await _report(conn, chains, results, time.perf_counter() - clock)
         await _record_run(conn, report, params)
-    await refresh_statistics(pool, EXPOSURE_TABLES)
+        if report.mode == "incremental":
+            await refresh_grown_statistics(conn, EXPOSURE_TABLES)
+    if report.mode == "full":
+        await refresh_statistics(pool, EXPOSURE_TABLES)
     log.info("exposure refreshed", extra=asdict(report))
     return report
 
 
 async def _refresh_chain(
-    conn: asyncpg.Connection, chain: str, params: ExposureParams
-) -> tuple[int, int, bool]:
+    conn: asyncpg.Connection, chain: str, params: ExposureParams, full: bool
+) -> _ChainResult:
+    parameters = asdict(params)
+    mark = await changes.current_mark(conn, chain)
+    last = None if full else await changes.continuable(conn, chain, parameters)
+    if last is None:
+        result = await _rebuild(conn, chain, params)
+    else:
+        result = await _update(conn, chain, params, last, mark)
+    await changes.save_mark(conn, chain, parameters, mark)
+    return result
+
+
+async def _rebuild(conn: asyncpg.Connection, chain: str, params: ExposureParams) -> _ChainResult:
     for statement in _CLEAR:
         await conn.execute(statement, chain)
     for source in FLOW_SOURCES:
         if await source.applies(conn, chain):
-            await source.write(conn, chain)
+            await source.write(conn, chain, FULL)
     await conn.execute(_TOTALS, chain)
     await conn.execute(_WALLET_LABELS, chain)
-    await conn.execute("ANALYZE wallet_flows, wallet_labels")  # the search's joins need real row counts
-    truncated = await _search(conn, chain, params)
-    flows = await conn.fetchval("SELECT count(*) FROM wallet_flows WHERE chain = $1", chain)
-    exposures = await conn.fetchval("SELECT count(*) FROM wallet_exposure WHERE chain = $1", chain)
-    return flows, exposures, truncated
-
-
-async def _search(conn: asyncpg.Connection, chain: str, params: ExposureParams) -> bool:
-    truncated = False
-    await conn.execute(_FRONTIER_TABLES)
-    rules = default_rules()
-    categories = [c.value for c in rules.category]
-    await conn.execute(_SEED, chain, categories, [rules.category[c] for c in rules.category])
-    weights = (
-        rules.relation[Relation.COUNTERPARTY],
-        rules.direction[Direction.INCOMING],
-        rules.direction[Direction.OUTGOING],
-        rules.hop_decay,
+    await conn.execute(changes.SNAPSHOT_WALLETS, chain)
+    await conn.execute(_NEW_SEEDS, chain, *rule_weights())
+    await conn.execute(_STORE_SEEDS, chain)
+    await conn.execute(
+        "ANALYZE wallet_flows, wallet_labels, exposure_seeds"
+    )  # the search's joins need row counts
+    await search(conn, chain, params)
+    actors = await conn.fetchval(
+        "SELECT count(*) FROM (SELECT DISTINCT tenant, actor_key FROM exposure_new_seeds) a"
     )
-    for hop in range(1, params.hops + 1):
-        await conn.execute("TRUNCATE exposure_hop")
-        await conn.execute(_HOP, chain)
-        await conn.execute(_KEEP_HOP, chain, hop, params.max_reach, *weights)
-        if hop > 1:
-            truncated |= await _any(
-                "SELECT EXISTS (SELECT 1 FROM exposure_hop WHERE rank > $1)", conn, params.max_reach
-            )
-        if hop == params.hops:
-            break
-        await conn.execute("TRUNCATE exposure_next")
-        await conn.execute(_NEXT_FRONTIER, hop, params.max_reach)
-        await conn.execute(_HUB_RANK, chain, params.max_fanout)
-        truncated |= await _any(
-            "SELECT EXISTS (SELECT 1 FROM exposure_next WHERE rank > $1 OR rank = 0)",
-            conn,
-            params.max_frontier,
-        )
-        await conn.execute("TRUNCATE exposure_frontier")
+    await conn.execute("DROP TABLE exposure_new_seeds")
+    return _ChainResult(full=True, actors=int(actors))
+
+
+async def _update(
+    conn: asyncpg.Connection, chain: str, params: ExposureParams, last: changes.Mark, mark: changes.Mark
+) -> _ChainResult:
+    await conn.execute(changes.TEMP_TABLES)
+    applicable = [s for s in FLOW_SOURCES if await s.applies(conn, chain)]
+    if await changes.find_regrouped(conn, chain):
+        for statement in changes.DROP_REGROUPED_FLOWS:
+            await conn.execute(statement, chain)
+        for source in applicable:
+            await source.write(conn, chain, Scope(regrouped=True))
         await conn.execute(
-            """INSERT INTO exposure_frontier
-               SELECT tenant, actor_key, direction, wallet, asset_id, amount, unknown_txs, path, path_txids,
-                      weight
-               FROM exposure_next WHERE rank BETWEEN 1 AND $1""",
-            params.max_frontier,
+            "INSERT INTO exposure_touched SELECT wallet FROM exposure_regrouped ON CONFLICT DO NOTHING"
         )
-        if not await _any("SELECT EXISTS (SELECT 1 FROM exposure_frontier)", conn):
-            break
-    await conn.execute("DROP TABLE exposure_frontier, exposure_next, exposure_hop")
-    return truncated
+    if mark.last_height > last.last_height:
+        for source in applicable:
+            await source.write(conn, chain, Scope(after_height=last.last_height, add=True))
+    for statement in changes.TOUCHED_TOTALS:
+        await conn.execute(statement, chain)
+    await conn.execute(changes.KEEP_OLD_LABELS, chain)
+    await conn.execute("DELETE FROM wallet_labels WHERE chain = $1", chain)
+    await conn.execute(_WALLET_LABELS, chain)
+    await conn.execute(changes.RELABELLED, chain)
+    await conn.execute(_NEW_SEEDS, chain, *rule_weights())
+    await conn.execute(changes.RESEEDED, chain)
+    await conn.execute("DELETE FROM exposure_seeds WHERE chain = $1", chain)
+    await conn.execute(_STORE_SEEDS, chain)
+    await conn.execute(changes.REACHED_TOUCHED, chain)
+    for statement in changes.DROP_AFFECTED:
+        await conn.execute(statement, chain)
+    actors = int(await conn.fetchval("SELECT count(*) FROM exposure_affected"))
+    if actors:
+        await search(conn, chain, params, actors_only=True)
+    return _ChainResult(full=False, actors=actors)
 
 
-async def _any(query: str, conn: asyncpg.Connection, *args: object) -> bool:
-    return bool(await conn.fetchval(query, *args))
+async def _report(
+    conn: asyncpg.Connection, chains: list[str], results: list[_ChainResult], seconds: float
+) -> ExposureReport:
+    counts = await conn.fetchrow(
+        """SELECT (SELECT count(*) FROM wallet_flows WHERE chain = ANY($1::text[])) AS flows,
+                  (SELECT count(*) FROM wallet_exposure WHERE chain = ANY($1::text[])) AS exposures,
+                  EXISTS (SELECT 1 FROM exposure_cuts WHERE chain = ANY($1::text[])) AS truncated""",
+        chains,
+    )
+    mode = "full" if not results or any(r.full for r in results) else "incremental"
+    return ExposureReport(
+        chains,
+        counts["flows"],
+        counts["exposures"],
+        counts["truncated"],
+        round(seconds, 3),
+        mode,
+        sum(r.actors for r in results),
+    )
 
 
 async def _record_run(conn: asyncpg.Connection, report: ExposureReport, params: ExposureParams) -> None:
@@ -270,12 +233,14 @@ async def _record_run(conn: asyncpg.Connection, report: ExposureReport, params: 
         for r in await conn.fetch(_COVERAGE)
     }
     await conn.execute(
-        """INSERT INTO exposure_runs (chains, parameters, flows, exposures, truncated, seconds)
-           VALUES ($1, $2, $3, $4, $5, $6)""",
+        """INSERT INTO exposure_runs (chains, parameters, flows, exposures, truncated, seconds, mode, actors)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
         coverage,
         asdict(params),
         report.flows,
         report.exposures,
         report.truncated,
         report.seconds,
+        report.mode,
+        report.actors,
     )
