@@ -35,7 +35,7 @@ async def cmd_index_evm(args: argparse.Namespace, settings: Settings) -> int:
     from tracer.store.pool import open_pool
 
     if not (args.rpc or args.tron_api) or not args.evm_chain:
-        raise InputError("tracer index evm needs --rpc URL (or --tron-api URL) and --chain ethereum|tron")
+        raise InputError("tracer index evm needs --rpc URL and --chain ethereum|tron (or --tron-api URL)")
     if args.rpc and args.tron_api:
         raise InputError("give one of --rpc URL and --tron-api URL")
     if args.raw or args.json or args.esplora:

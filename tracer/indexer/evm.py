@@ -84,6 +84,10 @@ class AccountAdapter:
         self.issuers = dict(ISSUERS.get(chain, {}) if issuers is None else issuers)
         self.tokens = TokenRegistry()
         self.reader = reader
+        # Freeze labels rewritten by committed batches since the job last refreshed the exposure that
+        # screening reads (``tracer.jobs.evm_index``); pending while their batch is open.
+        self.labels_changed = False
+        self._labels_pending = False
 
     @property
     def chain(self) -> str:
@@ -106,6 +110,7 @@ class AccountAdapter:
         stats = await write_account_rows(
             conn, blocks, source=self._source, replace=replace, issuers=self.issuers
         )
+        self._labels_pending |= stats.labels_refreshed > 0
         rows = {"transfers": stats.transfers, "token_events": stats.events}
         return BatchStats(stats.blocks, stats.txs, rows)
 
@@ -131,13 +136,17 @@ class AccountAdapter:
         dropped = await delete_from_height(conn, self.chain, from_height)
         if subjects and self.issuers:
             await refresh_freeze_labels(conn, self.chain, subjects, self.issuers)
+            self._labels_pending = True
         return dropped
 
     def committed(self) -> None:
         self.tokens.commit()
+        self.labels_changed |= self._labels_pending
+        self._labels_pending = False
 
     def aborted(self) -> None:
         self.tokens.abort()
+        self._labels_pending = False
 
     async def after_run(self, conn: asyncpg.Connection) -> None:
         await refresh_grown_statistics(conn, ACCOUNT_TABLES)

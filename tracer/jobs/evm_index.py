@@ -18,12 +18,13 @@ import asyncpg
 from chains.errors import ChainError
 from chains.model import AccountBlock, Chain
 from tracer.errors import InputError, SourceError
-from tracer.indexer.evm import EvmAdapter, open_evm_adapter
+from tracer.indexer.evm import AccountAdapter, EvmAdapter, open_evm_adapter
 from tracer.indexer.pipeline import Indexer, RunOptions
 from tracer.indexer.position import CursorPosition
 from tracer.indexer.report import IndexReport
 from tracer.indexer.tron import TronHttpAdapter, open_tron_http_adapter
 from tracer.store.chaindata import read_cursor
+from tracer.store.exposure_refresh import refresh_exposure
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ async def index_evm(
             last = min(last, tip)
             if first <= last:
                 total.merge(await indexer.run(first, last, position))
+                await _refresh_exposure_for_labels(pool, adapter)
                 first = await read_cursor(pool, adapter.chain, adapter.source) or first
             if not follow or stop_event.is_set() or (stop is not None and first > stop):
                 break
@@ -94,6 +96,14 @@ async def index_evm(
     total.seconds = time.perf_counter() - clock
     log.info("indexed %s from node", job.chain.value, extra=total.as_dict())
     return total
+
+
+async def _refresh_exposure_for_labels(pool: asyncpg.Pool, adapter: AccountAdapter) -> None:
+    """Freeze labels the run wrote reach screening now: screening reads the precomputed exposure (wallet
+    labels, exposure to labelled actors), which label imports and clustering refresh the same way."""
+    if adapter.labels_changed:
+        await refresh_exposure(pool, adapter.chain)
+        adapter.labels_changed = False
 
 
 async def _tip(adapter: EvmAdapter | TronHttpAdapter) -> int:
