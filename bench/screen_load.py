@@ -7,7 +7,10 @@ load client runs in a third process (so it uses at most one core), at several co
 of the largest cluster. Then one bulk request of 10,000 addresses. The last line is
 ``ratio: <tracer's peak rps / the floor's peak rps>``.
 
-Run: .venv/bin/python -m bench.screen_load [--duration 20] [--concurrency 1,4,16,64]
+Run: .venv/bin/python -m bench.screen_load [--duration 20] [--concurrency 1,2,4,8,16,64]
+
+Little's law sets which levels can meet "p99 < 10 ms at >= 2,000 rps": concurrency = rps x latency, so
+2,000 rps at a few ms each is a concurrency of about 4-16; at 64 requests queue (64 / 2,000 rps = 32 ms).
 """
 
 from __future__ import annotations
@@ -60,7 +63,8 @@ def floor_app(settings: Settings) -> web.Application:
         return web.Response(body=b'{"status": "ok"}', content_type="application/json")
 
     async def database(app: web.Application) -> AsyncIterator[None]:
-        async with open_pool(settings, run_migrations=False) as pool:  # the same pool settings as tracer
+        # the same pool settings as tracer (no reset query on release)
+        async with open_pool(settings, run_migrations=False, reset_sessions=False) as pool:
             app[pool_key] = pool
             yield
 
@@ -277,7 +281,7 @@ def run_levels(target: Target, levels: list[int], seconds: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per concurrency level")
-    parser.add_argument("--concurrency", default="1,4,16,64", help="comma-separated levels")
+    parser.add_argument("--concurrency", default="1,2,4,8,16,64", help="comma-separated levels")
     parser.add_argument("--client", help=argparse.SUPPRESS)  # internal: run the load client against URL
     parser.add_argument("--key", help=argparse.SUPPRESS)
     parser.add_argument("--addresses", help=argparse.SUPPRESS)

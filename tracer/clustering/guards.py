@@ -4,7 +4,8 @@ The known failure of address clustering is the supercluster: one weak rule fuses
 (Meiklejohn et al. 2013: the change heuristic without refinements grew one cluster from 13.2M to 281.3M
 addresses). Two guards, applied to every merge that is not ownership evidence (heuristics.catalog):
 1. OWNER_CONFLICT: the clusters' labels name different owners (two exchanges; an exchange and a sanctioned
-   actor). An owner is the label's actor when it has one, else its label text, compared case-insensitively.
+   actor). An owner is the label's actor, compared by actor id (labels.actor_id), else -- for a label linked
+   to no actor -- its label text, case-insensitively (tracer.store.clusters.OWNER_OF_LABEL).
 2. SIZE_LIMIT: a weak heuristic would grow a cluster past ``max_weak_size`` members.
 Ownership merges (common input) pass: signing together is control of keys, whatever the labels say.
 """

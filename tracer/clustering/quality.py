@@ -1,8 +1,9 @@
 """How clean the clusters are, measured against labels: do labelled addresses of different owners share one?
 
-An owner is what the collapse guards compare (tracer.clustering.guards): a label's actor, else its label
-text, lower-case. Two labelled members conflict when their sets of owners are disjoint (one address may
-carry several names of one owner from several lists; those overlap). A labelled cluster is pure when no two
+An owner is what the collapse guards compare (tracer.store.clusters.OWNER_OF_LABEL): a label's actor by
+id, else, for a label linked to no actor, its text, lower-case. Two labelled members conflict when their
+sets of owners are disjoint (one address may carry several names of one owner from several lists; those
+overlap). A labelled cluster is pure when no two
 of its members conflict. Merges and refusals are counted per heuristic from the stored evidence.
 """
 
@@ -12,11 +13,12 @@ from dataclasses import dataclass
 
 import asyncpg
 
-_OWNERS = """
-SELECT ac.cluster_id, l.address_id,
-       array_agg(DISTINCT lower(COALESCE(NULLIF(l.actor, ''), l.label))) AS owners
-FROM address_clusters ac JOIN clusters c ON c.id = ac.cluster_id
-JOIN labels l ON l.address_id = ac.address_id
+from tracer.store.clusters import OWNER_OF_LABEL
+
+_OWNERS = f"""
+SELECT m.cluster_id, l.address_id, array_agg(DISTINCT {OWNER_OF_LABEL}) AS owners
+FROM address_clusters m JOIN clusters c ON c.id = m.cluster_id
+JOIN labels l ON l.address_id = m.address_id LEFT JOIN actors ac ON ac.id = l.actor_id
 WHERE c.chain = $1
 GROUP BY 1, 2 ORDER BY 1, 2
 """

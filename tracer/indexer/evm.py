@@ -148,6 +148,9 @@ class AccountAdapter:
         self.tokens.abort()
         self._labels_pending = False
 
+    async def before_run(self, conn: asyncpg.Connection, *, heights: int, bulk: bool | None) -> None:
+        """Account-chain writes keep their checks (their rows are few per block)."""
+
     async def after_run(self, conn: asyncpg.Connection) -> None:
         await refresh_grown_statistics(conn, ACCOUNT_TABLES)
 

@@ -56,6 +56,9 @@ class RunOptions:
     fetch_ahead: int = DEFAULT_FETCH_AHEAD
     parse_workers: int | None = None  # None: one per core for long ranges, 0 (a thread) for short ones
     reindex: bool = False  # rewrite blocks stored with the same hash
+    # The first pass over a long range: checks and secondary indexes deferred to the end of the run
+    # (tracer.store.bulkload). None: the adapter decides from the range; False: never (shared ranges).
+    bulk: bool | None = None
 
     def __post_init__(self) -> None:
         if self.batch_blocks < 1 or self.fetch_ahead < 1:
@@ -126,6 +129,8 @@ class Indexer(Generic[RawT, ParsedT]):
         if not self._held:
             self._executor = self._make_executor(last - first + 1)
         height = first
+        async with translate_errors(), self.pool.acquire() as conn:
+            await self.adapter.before_run(conn, heights=last - first + 1, bulk=self.options.bulk)
         try:
             while height <= last and not self.stop.is_set():
                 try:

@@ -72,6 +72,17 @@ async def indexed_chains(pool: asyncpg.Pool) -> list[str]:
 async def run_clustering(
     pool: asyncpg.Pool, chain: str = "bitcoin", options: ClusterOptions = ClusterOptions()
 ) -> ClusterReport:
+    """Cluster ``chain``, then refresh the exposure screening reads over the new clusters."""
+    report = await cluster_chain(pool, chain, options)
+    await refresh_exposure(pool, report.chain)
+    log.info("clustering done", extra=report.as_dict())
+    return report
+
+
+async def cluster_chain(
+    pool: asyncpg.Pool, chain: str = "bitcoin", options: ClusterOptions = ClusterOptions()
+) -> ClusterReport:
+    """The clustering alone (one transaction); ``seconds`` is its time. Callers refresh exposure after."""
     clock = time.perf_counter()
     parsed = _chain(chain)
     try:
@@ -82,15 +93,13 @@ async def run_clustering(
         await conn.execute("SELECT pg_advisory_xact_lock($1)", store.LOCK_KEY)
         report = await _cluster(conn, parsed, enabled, options)
     await refresh_statistics(pool, store.CLUSTER_TABLES)
-    report = _with_seconds(report, time.perf_counter() - clock)  # the clustering itself
-    await refresh_exposure(pool, parsed.value)  # screening reads exposure precomputed over the new clusters
-    log.info("clustering done", extra=report.as_dict())
-    return report
+    return _with_seconds(report, time.perf_counter() - clock)
 
 
 async def _cluster(
     conn: asyncpg.Connection, chain: Chain, enabled: tuple[Heuristic, ...], options: ClusterOptions
 ) -> ClusterReport:
+    clock = time.perf_counter()
     names = tuple(h.value for h in enabled)
     upto, top_height, max_address = await store.chain_extent(conn, chain.value)
     state = await store.load_state(conn, chain.value)
@@ -117,12 +126,15 @@ async def _cluster(
         counts = {"txs": account.transfers, "merges": account.merges, "refused": account.refused}
         not_run = account.not_run
         active = _ACTIVE_ACCOUNT, (chain.value, after_height, top_height)
+    log.info("clustering: heuristics applied", extra={"seconds": round(time.perf_counter() - clock, 3)})
     changed = await _write_membership(conn, chain.value, forest, members, cluster_ids)
+    log.info("clustering: membership written", extra={"seconds": round(time.perf_counter() - clock, 3)})
     if full:
         await refresh_aggregates(conn, chain.value, None)
     else:
         touched = {r[0] for r in await conn.fetch(active[0], *active[1])}
         await refresh_aggregates(conn, chain.value, sorted(touched.union(changed)))
+    log.info("clustering: aggregates written", extra={"seconds": round(time.perf_counter() - clock, 3)})
     merges, refused = await store.stored_counts(conn, chain.value)
     await store.save_state(
         conn, chain.value, store.ClusterState(names, max(upto, after), top_height, merges, refused)

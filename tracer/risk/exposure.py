@@ -9,6 +9,7 @@ direction, the path and the transactions that carry it. An amount we do not know
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
@@ -73,11 +74,35 @@ def ownership_findings(target: Target, labels: list[LabelRow]) -> list[Finding]:
 
 
 @dataclass(frozen=True, slots=True)
+class Actor:
+    """What every exposure to one actor (its labels on one wallet) shares, worked out once per screening."""
+
+    labels: tuple[LabelRow, ...]  # the actor's labels on its wallet where the path starts
+    categories: tuple[Category, ...]  # of each label
+    name: str
+    worst: Category
+    sources: tuple[str, ...]
+    labelled_addresses: tuple[str, ...]
+
+    @classmethod
+    def of(cls, labels: list[LabelRow]) -> Actor:
+        categories = tuple(Category(lb.category) for lb in labels)
+        return cls(
+            labels=tuple(labels),
+            categories=categories,
+            name=actor_name(labels[0]),
+            worst=min(categories, key=lambda c: (-SEVERITY[c], c.value)),
+            sources=tuple(sorted({lb.source for lb in labels})),
+            labelled_addresses=tuple(sorted({lb.address for lb in labels})),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Exposure:
     """One precomputed exposure of the screened wallet, resolved to names, amounts and transactions."""
 
     row: ExposureRow
-    labels: tuple[LabelRow, ...]  # the actor's labels on its wallet where the path starts
+    actor_info: Actor
     asset: Asset
     amount: int | None
     share: float | None
@@ -86,14 +111,18 @@ class Exposure:
     path_txids: tuple[str, ...]
 
     @property
+    def labels(self) -> tuple[LabelRow, ...]:
+        return self.actor_info.labels
+
+    @property
     def actor(self) -> str:
-        return actor_name(self.labels[0])
+        return self.actor_info.name
 
     def as_dict(self) -> dict[str, object]:
         return {
             "actor": self.actor,
             "actor_id": self.labels[0].actor_id,
-            "category": _worst_category(self.labels).value,
+            "category": self.actor_info.worst.value,
             "direction": self.row.direction,
             "exposure": "direct" if self.row.hops == 1 else "indirect",
             "hops": self.row.hops,
@@ -106,22 +135,24 @@ class Exposure:
             "txids": list(self.txids),
             "path": [{"wallet": w, "address": a} for w, a in self.path],
             "path_txids": list(self.path_txids),
-            "labelled_addresses": sorted({lb.address for lb in self.labels}),
-            "sources": sorted({lb.source for lb in self.labels}),
+            "labelled_addresses": list(self.actor_info.labelled_addresses),
+            "sources": list(self.actor_info.sources),
         }
 
     def findings(self) -> list[Finding]:
+        path = tuple(a or str(w) for w, a in self.path)
+        direction = Direction(self.row.direction)
         return [
             Finding(
                 actor_key=self.row.actor_key,
                 actor=self.actor,
                 relation=Relation.COUNTERPARTY,
-                category=Category(lb.category),
+                category=category,
                 label=lb.label,
                 source=lb.source,
                 labelled_address=lb.address,
                 hops=self.row.hops,
-                direction=Direction(self.row.direction),
+                direction=direction,
                 amount=self.amount,
                 amount_is_lower_bound=self.row.unknown_txs > 0,
                 share=self.share,
@@ -130,12 +161,12 @@ class Exposure:
                 symbol=self.asset.symbol,
                 decimals=self.asset.decimals,
                 tx_count=self.row.tx_count,
-                path=tuple(a or str(w) for w, a in self.path),
+                path=path,
                 txids=self.txids,
                 actor_id=lb.actor_id,
                 actor_category=lb.actor_category,
             )
-            for lb in self.labels
+            for lb, category in zip(self.labels, self.actor_info.categories, strict=True)
         ]
 
     def as_counterparty(self) -> dict[str, object]:
@@ -148,26 +179,35 @@ class Exposure:
             "amount": self.amount,
             "tx_count": self.row.tx_count,
             "actor": self.actor,
-            "category": _worst_category(self.labels).value,
-            "sources": sorted({lb.source for lb in self.labels}),
+            "category": self.actor_info.worst.value,
+            "sources": list(self.actor_info.sources),
         }
 
 
-def exposures_of(chain: Chain, target: Target, data: ScreeningData) -> list[Exposure]:
+def exposures_of(
+    chain: Chain, target: Target, data: ScreeningData, actors: dict[tuple[int, str, str], Actor] | None = None
+) -> list[Exposure]:
+    """The target wallet's exposures; ``actors`` caches each actor's shared part across the targets of one
+    screening."""
+    actors = {} if actors is None else actors
     out = []
     for row in data.exposures.get(target.wallet, []):
-        labels = data.actor_labels.get((row.path[0], row.tenant, row.actor_key), [])
-        if not labels:
-            continue  # the actor's labels went away after the refresh; nothing to name
+        key = (row.path[0], row.tenant, row.actor_key)
+        actor = actors.get(key)
+        if actor is None:
+            labels = data.actor_labels.get(key, [])
+            if not labels:
+                continue  # the actor's labels went away after the refresh; nothing to name
+            actor = actors[key] = Actor.of(labels)
         amount = _amount(row)
         out.append(
             Exposure(
                 row=row,
-                labels=tuple(labels),
+                actor_info=actor,
                 asset=asset_name(chain, row.asset_id, data),
                 amount=amount,
                 share=_share(row, amount, data),
-                path=tuple((w, _shown(w, target, labels, data)) for w in _flow_order(row, row.path)),
+                path=tuple((w, _shown(w, target, actor.labels, data)) for w in _flow_order(row, row.path)),
                 txids=tuple(display_txid(chain, t) for t in row.txids),
                 path_txids=tuple(display_txid(chain, t) for t in _flow_order(row, row.path_txids)),
             )
@@ -175,7 +215,7 @@ def exposures_of(chain: Chain, target: Target, data: ScreeningData) -> list[Expo
     return out
 
 
-def _shown(wallet: int, target: Target, labels: list[LabelRow], data: ScreeningData) -> str | None:
+def _shown(wallet: int, target: Target, labels: Sequence[LabelRow], data: ScreeningData) -> str | None:
     """The address that stands for a wallet on a path: the screened one, the labelled one, else the
     wallet's smallest."""
     if wallet == target.wallet:
@@ -201,7 +241,3 @@ def _share(row: ExposureRow, amount: int | None, data: ScreeningData) -> float |
 def _flow_order(row: ExposureRow, items: list[_T]) -> list[_T]:
     # Paths are stored from the actor outwards; outgoing funds flow the other way.
     return list(items) if row.direction == Direction.INCOMING else list(reversed(items))
-
-
-def _worst_category(labels: tuple[LabelRow, ...]) -> Category:
-    return min((Category(lb.category) for lb in labels), key=lambda c: (-SEVERITY[c], c.value))

@@ -20,6 +20,9 @@ from tracer.risk.rules import Direction, Level, Relation, Rules, default_rules
 __all__ = ["Assessment", "Direction", "Finding", "Level", "Reason", "Relation", "assess"]
 
 
+_RELATION_ORDER = {relation: n for n, relation in enumerate(Relation)}  # strongest tie-break first
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     actor_key: str  # what groups labels into one actor ("actor_id:7", "actor:Lazarus Group", "address:42")
@@ -45,7 +48,7 @@ class Finding:
     actor_category: str | None = None  # that record's category (the actor taxonomy)
 
     def sort_key(self, score: int) -> tuple[object, ...]:
-        return (-score, self.hops, list(Relation).index(self.relation), -(self.amount or 0),
+        return (-score, self.hops, _RELATION_ORDER[self.relation], -(self.amount or 0),
                 self.labelled_address, self.label, self.source)  # fmt: skip
 
 

@@ -17,7 +17,7 @@ from chains.model import Chain
 from tracer.config import Settings
 from tracer.errors import InvalidAddress, UnsupportedChain
 from tracer.labels.records import PUBLIC_TENANT, check_tenant
-from tracer.risk.exposure import exposures_of, ownership_findings
+from tracer.risk.exposure import Actor, exposures_of, ownership_findings
 from tracer.risk.scoring import assess
 from tracer.store.coverage_cache import read_coverage_cached
 from tracer.store.errors import translate_errors
@@ -102,10 +102,17 @@ async def screen_many(
     screened_at = datetime.now(UTC).isoformat(timespec="seconds")
     coverage = await read_coverage_cached(conn, options.tenants)
     data = await read_screening(conn, chain.value, addresses, options.tenants, options.limits)
-    return Screened([_answer(chain, address, data, screened_at) for address in addresses], coverage)
+    actors: dict[tuple[int, str, str], Actor] = {}  # each actor's shared part, worked out once
+    return Screened([_answer(chain, address, data, screened_at, actors) for address in addresses], coverage)
 
 
-def _answer(chain: Chain, address: str, data: ScreeningData, screened_at: str) -> dict[str, object]:
+def _answer(
+    chain: Chain,
+    address: str,
+    data: ScreeningData,
+    screened_at: str,
+    actors: dict[tuple[int, str, str], Actor],
+) -> dict[str, object]:
     result: dict[str, object] = {"chain": chain.value, "address": address, "screened_at": screened_at}
     target = data.targets.get(address)
     if target is None:
@@ -113,7 +120,7 @@ def _answer(chain: Chain, address: str, data: ScreeningData, screened_at: str) -
         result.update(risk=assess([]).as_dict())
         return result
     own = data.labels.get(target.wallet, [])
-    exposures = exposures_of(chain, target, data)
+    exposures = exposures_of(chain, target, data, actors)
     findings = ownership_findings(target, own) + [f for e in exposures for f in e.findings()]
     result.update(
         known=True,

@@ -234,12 +234,21 @@ async def reset_chain(conn: asyncpg.Connection, chain: str) -> None:
         await conn.execute(f"DELETE FROM {table} WHERE chain = $1", chain)  # clusters cascade membership
 
 
+# The owner a label names, as the collapse guards and the quality measure compare owners: its actor by id
+# (labels.actor_id, migration 010) -- so "Binance" and "Binance.com" linked to one actor are one owner, and
+# two actors that share a name are two -- else, for a label linked to no actor, its own text, lower-case.
+# The actor's name is in the key only so that a refusal can say who; the id decides. Needs ``labels l``
+# and ``LEFT JOIN actors ac ON ac.id = l.actor_id`` in the query.
+OWNER_OF_LABEL = """CASE WHEN ac.id IS NOT NULL THEN ac.name || ' [actor ' || ac.id || ']'
+    ELSE lower(COALESCE(NULLIF(l.actor, ''), l.label)) END"""
+
+
 async def owner_labels(conn: asyncpg.Connection, chain: str) -> dict[int, list[str]]:
-    """{address id: owners its labels name} (actor, else label text, lower-case) for the collapse guards."""
+    """{address id: owners its labels name} (OWNER_OF_LABEL) for the collapse guards."""
     rows = await conn.fetch(
-        """SELECT l.address_id, array_agg(DISTINCT lower(COALESCE(NULLIF(l.actor, ''), l.label))) AS owners
-           FROM labels l JOIN addresses a ON a.id = l.address_id
-           WHERE a.chain = $1 GROUP BY l.address_id ORDER BY l.address_id""",
+        f"""SELECT l.address_id, array_agg(DISTINCT {OWNER_OF_LABEL}) AS owners
+            FROM labels l JOIN addresses a ON a.id = l.address_id LEFT JOIN actors ac ON ac.id = l.actor_id
+            WHERE a.chain = $1 GROUP BY l.address_id ORDER BY l.address_id""",
         chain,
     )
     return {r["address_id"]: list(r["owners"]) for r in rows}

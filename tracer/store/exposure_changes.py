@@ -8,6 +8,7 @@ Three kinds of change, each found set-based in SQL from what the last refresh st
 The wallets whose flows, totals or labels changed land in the temp table ``exposure_touched``. An actor is
 searched again when its seeds changed or when its last search reached a touched wallet (it expands only
 wallets it reached, so a change anywhere else cannot alter its rows); every other actor keeps its rows.
+(An actor expands only its seeds and wallets it reached before its last hop; see REACHED_TOUCHED.)
 A reorg at the last height, other search bounds, or input values resolved since (they change old flows)
 make the refresh a full one.
 """
@@ -117,9 +118,13 @@ async def find_regrouped(conn: asyncpg.Connection, chain: str) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM exposure_regrouped"))
 
 
+# The regrouped wallets' flows go; both ends of each count as touched.
 DROP_REGROUPED_FLOWS = [
-    "DELETE FROM wallet_flows w USING exposure_regrouped r WHERE w.chain = $1 AND w.src = r.wallet",
-    "DELETE FROM wallet_flows w USING exposure_regrouped r WHERE w.chain = $1 AND w.dst = r.wallet",
+    f"""WITH gone AS (DELETE FROM wallet_flows w USING exposure_regrouped r
+                      WHERE w.chain = $1 AND w.{side} = r.wallet RETURNING w.src, w.dst)
+        INSERT INTO exposure_touched SELECT src FROM gone UNION SELECT dst FROM gone
+        ON CONFLICT DO NOTHING"""
+    for side in ("src", "dst")
 ]
 # Totals of the touched wallets, from their flows (as the full refresh computes every wallet's).
 TOUCHED_TOTALS = [
@@ -159,11 +164,13 @@ SELECT tenant, actor_key FROM (
      EXCEPT SELECT tenant, actor_key, wallet, weight FROM exposure_seeds WHERE chain = $1)) d
 ON CONFLICT DO NOTHING
 """
-# Actors whose last search reached, or started from, a touched wallet.
+# Actors whose last search started from a touched wallet or reached one before its last hop ($2): only
+# those wallets can be expanded, and a wallet reached at the last hop changes only through a changed flow
+# from the wallet it was reached from (touched too) or a label of the actor's own (its seeds change).
 REACHED_TOUCHED = """
 INSERT INTO exposure_affected
 SELECT e.tenant, e.actor_key FROM wallet_exposure e JOIN exposure_touched t ON t.wallet = e.wallet
-WHERE e.chain = $1
+WHERE e.chain = $1 AND e.hops < $2
 UNION
 SELECT s.tenant, s.actor_key FROM exposure_new_seeds s JOIN exposure_touched t ON t.wallet = s.wallet
 ON CONFLICT DO NOTHING

@@ -196,7 +196,7 @@ async def _update(
     await conn.execute(changes.RESEEDED, chain)
     await conn.execute("DELETE FROM exposure_seeds WHERE chain = $1", chain)
     await conn.execute(_STORE_SEEDS, chain)
-    await conn.execute(changes.REACHED_TOUCHED, chain)
+    await conn.execute(changes.REACHED_TOUCHED, chain, params.hops)
     for statement in changes.DROP_AFFECTED:
         await conn.execute(statement, chain)
     actors = int(await conn.fetchval("SELECT count(*) FROM exposure_affected"))
