@@ -21,7 +21,7 @@ from chains.bitcoin import requests as rq
 from chains.bitcoin.blkfiles import LocatedBlock, iter_best_chain
 from chains.bitcoin.esplora import EsploraNode
 from chains.bitcoin.node import BLOCK_BATCH, BitcoinRpcNode
-from chains.bitcoin.parse import parse_block_bytes
+from chains.bitcoin.parse import parse_block_rows
 from chains.errors import NodeNotSynced, NodeProtocolError, ParseError
 from chains.model import Chain
 from chains.rpc import JsonRpcClient
@@ -33,7 +33,6 @@ from tracer.store.chaindata import (
     CHAIN_TABLES,
     BlockRows,
     ChainWriter,
-    block_rows,
     delete_from_height,
     stored_hashes,
 )
@@ -49,8 +48,8 @@ async def _stored_blocks(conn: asyncpg.Connection, chain: str) -> int:
 
 
 def parse_block(raw: bytes, height: int) -> BlockRows:
-    """Worker-process entry point: one serialized block -> its rows."""
-    return block_rows(parse_block_bytes(raw, height))
+    """Worker-process entry point: one serialized block -> its rows (no records in between)."""
+    return BlockRows(*parse_block_rows(raw, height))
 
 
 def header_of(raw: bytes, height: int) -> Header:

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import NamedTuple, TypeAlias
+from typing import NamedTuple
 
 import asyncpg
 
+from chains.bitcoin.parse import InRow, OutRow, TxRow
 from chains.model import Block
 from tracer.indexer.adapter import BatchStats
 from tracer.store.addresses import AddressIds
@@ -55,13 +56,6 @@ _INPUT_COLUMNS = (
     "source",
 )
 _STORED = "stored"  # chains.model.InputSource.STORED: resolved from our own stored output
-
-# (txid, position, version, locktime, size, vsize, is_coinbase, input_count, output_count, output_value)
-TxRow: TypeAlias = tuple[bytes, int, int, int, int, int, bool, int, int, int]
-# (tx position in block, vout, address, value, script_type)
-OutRow: TypeAlias = tuple[int, int, str | None, int, str]
-# (tx position, vin, prev_txid, prev_vout, sequence, address, value, script_type, source)
-InRow: TypeAlias = tuple[int, int, bytes | None, int | None, int, str | None, int | None, str | None, str]
 
 
 class BlockRows(NamedTuple):
