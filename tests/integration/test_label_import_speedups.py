@@ -1,5 +1,5 @@
 """What the label import's speed-ups must not change: the keys of labels are still enforced (checked per
-statement, tracer/store/migrations/014), a deleted source still takes its labels with it, files parse in
+statement, tracer/store/migrations/015), a deleted source still takes its labels with it, files parse in
 a thread while earlier ones are written (tracer.jobs.ahead), and the ActorPack's early skip of actors
 outside the taxonomy gives what a full PyYAML load gives.
 
