@@ -135,7 +135,7 @@ async def run_tracer(node: dict[str, Any], profile: Path | None) -> tuple[int, f
         if profiler:
             profiler.enable()
         report = await index_from_node(
-            pool, rpc_url=node["rpc_url"], start=first, stop=tip - 1, batch_blocks=BATCH_BLOCKS
+            pool, rpc_url=node["rpc_url"], start=first, stop=tip - 1, batch_blocks=BATCH_BLOCKS, bulk=True
         )
         seconds = time.perf_counter() - started
         if profiler:

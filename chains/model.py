@@ -22,8 +22,19 @@ class Chain(StrEnum):
         """The integer unit amounts are stored in."""
         return _BASE_UNITS[self]
 
+    @property
+    def native_symbol(self) -> str:
+        return _NATIVE[self][0]
+
+    @property
+    def native_decimals(self) -> int:
+        """Base units per coin, as a power of ten."""
+        return _NATIVE[self][1]
+
 
 _BASE_UNITS = {Chain.BITCOIN: "sat", Chain.ETHEREUM: "wei", Chain.TRON: "sun"}
+# 1 BTC = 10**8 sat (Bitcoin Core COIN), 1 ether = 10**18 wei (Yellow Paper), 1 TRX = 10**6 sun (TRON docs).
+_NATIVE = {Chain.BITCOIN: ("BTC", 8), Chain.ETHEREUM: ("ETH", 18), Chain.TRON: ("TRX", 6)}
 
 
 class ScriptType(StrEnum):

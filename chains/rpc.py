@@ -25,7 +25,9 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias, TypeVar
+
+import orjson
 
 from chains.errors import NodeError, NodeProtocolError, NodeUnavailable, RpcError
 from chains.transport import Transport
@@ -66,6 +68,16 @@ def decode(body: bytes) -> Any:
         raise NodeProtocolError(f"node answered with something that is not JSON: {snippet!r}") from exc
 
 
+def fast_decode(body: bytes) -> Any:
+    """orjson, for protocols whose numbers are all integers or hex strings (Ethereum JSON-RPC): several
+    times faster than ``json`` on large receipts batches."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        snippet = body[:200].decode("utf-8", "replace")
+        raise NodeProtocolError(f"node answered with something that is not JSON: {snippet!r}") from exc
+
+
 def result_of(reply: object, retriable_codes: frozenset[int] = RETRIABLE_RPC_CODES) -> Any:
     """The ``result`` of one JSON-RPC response object, or the ``RpcError`` its ``error`` describes."""
     if not isinstance(reply, dict):
@@ -84,6 +96,32 @@ def backoff_delay(attempt: int, base: float, cap: float, rng: Callable[[], float
     half random) so a retry never fires at once and many clients do not retry in lockstep."""
     ceiling = min(cap, base * 2.0**attempt)
     return ceiling / 2 + rng() * ceiling / 2
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Retrying:
+    """Retries of one request to a REST-like API (no batches to halve): ``retries`` further attempts after
+    the first, for retriable ``NodeError``s only, waiting ``backoff_delay`` between them."""
+
+    retries: int = DEFAULT_RETRIES
+    backoff: float = DEFAULT_BACKOFF_S
+    sleep: Sleep = asyncio.sleep
+    rng: Callable[[], float] = random.random
+
+    async def run(self, what: str, attempt_once: Callable[[], Awaitable[T]]) -> T:
+        for attempt in itertools.count():
+            try:
+                return await attempt_once()
+            except NodeError as exc:
+                if not exc.retriable or attempt >= self.retries:
+                    raise
+                delay = backoff_delay(attempt, self.backoff, DEFAULT_BACKOFF_MAX_S, self.rng)
+                log.warning("%s failed (%s); retry %d in %.3f s", what, exc, attempt + 1, delay)
+                await self.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 class TokenBucket:
@@ -155,7 +193,8 @@ class JsonRpcClient:
 
     ``rate_limit`` is in requests (HTTP round trips) per second. ``clock``, ``sleep`` and ``rng`` are
     injectable so tests run retries and rate limits without waiting. ``jsonrpc="1.0"`` speaks Bitcoin
-    Core's legacy dialect (errors arrive with HTTP 500); both are handled.
+    Core's legacy dialect (errors arrive with HTTP 500); both are handled. ``decoder`` replaces the
+    default JSON decoding (floats as ``Decimal``) where a protocol has no floats: ``fast_decode``.
     """
 
     def __init__(
@@ -170,6 +209,7 @@ class JsonRpcClient:
         quiet_period: float = DEFAULT_QUIET_PERIOD_S,
         retriable_codes: frozenset[int] = RETRIABLE_RPC_CODES,
         jsonrpc: str = "2.0",
+        decoder: Callable[[bytes], Any] | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         rng: Callable[[], float] = random.random,
@@ -184,6 +224,7 @@ class JsonRpcClient:
         self._quiet = quiet_period
         self._retriable_codes = retriable_codes
         self._jsonrpc = jsonrpc
+        self._decode = decoder or decode
         self._clock = clock
         self._sleep = sleep
         self._rng = rng
@@ -278,7 +319,7 @@ class JsonRpcClient:
         if self._bucket is not None:
             await self._bucket.acquire()
         self.requests_sent += 1
-        return decode(await self._transport.send(encode(payload)))
+        return self._decode(await self._transport.send(encode(payload)))
 
     async def _wait(self, attempt: int, error: NodeError, method: str) -> None:
         delay = backoff_delay(attempt, self._backoff, self._backoff_max, self._rng)

@@ -4,7 +4,8 @@ A JSON-RPC ``Transport`` has one method, ``send(payload: bytes) -> bytes``. It i
 the sans-IO core in ``chains.rpc`` owns encoding, ids and decoding (floats as ``Decimal``: Bitcoin amounts),
 so a transport stays dumb. Production uses ``HttpTransport``; tests pass any object with an async ``send``
 (``ReplayTransport`` over recorded responses, a fake that shuffles or fails) — no monkeypatching.
-``RestTransport`` is the same idea for REST APIs such as Esplora: ``get(path) -> bytes``.
+``RestTransport`` is the same idea for REST APIs such as Esplora: ``get(path) -> bytes``; ``PostTransport``
+for JSON-over-POST APIs such as TRON's HTTP API: ``post(path, payload) -> bytes``.
 
 Error mapping happens here and only here, with ``raise ... from``:
 
@@ -56,6 +57,12 @@ class RestTransport(Protocol):
     """GETs ``path`` (relative to a base URL) and returns the body; HTTP 4xx raise ``RpcError(status)``."""
 
     async def get(self, path: str) -> bytes: ...
+
+
+class PostTransport(Protocol):
+    """POSTs JSON ``payload`` to ``path`` (relative to a base URL), returns the body (errors as ``get``)."""
+
+    async def post(self, path: str, payload: bytes) -> bytes: ...
 
 
 class _HttpBase:
@@ -135,15 +142,21 @@ class HttpTransport(_HttpBase):
 
 
 class HttpRestTransport(_HttpBase):
-    """GET-only REST transport (Esplora): ``HttpRestTransport("https://blockstream.info/api").get("blocks/tip/height")``."""
+    """REST transport: ``HttpRestTransport("https://blockstream.info/api").get("blocks/tip/height")``
+    (Esplora), ``.post("wallet/getblockbynum", b'{"num":1}')`` (TRON's HTTP API)."""
 
     async def get(self, path: str) -> bytes:
-        status, _, body = await self._request("GET", self._url / path, None)
+        return self._answer(f"GET {path}", *await self._request("GET", self._url / path, None))
+
+    async def post(self, path: str, payload: bytes) -> bytes:
+        return self._answer(f"POST {path}", *await self._request("POST", self._url / path, payload))
+
+    def _answer(self, what: str, status: int, _content_type: str, body: bytes) -> bytes:
         if status == 200:
             return body
         if 400 <= status < 500 and status not in _AUTH_STATUSES and status != 429:
             message = body[:_BODY_SNIPPET_CHARS].decode("utf-8", "replace").strip()
-            raise RpcError(status, f"GET {path}: {message}")
+            raise RpcError(status, f"{what}: {message}")
         raise self._status_error(status, body)
 
 

@@ -11,7 +11,6 @@ HTTP errors are mapped in ``chains.transport`` (the one boundary); here a 404 on
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
 import random
@@ -23,16 +22,9 @@ import aiohttp
 
 from chains.bitcoin.node import parse_off_loop
 from chains.bitcoin.parse import parse_block_bytes
-from chains.errors import NodeError, NodeNotSynced, NodeProtocolError, RpcError
+from chains.errors import NodeNotSynced, NodeProtocolError, RpcError
 from chains.model import Block
-from chains.rpc import (
-    DEFAULT_BACKOFF_MAX_S,
-    DEFAULT_BACKOFF_S,
-    DEFAULT_RETRIES,
-    Sleep,
-    TokenBucket,
-    backoff_delay,
-)
+from chains.rpc import DEFAULT_BACKOFF_S, DEFAULT_RETRIES, Retrying, Sleep, TokenBucket
 from chains.transport import DEFAULT_TIMEOUT_S, HttpRestTransport, RestTransport
 
 log = logging.getLogger(__name__)
@@ -70,10 +62,7 @@ class EsploraNode:
                 raise ValueError("give base_url or transport")
             transport = self._owned = HttpRestTransport(base_url, session=session, timeout=timeout)
         self._transport = transport
-        self._retries = retries
-        self._backoff = backoff
-        self._sleep = sleep
-        self._rng = rng
+        self._retrying = Retrying(retries, backoff, sleep, rng)
         self._bucket = TokenBucket(rate_limit, clock=time.monotonic, sleep=sleep) if rate_limit else None
         self._slots = asyncio.Semaphore(concurrency)
 
@@ -122,16 +111,10 @@ class EsploraNode:
         return (await self._get(path)).decode("ascii").strip()
 
     async def _get(self, path: str) -> bytes:
-        for attempt in itertools.count():
-            try:
-                async with self._slots:
-                    if self._bucket is not None:
-                        await self._bucket.acquire()
-                    return await self._transport.get(path)
-            except NodeError as exc:
-                if not exc.retriable or attempt >= self._retries:
-                    raise
-                delay = backoff_delay(attempt, self._backoff, DEFAULT_BACKOFF_MAX_S, self._rng)
-                log.warning("esplora GET %s failed (%s); retry %d in %.3f s", path, exc, attempt + 1, delay)
-                await self._sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+        async def once() -> bytes:
+            async with self._slots:
+                if self._bucket is not None:
+                    await self._bucket.acquire()
+                return await self._transport.get(path)
+
+        return await self._retrying.run(f"esplora GET {path}", once)

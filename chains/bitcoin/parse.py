@@ -45,6 +45,7 @@ __all__ = [
     "iter_blk_frames",
     "merkle_root",
     "parse_block_bytes",
+    "parse_block_rows",
     "parse_getblock",
     "parse_hex_block",
     "parse_tx_bytes",
@@ -60,6 +61,24 @@ _U32_MASK = 0xFFFF_FFFF
 _NULL_VOUT = params.COINBASE_PREVOUT_VOUT
 _SAT_PER_BTC = Decimal(params.COIN_SAT)
 _RawInput = tuple[bytes, int, bytes, int]  # prev txid (internal order), vout, scriptSig, sequence
+_RawOutput = tuple[int, bytes]  # value, scriptPubKey
+# version, inputs, outputs, witnesses, locktime, txid (internal order), size, vsize, is coinbase, end offset
+_RawTx = tuple[int, list[_RawInput], list[_RawOutput], list[list[bytes]], int, bytes, int, int, bool, int]
+_COINBASE, _SCRIPT, _UNRESOLVED = (
+    InputSource.COINBASE.value,
+    InputSource.SCRIPT.value,
+    InputSource.UNRESOLVED.value,
+)
+
+# Flat rows (``parse_block_rows``); hashes in display byte order. The layout of tracer.store.chaindata's.
+# (txid, position, version, locktime, size, vsize, is_coinbase, input_count, output_count, output_value)
+TxRow = tuple[bytes, int, int, int, int, int, bool, int, int, int]
+# (tx position in block, vout, address, value, script_type)
+OutRow = tuple[int, int, str | None, int, str]
+# (tx position, vin, prev_txid, prev_vout, sequence, address, value, script_type, source)
+InRow = tuple[int, int, bytes | None, int | None, int, str | None, int | None, str | None, str]
+# (height, hash, prev_hash, time, txs, outputs, inputs)
+BlockRowTuple = tuple[int, bytes, bytes, int, list[TxRow], list[OutRow], list[InRow]]
 
 
 # --- raw bytes ---------------------------------------------------------------------------------------------
@@ -88,15 +107,14 @@ def _read_inputs(raw: bytes, pos: int) -> tuple[list[_RawInput], int]:
     return inputs, pos
 
 
-def _read_outputs(raw: bytes, pos: int) -> tuple[list[TxOut], int]:
+def _read_outputs(raw: bytes, pos: int) -> tuple[list[_RawOutput], int]:
     count, pos = read_varint(raw, pos)
-    outputs = []
-    for k in range(count):
+    outputs: list[_RawOutput] = []
+    for _ in range(count):
         (value,) = _U64.unpack_from(raw, pos)
         size, pos = read_varint(raw, pos + 8)
-        stype, address = classify_output(raw[pos : pos + size])
+        outputs.append((value, raw[pos : pos + size]))
         pos += size
-        outputs.append(TxOut(k, value, stype, address))
     return outputs, pos
 
 
@@ -113,8 +131,8 @@ def _read_witnesses(raw: bytes, pos: int, n_inputs: int) -> tuple[list[list[byte
     return witnesses, pos
 
 
-def _parse_tx(raw: bytes, start: int, tx_index: int) -> tuple[Tx, bytes, int]:
-    """One transaction at ``start``: (record, txid in internal byte order, position after it)."""
+def _read_tx(raw: bytes, start: int, tx_index: int) -> _RawTx:
+    """One transaction at ``start``, its fields read but not interpreted (see ``_RawTx``)."""
     (version,) = _U32.unpack_from(raw, start)
     segwit = raw[start + 4] == params.SEGWIT_MARKER  # BIP144; a legacy tx has >= 1 input, never 0x00 here
     if segwit and raw[start + 5] != params.SEGWIT_FLAG:
@@ -137,24 +155,36 @@ def _parse_tx(raw: bytes, start: int, tx_index: int) -> tuple[Tx, bytes, int]:
         txid = double_sha256(raw[start:end])
         base_size = end - start
     coinbase = tx_index == 0 and len(raw_inputs) == 1 and raw_inputs[0][:2] == (_NULL_TXID, _NULL_VOUT)
+    size = end - start
+    return (
+        version,
+        raw_inputs,
+        outputs,
+        witnesses,
+        locktime,
+        txid,
+        size,
+        virtual_size(base_size, size),
+        coinbase,
+        end,
+    )
+
+
+def _parse_tx(raw: bytes, start: int, tx_index: int) -> tuple[Tx, bytes, int]:
+    """One transaction at ``start``: (record, txid in internal byte order, position after it)."""
+    version, raw_inputs, raw_outputs, witnesses, locktime, txid, size, vsize, coinbase, end = _read_tx(
+        raw, start, tx_index
+    )
     inputs = tuple(
         [
             _make_input(j, raw_in, witness, coinbase)
             for j, (raw_in, witness) in enumerate(zip(raw_inputs, witnesses, strict=True))
         ]
     )
-    size = end - start
-    tx = Tx(
-        txid[::-1].hex(),
-        tx_index,
-        version,
-        locktime,
-        inputs,
-        tuple(outputs),
-        size,
-        virtual_size(base_size, size),
+    outputs = tuple(
+        [TxOut(k, value, *classify_output(script)) for k, (value, script) in enumerate(raw_outputs)]
     )
-    return tx, txid, end
+    return Tx(txid[::-1].hex(), tx_index, version, locktime, inputs, outputs, size, vsize), txid, end
 
 
 def parse_tx_bytes(raw: bytes, index: int = 0) -> Tx:
@@ -199,6 +229,57 @@ def parse_block_bytes(raw: bytes, height: int | None = None) -> Block:
         height = _bip34_height(raw, block_hash)
     (time,) = _U32.unpack_from(header, 68)
     return Block(Chain.BITCOIN, block_hash, height, header[4:36][::-1].hex(), time, tuple(txs))
+
+
+def parse_block_rows(raw: bytes, height: int) -> BlockRowTuple:
+    """``parse_block_bytes`` straight to flat rows, no records: what the indexer's parse workers send back.
+
+    Equal, row for row, to ``tracer.store.chaindata.block_rows(parse_block_bytes(raw, height))`` (tested on
+    every bundled block, compiled and pure): building the frozen records was a third of the parse time.
+    """
+    if len(raw) < params.HEADER_BYTES + 1:
+        raise ParseError(f"block of {len(raw)} bytes is shorter than a header and a tx count")
+    txs: list[TxRow] = []
+    outputs: list[OutRow] = []
+    inputs: list[InRow] = []
+    txids: list[bytes] = []
+    try:
+        count, pos = read_varint(raw, params.HEADER_BYTES)
+        for i in range(count):
+            tx = _read_tx(raw, pos, i)
+            pos = tx[9]
+            txs.append(_tx_rows(i, tx, outputs, inputs))
+            txids.append(tx[5])
+    except (IndexError, struct.error) as exc:
+        raise ParseError(f"truncated block ({len(raw)} bytes): {exc}") from exc
+    if pos != len(raw):
+        raise ParseError(f"block has {len(raw) - pos} bytes after its {count} transactions")
+    header = raw[: params.HEADER_BYTES]
+    block_hash = double_sha256(header)[::-1]
+    if merkle_root(txids) != header[36:68]:
+        raise ParseError(f"block {block_hash.hex()}: merkle root does not match its transactions")
+    (time,) = _U32.unpack_from(header, 68)
+    return height, block_hash, header[4:36][::-1], time, txs, outputs, inputs
+
+
+def _tx_rows(pos: int, tx: _RawTx, outputs: list[OutRow], inputs: list[InRow]) -> TxRow:
+    """Appends the tx's output and input rows; returns its own row."""
+    version, raw_inputs, raw_outputs, witnesses, locktime, txid, size, vsize, coinbase, _ = tx
+    total = 0
+    for k, (value, script) in enumerate(raw_outputs):
+        stype, address = classify_output(script)
+        outputs.append((pos, k, address, value, stype.value))
+        total += value
+    for j, (prev, vout, script_sig, sequence) in enumerate(raw_inputs):
+        if coinbase:
+            inputs.append((pos, j, None, None, sequence, None, None, None, _COINBASE))
+            continue
+        derived = input_address_from_spend(script_sig, witnesses[j])
+        if derived is None:
+            inputs.append((pos, j, prev[::-1], vout, sequence, None, None, None, _UNRESOLVED))
+        else:
+            inputs.append((pos, j, prev[::-1], vout, sequence, derived[1], None, derived[0].value, _SCRIPT))
+    return txid[::-1], pos, version, locktime, size, vsize, coinbase, len(raw_inputs), len(raw_outputs), total
 
 
 def _bip34_height(raw: bytes, block_hash: str) -> int:

@@ -12,6 +12,7 @@ What a node offers is detected once and remembered (per ``EvmNode``):
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from enum import StrEnum
@@ -115,8 +116,7 @@ class EvmNode:
         for height, block in zip(heights, raw, strict=True):
             if block is None:
                 raise NodeNotSynced(f"node has no block {height} yet")
-        receipts = await self._receipts(heights, raw)
-        traces = await self._traces(heights)
+        receipts, traces = await asyncio.gather(self._receipts(heights, raw), self._traces(heights))
         api = self.trace_api or TraceApi.NONE
         return [
             RawBlock(block, rs, api.value, ts) for block, rs, ts in zip(raw, receipts, traces, strict=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
 from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
@@ -33,6 +33,14 @@ class TokenInfo:
     symbol: str | None = None
     name: str | None = None
     decimals: int | None = None
+
+
+class MetadataReader(Protocol):
+    """Reads token metadata; a field that cannot be read is None (``TokenReader``, ``TronTokenReader``)."""
+
+    async def read(
+        self, addresses: list[str], *, node_address: dict[str, str] | None = None
+    ) -> list[TokenInfo]: ...
 
 
 class TokenReader:

@@ -15,3 +15,4 @@ CREATE_SMART_CONTRACT: Final = "CreateSmartContract"  # value.new_contract.call_
 GET_BLOCK_BY_NUM: Final = "wallet/getblockbynum"
 GET_TX_INFO_BY_BLOCK_NUM: Final = "wallet/gettransactioninfobyblocknum"
 GET_NOW_BLOCK: Final = "wallet/getnowblock"
+TRIGGER_CONSTANT_CONTRACT: Final = "wallet/triggerconstantcontract"  # a read-only call; constant_result[0]

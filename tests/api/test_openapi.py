@@ -97,3 +97,14 @@ async def test_unauthorised_answers_match_the_spec(
     async with anonymous.get(f"{api}/v1/keys") as resp:
         assert resp.status == 401
         validator(spec, "/v1/keys", "get", 401).validate(await resp.json())
+
+
+def test_spec_names_each_assets_symbol_and_decimals() -> None:
+    schemas = build_spec(endpoints())["components"]["schemas"]
+    for model in ("Counterparty", "ExposureOut"):
+        fields = schemas[model]["properties"]
+        assert {"asset", "unit", "symbol", "decimals", "amount"} <= set(fields)
+        assert {"symbol", "decimals"} <= set(schemas[model]["required"])  # null when unknown, never absent
+    screen = schemas["ScreenAnswer"]["properties"]
+    assert screen["counterparties"]["items"] == {"$ref": "#/components/schemas/Counterparty"}
+    assert screen["exposure"]["items"] == {"$ref": "#/components/schemas/ExposureOut"}

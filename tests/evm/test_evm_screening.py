@@ -24,7 +24,6 @@ from tracer.devnode.evm_anvil import Anvil
 from tracer.indexer.pipeline import RunOptions
 from tracer.jobs.evm_index import EvmJob, index_evm
 from tracer.risk.screening import screen
-from tracer.store.exposure_refresh import refresh_exposure
 from tracer.store.keys import Role, create_key
 
 
@@ -33,8 +32,8 @@ async def test_screen_ethereum_address_cli_and_api(
 ) -> None:
     s = await run_scenario(anvil)
     issuers = {from_hex(s.token): "tracer-test-issuer"}  # bob gets frozen: a BLACKLISTED label
+    # No manual exposure refresh: the index job refreshes it when it wrote freeze labels (AddedBlackList).
     await index_evm(pool, EvmJob(anvil_url, Chain.ETHEREUM, RunOptions(batch_blocks=8), issuers=issuers))
-    await refresh_exposure(pool)  # what `tracer cluster` and label imports do after they change things
     alice = from_hex(s.alice)
     result: dict[str, Any] = await screen(pool, "ethereum", s.alice.lower())  # any case matches
     assert result["address"] == alice and result["known"] is True
@@ -48,12 +47,15 @@ async def test_screen_ethereum_address_cli_and_api(
         150 * TOKEN_UNIT,
         "TUSD base units",
     )
+    assert (party["symbol"], party["decimals"]) == ("TUSD", 6)  # read from the token with eth_call
     assert party["category"] == "blacklisted"
     (exposure,) = result["exposure"]
+    assert (exposure["symbol"], exposure["decimals"], exposure["amount"]) == ("TUSD", 6, 150 * TOKEN_UNIT)
     assert exposure["share"] == round(150 / 190, 6)  # of alice's outgoing TUSD
     risk = result["risk"]
     assert risk["level"] != "none"
     assert "150,000,000 TUSD base units" in risk["reasons"][0]["explanation"]
+    assert (risk["reasons"][0]["symbol"], risk["reasons"][0]["decimals"]) == ("TUSD", 6)
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACER_")}
     env |= {"TRACER_DATABASE_URL": str(settings.database_url), "TRACER_HOME": str(tmp_path)}
@@ -82,3 +84,4 @@ async def test_screen_ethereum_address_cli_and_api(
         await runner.cleanup()
     assert posted["counterparties"] == result["counterparties"]
     assert bob["labels"][0]["label"] == "TUSD frozen by tracer-test-issuer"
+    assert bob["risk"]["level"] != "none"  # the freeze label reached screening with no manual step

@@ -24,6 +24,7 @@ from chains.bitcoin.files import read_bytes, read_raw_blocks
 from chains.bitcoin.raito import parse_raito
 from chains.bitcoin.serial import double_sha256
 from tracer.devnode.chaingen import generate_blocks
+from tracer.store.chaindata import block_rows
 
 FIXTURES = Path(__file__).parents[1] / "fixtures/bitcoin"
 RAW = sorted(p for p in (FIXTURES / "raw").rglob("*.*z*") if "utxo" not in p.name)
@@ -81,3 +82,26 @@ def test_compiled_and_pure_agree_on_raito_files(path: Path) -> None:
 @given(st.binary(max_size=40))
 def test_base58check_strings_are_identical(payload: bytes) -> None:
     assert address.b58check_encode(payload) == address.b58check_encode_pure(payload)
+
+
+@pytest.mark.parametrize("path", RAW, ids=lambda p: p.name[:24])
+def test_row_fast_path_equals_the_records_on_every_bundled_block(path: Path) -> None:
+    """``parse_block_rows`` (compiled, and pure) == the pure records mapped to rows: the oracle."""
+    heights = {b.hash: b.height for b in read_raw_blocks(path)}
+    reference = pure()
+    with reference["address"].pure_python_codecs():
+        for raw in frames(path):
+            height = heights[double_sha256(raw[:80])[::-1].hex()]
+            block = reference["parse"].parse_block_bytes(raw, height)
+            expected = tuple(block_rows(block))
+            assert parse.parse_block_rows(raw, block.height) == expected
+            assert reference["parse"].parse_block_rows(raw, block.height) == expected
+
+
+def test_row_fast_path_equals_the_records_on_a_generated_chain() -> None:
+    reference = pure()
+    raws = list(generate_blocks(1_000, seed=9, txs_per_block=500))
+    with reference["address"].pure_python_codecs():
+        blocks = [block_rows(reference["parse"].parse_block_bytes(r)) for r in raws]
+    got = [parse.parse_block_rows(r, b.height) for r, b in zip(raws, blocks, strict=True)]
+    assert got == [tuple(b) for b in blocks]

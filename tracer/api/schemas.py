@@ -102,13 +102,47 @@ class ClusterRef(_Answer):
     size: int
 
 
+class _AssetAmount(_Answer):
+    asset: str = Field(description='"native" (the chain\'s coin) or the token contract')
+    unit: str = Field(
+        description="amounts are integers in this unit: wei, sun, sat, or the token's base units"
+    )
+    symbol: str | None = Field(description="the coin's or token's symbol; null when the token did not say")
+    decimals: int | None = Field(
+        description="base units per whole coin, as a power of ten; null when the token did not say"
+    )
+    amount: int | None = Field(description="in base units; null when unknown")
+
+
+class Counterparty(_AssetAmount):
+    address: str
+    cluster_id: int
+    direction: Literal["sent_to", "received_from"]
+    tx_count: int
+    actor: str
+    category: str
+    sources: list[str]
+
+
+class ExposureOut(_AssetAmount):
+    actor: str
+    category: str
+    direction: str
+    exposure: Literal["direct", "indirect"]
+    hops: int
+    share: float | None
+    tx_count: int
+    txids: list[str]
+
+
 class ScreenAnswer(_Answer):
     chain: str
     address: str
     known: bool
     cluster: ClusterRef | None
     labels: list[LabelOut]
-    counterparties: list[dict[str, object]]
+    counterparties: list[Counterparty]
+    exposure: list[ExposureOut]
     risk: Risk
 
 

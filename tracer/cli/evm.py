@@ -1,4 +1,5 @@
-"""``tracer index evm --rpc URL --chain ethereum|tron [--from H] [--to H] [--follow]``.
+"""``tracer index evm --rpc URL --chain ethereum|tron [--from H] [--to H] [--follow]``, or
+``tracer index evm --chain tron --tron-api URL`` (TRON's HTTP API: TRX transfers as well as TRC-20 logs).
 
 No ``--from``: resume from the cursor, or genesis on a fresh database; no ``--to``: the node's tip.
 ``--follow`` keeps indexing new blocks until SIGINT/SIGTERM (the batch being written commits first).
@@ -21,6 +22,11 @@ def add_evm_index_arguments(index: argparse.ArgumentParser) -> None:
     evm.add_argument("--chain", dest="evm_chain", choices=["ethereum", "tron"], help="EVM chain to index")
     evm.add_argument("--chain-id", type=int, help="expected eth_chainId (default: the chain's mainnet id)")
     evm.add_argument("--no-traces", action="store_true", help="skip internal transfers (trace APIs)")
+    evm.add_argument(
+        "--tron-api",
+        metavar="URL",
+        help="TRON's HTTP API (java-tron full node :8090, https://api.trongrid.io) instead of --rpc",
+    )
 
 
 async def cmd_index_evm(args: argparse.Namespace, settings: Settings) -> int:
@@ -28,18 +34,21 @@ async def cmd_index_evm(args: argparse.Namespace, settings: Settings) -> int:
     from tracer.jobs.evm_index import EvmJob, index_evm
     from tracer.store.pool import open_pool
 
-    if not args.rpc or not args.evm_chain:
-        raise InputError("tracer index evm needs --rpc URL and --chain ethereum|tron")
+    if not (args.rpc or args.tron_api) or not args.evm_chain:
+        raise InputError("tracer index evm needs --rpc URL and --chain ethereum|tron (or --tron-api URL)")
+    if args.rpc and args.tron_api:
+        raise InputError("give one of --rpc URL and --tron-api URL")
     if args.raw or args.json or args.esplora:
         raise InputError("tracer index evm reads from a node: give --rpc URL only")
     if args.workers > 1 or args.shared:
         raise InputError("tracer index evm runs one worker: it takes neither --workers nor --shared")
     job = EvmJob(
-        args.rpc,
+        args.rpc or args.tron_api,
         Chain(args.evm_chain),
         RunOptions(args.batch, parse_workers=args.parse_workers, reindex=args.reindex),
         chain_id=args.chain_id,
         traces=not args.no_traces,
+        tron_http=bool(args.tron_api),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -43,6 +43,10 @@ def _validate(args: argparse.Namespace) -> None:
         raise InputError(f"--from {args.from_height} is above --to {args.to_height}")
     if args.follow and (args.workers > 1 or args.shared or args.to_height is not None):
         raise InputError("--follow runs one worker to the tip: it takes neither --workers, --shared nor --to")
+    if args.bulk and (args.follow or args.workers > 1 or args.shared):
+        raise InputError(
+            "--bulk is for one writer over a fixed range: not with --follow, --workers or --shared"
+        )
 
 
 def _source(args: argparse.Namespace, settings: Settings) -> None:
@@ -58,6 +62,8 @@ def _source(args: argparse.Namespace, settings: Settings) -> None:
         )
     if (args.raw or args.json) and (args.follow or args.workers > 1 or args.shared):
         raise InputError("--follow, --workers and --shared need a node (--rpc or --esplora) or --blocks-dir")
+    if (args.raw or args.json) and args.bulk:
+        raise InputError("--bulk needs a node (--rpc or --esplora) or --blocks-dir")
 
 
 async def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
@@ -97,7 +103,7 @@ async def _index_node(pool: asyncpg.Pool, args: argparse.Namespace, settings: Se
         from prometheus_client import start_http_server
 
         start_http_server(args.metrics_port, registry=metrics.registry)
-    options = RunOptions(args.batch, parse_workers=args.parse_workers, reindex=args.reindex)
+    options = RunOptions(args.batch, parse_workers=args.parse_workers, reindex=args.reindex, bulk=args.bulk)
     job = NodeJob(
         args.rpc,
         args.esplora,
@@ -216,6 +222,14 @@ def register(sub: Subparsers) -> None:
         "--lease-seconds", type=float, default=30.0, help="a silent worker's range is taken over after this"
     )
     index.add_argument("--parse-workers", type=int, help="parse processes (default: one per core; 0: none)")
+    index.add_argument(
+        "--bulk",
+        action="store_const",
+        const=True,
+        help="first pass: defer foreign-key checks and address indexes to the end of the run (default:"
+        " when the range has 1,000+ blocks and at least doubles the store; never with --workers)",
+    )
+    index.add_argument("--no-bulk", dest="bulk", action="store_const", const=False, help="never defer them")
     index.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
     index.add_argument(
         "--no-progress", dest="progress", action="store_false", help="no progress bar on a terminal"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,6 +14,7 @@ from tracer.config import Settings
 if TYPE_CHECKING:
     from tracer.cli.common import Subparsers
 
+EXIT_SIGTERM = 128 + signal.SIGTERM  # the shell's convention for "ended by SIGTERM"
 DEFAULT_DEMO_DATA = Path(__file__).resolve().parent.parent.parent / "tests" / "fixtures"
 
 
@@ -27,7 +30,16 @@ async def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
     if "TRACER_AUTH" not in os.environ:  # the demo is one user on their own machine, and says so
         settings = settings.model_copy(update={"auth": "off"})
-    await run_demo(settings, data_dir=Path(args.data), serve=not args.no_serve)
+    # SIGTERM cancels the demo like Ctrl-C does, so it stops what it started (run_demo) before exiting.
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    assert task is not None
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        await run_demo(settings, data_dir=Path(args.data), serve=not args.no_serve)
+    except asyncio.CancelledError:
+        return EXIT_SIGTERM
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
     return 0
 
 

@@ -115,6 +115,11 @@ class ChainAdapter(Protocol[RawT, ParsedT]):
         """The transaction of the last ``write``/``rollback`` rolled back: forget its cache entries."""
         ...
 
+    async def before_run(self, conn: asyncpg.Connection, *, heights: int, bulk: bool | None) -> None:
+        """Before a run of ``heights`` blocks: e.g. defer checks and indexes for a first pass (``bulk``
+        True, or None and the adapter finds the range long enough), or rebuild what a killed one deferred."""
+        ...
+
     async def after_run(self, conn: asyncpg.Connection) -> None:
         """Once a run ends (range done, or stopped): housekeeping such as refreshing planner statistics."""
         ...

@@ -21,27 +21,35 @@ from chains.bitcoin import requests as rq
 from chains.bitcoin.blkfiles import LocatedBlock, iter_best_chain
 from chains.bitcoin.esplora import EsploraNode
 from chains.bitcoin.node import BLOCK_BATCH, BitcoinRpcNode
-from chains.bitcoin.parse import parse_block_bytes
+from chains.bitcoin.parse import parse_block_rows
 from chains.errors import NodeNotSynced, NodeProtocolError, ParseError
 from chains.model import Chain
 from chains.rpc import JsonRpcClient
 from chains.transport import DEFAULT_TIMEOUT_S, HttpTransport
 from tracer.errors import InputError, MalformedInput
 from tracer.indexer.adapter import BatchStats, Header
+from tracer.store import bulkload
 from tracer.store.chaindata import (
     CHAIN_TABLES,
     BlockRows,
     ChainWriter,
-    block_rows,
     delete_from_height,
     stored_hashes,
 )
 from tracer.store.pool import refresh_grown_statistics
 
+# A run this long into a store it at least doubles defers checks and indexes (tracer.store.bulkload):
+# rebuilding them costs one pass over the tables, which a short run on a big store would not repay.
+BULK_MIN_BLOCKS = 1_000
+
+
+async def _stored_blocks(conn: asyncpg.Connection, chain: str) -> int:
+    return int(await conn.fetchval("SELECT count(*) FROM blocks WHERE chain = $1", chain))
+
 
 def parse_block(raw: bytes, height: int) -> BlockRows:
-    """Worker-process entry point: one serialized block -> its rows."""
-    return block_rows(parse_block_bytes(raw, height))
+    """Worker-process entry point: one serialized block -> its rows (no records in between)."""
+    return BlockRows(*parse_block_rows(raw, height))
 
 
 def header_of(raw: bytes, height: int) -> Header:
@@ -166,6 +174,7 @@ class BitcoinAdapter:
         self._source = source
         self._source_name = source_name
         self.writer = writer or ChainWriter(Chain.BITCOIN.value, source_name)
+        self._bulk = False  # this run deferred checks and indexes: rebuild them when it ends
 
     @property
     def chain(self) -> str:
@@ -215,7 +224,21 @@ class BitcoinAdapter:
     def aborted(self) -> None:
         self.writer.abort()
 
+    async def before_run(self, conn: asyncpg.Connection, *, heights: int, bulk: bool | None) -> None:
+        """Enter the first-pass mode for a long range into a store it at least doubles (or when told);
+        otherwise rebuild whatever a killed first pass left deferred."""
+        if bulk is None:
+            bulk = heights >= BULK_MIN_BLOCKS and await _stored_blocks(conn, self.chain) < heights
+        self._bulk = bulk
+        if bulk:
+            await bulkload.enter(conn)
+        elif await bulkload.active(conn):
+            await bulkload.leave(conn)
+
     async def after_run(self, conn: asyncpg.Connection) -> None:
+        if self._bulk:
+            await bulkload.leave(conn)
+            self._bulk = False
         await refresh_grown_statistics(conn, CHAIN_TABLES)
 
 

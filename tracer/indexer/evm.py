@@ -20,9 +20,9 @@ from chains.evm import params
 from chains.evm.address import from_hex as evm_from_hex
 from chains.evm.node import EvmNode, RawBlock, parse_raw
 from chains.evm.parse import strip0x
-from chains.evm.tokens import TokenReader
+from chains.evm.tokens import MetadataReader, TokenReader
 from chains.model import AccountBlock, Chain
-from chains.rpc import JsonRpcClient
+from chains.rpc import JsonRpcClient, fast_decode
 from chains.transport import HttpTransport
 from chains.tron.address import from_hex as tron_from_hex
 from tracer.errors import InputError
@@ -66,8 +66,97 @@ class TokenRegistry:
         self.pending.clear()
 
 
-class EvmAdapter:
-    """``ChainAdapter[RawBlock, AccountBlock]`` for Ethereum and TRON (see ``tracer.indexer.adapter``)."""
+class AccountAdapter:
+    """The store side of an account-chain adapter (Ethereum, TRON): rows, the token registry, freeze
+    labels, rollback. Subclasses add the node side (``EvmAdapter``: JSON-RPC; ``TronHttpAdapter``: TRON's
+    HTTP API)."""
+
+    def __init__(
+        self,
+        chain: Chain,
+        *,
+        source: str,
+        issuers: Mapping[str, str] | None = None,
+        reader: MetadataReader | None = None,
+    ) -> None:
+        self._chain = chain
+        self._source = source
+        self.issuers = dict(ISSUERS.get(chain, {}) if issuers is None else issuers)
+        self.tokens = TokenRegistry()
+        self.reader = reader
+        # Freeze labels rewritten by committed batches since the job last refreshed the exposure that
+        # screening reads (``tracer.jobs.evm_index``); pending while their batch is open.
+        self.labels_changed = False
+        self._labels_pending = False
+
+    @property
+    def chain(self) -> str:
+        return self._chain.value
+
+    @property
+    def source(self) -> str:
+        return self._source
+
+    def tx_count(self, parsed: AccountBlock) -> int:
+        return len(parsed.txs)
+
+    async def stored_hashes(self, conn: asyncpg.Connection, first: int, last: int) -> dict[int, str]:
+        return await stored_hashes(conn, self.chain, first, last)
+
+    async def write(
+        self, conn: asyncpg.Connection, blocks: Sequence[AccountBlock], *, replace: Sequence[int]
+    ) -> BatchStats:
+        await self._register_tokens(conn, blocks)
+        stats = await write_account_rows(
+            conn, blocks, source=self._source, replace=replace, issuers=self.issuers
+        )
+        self._labels_pending |= stats.labels_refreshed > 0
+        rows = {"transfers": stats.transfers, "token_events": stats.events}
+        return BatchStats(stats.blocks, stats.txs, rows)
+
+    async def _register_tokens(self, conn: asyncpg.Connection, blocks: Sequence[AccountBlock]) -> None:
+        new = tokens_of(blocks) - self.tokens.known - self.tokens.pending
+        if not new:
+            return
+        new -= await stored_tokens(conn, self.chain, new)
+        if new and self.reader is not None:
+            infos = await self.reader.read(sorted(new), node_address=self._node_addresses(new))
+            await save_token_metadata(conn, self.chain, infos)
+        self.tokens.pending |= new
+
+    def _node_addresses(self, addresses: set[str]) -> dict[str, str] | None:
+        if self._chain is not Chain.TRON:
+            return None
+        from chains.tron.address import to_hex
+
+        return {a: "0x" + to_hex(a)[2:] for a in addresses}
+
+    async def rollback(self, conn: asyncpg.Connection, from_height: int) -> int:
+        subjects = await freeze_subjects_from(conn, self.chain, from_height)
+        dropped = await delete_from_height(conn, self.chain, from_height)
+        if subjects and self.issuers:
+            await refresh_freeze_labels(conn, self.chain, subjects, self.issuers)
+            self._labels_pending = True
+        return dropped
+
+    def committed(self) -> None:
+        self.tokens.commit()
+        self.labels_changed |= self._labels_pending
+        self._labels_pending = False
+
+    def aborted(self) -> None:
+        self.tokens.abort()
+        self._labels_pending = False
+
+    async def before_run(self, conn: asyncpg.Connection, *, heights: int, bulk: bool | None) -> None:
+        """Account-chain writes keep their checks (their rows are few per block)."""
+
+    async def after_run(self, conn: asyncpg.Connection) -> None:
+        await refresh_grown_statistics(conn, ACCOUNT_TABLES)
+
+
+class EvmAdapter(AccountAdapter):
+    """``ChainAdapter[RawBlock, AccountBlock]`` for Ethereum and TRON's JSON-RPC (``indexer.adapter``)."""
 
     def __init__(
         self,
@@ -77,19 +166,9 @@ class EvmAdapter:
         issuers: Mapping[str, str] | None = None,
         read_tokens: bool = True,
     ) -> None:
+        reader = TokenReader(node.client) if read_tokens else None
+        super().__init__(node.chain, source=source, issuers=issuers, reader=reader)
         self.node = node
-        self._source = source
-        self.issuers = dict(ISSUERS.get(node.chain, {}) if issuers is None else issuers)
-        self.tokens = TokenRegistry()
-        self.reader = TokenReader(node.client) if read_tokens else None
-
-    @property
-    def chain(self) -> str:
-        return self.node.chain.value
-
-    @property
-    def source(self) -> str:
-        return self._source
 
     async def tip_height(self) -> int:
         return await self.node.tip_height()
@@ -107,55 +186,6 @@ class EvmAdapter:
         block = raw.block
         return Header(height, strip0x(str(block["hash"])).lower(), strip0x(str(block["parentHash"])).lower())
 
-    def tx_count(self, parsed: AccountBlock) -> int:
-        return len(parsed.txs)
-
-    async def stored_hashes(self, conn: asyncpg.Connection, first: int, last: int) -> dict[int, str]:
-        return await stored_hashes(conn, self.chain, first, last)
-
-    async def write(
-        self, conn: asyncpg.Connection, blocks: Sequence[AccountBlock], *, replace: Sequence[int]
-    ) -> BatchStats:
-        await self._register_tokens(conn, blocks)
-        stats = await write_account_rows(
-            conn, blocks, source=self._source, replace=replace, issuers=self.issuers
-        )
-        rows = {"transfers": stats.transfers, "token_events": stats.events}
-        return BatchStats(stats.blocks, stats.txs, rows)
-
-    async def _register_tokens(self, conn: asyncpg.Connection, blocks: Sequence[AccountBlock]) -> None:
-        new = tokens_of(blocks) - self.tokens.known - self.tokens.pending
-        if not new:
-            return
-        new -= await stored_tokens(conn, self.chain, new)
-        if new and self.reader is not None:
-            infos = await self.reader.read(sorted(new), node_address=self._node_addresses(new))
-            await save_token_metadata(conn, self.chain, infos)
-        self.tokens.pending |= new
-
-    def _node_addresses(self, addresses: set[str]) -> dict[str, str] | None:
-        if self.node.chain is not Chain.TRON:
-            return None
-        from chains.tron.address import to_hex
-
-        return {a: "0x" + to_hex(a)[2:] for a in addresses}
-
-    async def rollback(self, conn: asyncpg.Connection, from_height: int) -> int:
-        subjects = await freeze_subjects_from(conn, self.chain, from_height)
-        dropped = await delete_from_height(conn, self.chain, from_height)
-        if subjects and self.issuers:
-            await refresh_freeze_labels(conn, self.chain, subjects, self.issuers)
-        return dropped
-
-    def committed(self) -> None:
-        self.tokens.commit()
-
-    def aborted(self) -> None:
-        self.tokens.abort()
-
-    async def after_run(self, conn: asyncpg.Connection) -> None:
-        await refresh_grown_statistics(conn, ACCOUNT_TABLES)
-
 
 @contextlib.asynccontextmanager
 async def open_evm_adapter(
@@ -172,7 +202,10 @@ async def open_evm_adapter(
         raise InputError(f"chain {chain.value!r} is not an EVM chain: use ethereum or tron")
     async with HttpTransport(rpc_url) as transport:
         node = EvmNode(
-            JsonRpcClient(transport, rate_limit=rate_limit), chain, codec=_CODECS[chain], traces=traces
+            JsonRpcClient(transport, rate_limit=rate_limit, decoder=fast_decode),
+            chain,
+            codec=_CODECS[chain],
+            traces=traces,
         )
         await node.check_chain_id(chain_id if chain_id is not None else EXPECTED_CHAIN_IDS[chain])
         yield EvmAdapter(node, issuers=issuers)

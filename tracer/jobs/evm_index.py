@@ -1,6 +1,7 @@
-"""Index an EVM chain (Ethereum, or TRON over its JSON-RPC) from a node into PostgreSQL, resuming from the
-cursor; or keep following the tip. The work is the indexer core (``tracer.indexer.pipeline.Indexer``)
-with ``tracer.indexer.evm.EvmAdapter`` and the per-(chain, source) cursor."""
+"""Index an EVM chain (Ethereum, or TRON over its JSON-RPC or its HTTP API) from a node into PostgreSQL,
+resuming from the cursor; or keep following the tip. The work is the indexer core
+(``tracer.indexer.pipeline.Indexer``) with ``tracer.indexer.evm.EvmAdapter`` (or
+``tracer.indexer.tron.TronHttpAdapter``) and the per-(chain, source) cursor."""
 
 from __future__ import annotations
 
@@ -10,17 +11,20 @@ import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 
 from chains.errors import ChainError
-from chains.model import Chain
+from chains.model import AccountBlock, Chain
 from tracer.errors import InputError, SourceError
-from tracer.indexer.evm import EvmAdapter, open_evm_adapter
+from tracer.indexer.evm import AccountAdapter, EvmAdapter, open_evm_adapter
 from tracer.indexer.pipeline import Indexer, RunOptions
 from tracer.indexer.position import CursorPosition
 from tracer.indexer.report import IndexReport
+from tracer.indexer.tron import TronHttpAdapter, open_tron_http_adapter
 from tracer.store.chaindata import read_cursor
+from tracer.store.exposure_refresh import refresh_exposure
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +39,18 @@ class EvmJob:
     chain_id: int | None = None  # None: the chain's mainnet id
     traces: bool = True
     issuers: Mapping[str, str] | None = None  # None: the known stablecoin issuers of the chain
+    tron_http: bool = False  # rpc_url is TRON's HTTP API (wallet/getblockbynum ...), not JSON-RPC
 
 
 @contextlib.asynccontextmanager
-async def _adapter(job: EvmJob) -> AsyncIterator[EvmAdapter]:
+async def _adapter(job: EvmJob) -> AsyncIterator[EvmAdapter | TronHttpAdapter]:
     try:
+        if job.tron_http:
+            if job.chain is not Chain.TRON:
+                raise InputError("--tron-api reads TRON only: give --chain tron")
+            async with open_tron_http_adapter(job.rpc_url, issuers=job.issuers) as tron:
+                yield tron
+            return
         async with open_evm_adapter(
             job.rpc_url, job.chain, chain_id=job.chain_id, traces=job.traces, issuers=job.issuers
         ) as adapter:
@@ -63,7 +74,7 @@ async def index_evm(
     clock = time.perf_counter()
     stop_event = stop_event or asyncio.Event()
     async with _adapter(job) as adapter:
-        indexer = Indexer(pool, adapter, options=job.options, stop=stop_event)
+        indexer: Indexer[Any, AccountBlock] = Indexer(pool, adapter, options=job.options, stop=stop_event)
         position = CursorPosition(adapter.chain, adapter.source)
         first = start if start is not None else (await read_cursor(pool, adapter.chain, adapter.source) or 0)
         while True:
@@ -74,6 +85,7 @@ async def index_evm(
             last = min(last, tip)
             if first <= last:
                 total.merge(await indexer.run(first, last, position))
+                await _refresh_exposure_for_labels(pool, adapter)
                 first = await read_cursor(pool, adapter.chain, adapter.source) or first
             if not follow or stop_event.is_set() or (stop is not None and first > stop):
                 break
@@ -86,7 +98,15 @@ async def index_evm(
     return total
 
 
-async def _tip(adapter: EvmAdapter) -> int:
+async def _refresh_exposure_for_labels(pool: asyncpg.Pool, adapter: AccountAdapter) -> None:
+    """Freeze labels the run wrote reach screening now: screening reads the precomputed exposure (wallet
+    labels, exposure to labelled actors), which label imports and clustering refresh the same way."""
+    if adapter.labels_changed:
+        await refresh_exposure(pool, adapter.chain)
+        adapter.labels_changed = False
+
+
+async def _tip(adapter: EvmAdapter | TronHttpAdapter) -> int:
     try:
         return await adapter.tip_height()
     except ChainError as exc:

@@ -60,11 +60,14 @@ async def index_from_node(
     batch_blocks: int = DEFAULT_BATCH_BLOCKS,
     reindex: bool = False,
     parse_workers: int | None = None,
+    bulk: bool | None = None,
 ) -> IndexReport:
     """Index heights ``start..stop`` (defaults: the cursor, the node's tip) in batches of one transaction;
     blocks stored with the same hash are kept unless ``reindex``."""
     job = NodeJob(
-        rpc_url, esplora_url, RunOptions(batch_blocks, parse_workers=parse_workers, reindex=reindex)
+        rpc_url,
+        esplora_url,
+        RunOptions(batch_blocks, parse_workers=parse_workers, reindex=reindex, bulk=bulk),
     )
     return await run_node_job(pool, job, start=start, stop=stop)
 

@@ -4,6 +4,7 @@ idempotent, so it does not matter which worker starts first or ends last."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import asyncpg
@@ -64,7 +65,9 @@ async def run_shared_node_job(
         chain, source = adapter.chain, adapter.source
         async with translate_errors():
             await plan_ranges(pool, chain, source, first, last, size=range_blocks)
-        async with make_indexer(pool, adapter, job) as indexer:
+        # Several writers: no deferred checks (one worker's rebuild would race another's writes).
+        options = dataclasses.replace(job.options, bulk=False)
+        async with make_indexer(pool, adapter, dataclasses.replace(job, options=options)) as indexer:
             report = await work_shared(indexer, lease_seconds=lease_seconds)
         if await open_chunks(pool, chain, source) == 0:
             await _finish(pool, chain, source, first, last)

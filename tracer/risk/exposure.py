@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from chains.model import Chain
 from tracer.risk.categories import SEVERITY, Category
@@ -28,13 +28,27 @@ def display_txid(chain: Chain, txid: bytes) -> str:
     return txid.hex() if chain is Chain.BITCOIN else "0x" + txid.hex()
 
 
-def asset_name(chain: Chain, asset_id: int, data: ScreeningData) -> tuple[str, str]:
-    """(asset, unit) for the answer: the native coin in its base unit, or a token (its contract) in its
-    base units (named by its symbol when the token said it)."""
+class Asset(NamedTuple):
+    """How an answer names an asset: ``asset`` is "native" or the token contract; amounts stay integer
+    base units (``unit``); ``symbol`` and ``decimals`` (base units per whole coin, a power of ten) are the
+    token's own where it said them, else None."""
+
+    asset: str
+    unit: str
+    symbol: str | None
+    decimals: int | None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"asset": self.asset, "unit": self.unit, "symbol": self.symbol, "decimals": self.decimals}
+
+
+def asset_name(chain: Chain, asset_id: int, data: ScreeningData) -> Asset:
+    """The native coin in its base unit, or a token (its contract) in its base units, named by its symbol
+    when the token said it."""
     if asset_id == NATIVE_ASSET:
-        return "native", chain.base_unit
-    contract, symbol = data.tokens.get(asset_id, (f"token:{asset_id}", None))
-    return contract, f"{symbol} base units" if symbol else "token base units"
+        return Asset("native", chain.base_unit, chain.native_symbol, chain.native_decimals)
+    contract, symbol, decimals = data.tokens.get(asset_id, (f"token:{asset_id}", None, None))
+    return Asset(contract, f"{symbol} base units" if symbol else "token base units", symbol, decimals)
 
 
 def actor_name(label: LabelRow) -> str:
@@ -89,8 +103,7 @@ class Exposure:
 
     row: ExposureRow
     actor_info: Actor
-    asset: str
-    unit: str
+    asset: Asset
     amount: int | None
     share: float | None
     path: tuple[tuple[int, str | None], ...]  # (wallet, its address) in the direction funds moved
@@ -113,8 +126,7 @@ class Exposure:
             "direction": self.row.direction,
             "exposure": "direct" if self.row.hops == 1 else "indirect",
             "hops": self.row.hops,
-            "asset": self.asset,
-            "unit": self.unit,
+            **self.asset.as_dict(),
             "amount": self.amount,
             "amount_is_lower_bound": self.row.unknown_txs > 0 and self.amount is not None,
             "txs_value_unknown": self.row.unknown_txs,
@@ -144,8 +156,10 @@ class Exposure:
                 amount=self.amount,
                 amount_is_lower_bound=self.row.unknown_txs > 0,
                 share=self.share,
-                asset=self.asset,
-                unit=self.unit,
+                asset=self.asset.asset,
+                unit=self.asset.unit,
+                symbol=self.asset.symbol,
+                decimals=self.asset.decimals,
                 tx_count=self.row.tx_count,
                 path=path,
                 txids=self.txids,
@@ -161,8 +175,7 @@ class Exposure:
             "address": self.labels[0].address,
             "cluster_id": self.row.path[0],
             "direction": "sent_to" if self.row.direction == Direction.OUTGOING else "received_from",
-            "asset": self.asset,
-            "unit": self.unit,
+            **self.asset.as_dict(),
             "amount": self.amount,
             "tx_count": self.row.tx_count,
             "actor": self.actor,
@@ -186,14 +199,12 @@ def exposures_of(
             if not labels:
                 continue  # the actor's labels went away after the refresh; nothing to name
             actor = actors[key] = Actor.of(labels)
-        asset, unit = asset_name(chain, row.asset_id, data)
         amount = _amount(row)
         out.append(
             Exposure(
                 row=row,
                 actor_info=actor,
-                asset=asset,
-                unit=unit,
+                asset=asset_name(chain, row.asset_id, data),
                 amount=amount,
                 share=_share(row, amount, data),
                 path=tuple((w, _shown(w, target, actor.labels, data)) for w in _flow_order(row, row.path)),

@@ -39,6 +39,8 @@ class Finding:
     share: float | None = None  # of the wallet's total in that direction
     asset: str = "native"
     unit: str = "base units"
+    symbol: str | None = None  # the coin's or token's symbol, when known
+    decimals: int | None = None  # base units per whole coin (a power of ten), when known
     tx_count: int | None = None
     path: tuple[str, ...] = ()  # addresses of the wallets along the way, in the direction funds moved
     txids: tuple[str, ...] = ()  # transactions that carry it
@@ -85,6 +87,8 @@ class Reason:
                 amount_is_lower_bound=f.amount_is_lower_bound,
                 share=f.share,
                 unit=f.unit,
+                symbol=f.symbol,
+                decimals=f.decimals,
                 tx_count=f.tx_count,
                 path=list(f.path),
                 txids=list(f.txids),

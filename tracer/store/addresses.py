@@ -24,20 +24,34 @@ _INSERT = """INSERT INTO addresses (chain, address)
 
 
 async def ensure_address_ids(
-    conn: asyncpg.Connection, chain: str, addresses: Collection[str]
+    conn: asyncpg.Connection, chain: str, addresses: Collection[str], *, mostly_new: bool = False
 ) -> dict[str, int]:
-    """Return {address: id}, inserting the addresses not stored yet. Call inside a transaction."""
+    """Return {address: id}, inserting the addresses not stored yet. Call inside a transaction.
+
+    ``mostly_new``: insert first and look up only what was already there (an indexer's cache misses are
+    mostly first sightings: the lookup of all of them cost a second index probe each, ~20 % of address
+    time on the bench chain). Otherwise look up first, so existing addresses never take an id number."""
     wanted = sorted(set(addresses))
     if not wanted:
         return {}
-    found = {row["address"]: row["id"] for row in await conn.fetch(_SELECT, chain, wanted)}
+    if mostly_new:
+        found = await _fetch_ids(conn, _INSERT, chain, wanted)
+        rest = [a for a in wanted if a not in found]
+        if rest:
+            found.update(await _fetch_ids(conn, _SELECT, chain, rest))
+        return found
+    found = await _fetch_ids(conn, _SELECT, chain, wanted)
     missing = [a for a in wanted if a not in found]
     if missing:
-        found.update((row["address"], row["id"]) for row in await conn.fetch(_INSERT, chain, missing))
+        found.update(await _fetch_ids(conn, _INSERT, chain, missing))
         raced = [a for a in missing if a not in found]  # inserted by a concurrent writer meanwhile
         if raced:
-            found.update((row["address"], row["id"]) for row in await conn.fetch(_SELECT, chain, raced))
+            found.update(await _fetch_ids(conn, _SELECT, chain, raced))
     return found
+
+
+async def _fetch_ids(conn: asyncpg.Connection, sql: str, chain: str, addresses: list[str]) -> dict[str, int]:
+    return {row["address"]: row["id"] for row in await conn.fetch(sql, chain, addresses)}
 
 
 class AddressIds:
@@ -60,7 +74,7 @@ class AddressIds:
         self.hits += len(result)
         self.misses += len(missing)
         if missing:
-            fetched = await ensure_address_ids(conn, self.chain, missing)
+            fetched = await ensure_address_ids(conn, self.chain, missing, mostly_new=True)
             self._staged.update(fetched)
             result.update(fetched)
         return result

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import NamedTuple, TypeAlias
+from typing import NamedTuple
 
 import asyncpg
 
+from chains.bitcoin.parse import InRow, OutRow, TxRow
 from chains.model import Block
 from tracer.indexer.adapter import BatchStats
 from tracer.store.addresses import AddressIds
@@ -55,13 +56,6 @@ _INPUT_COLUMNS = (
     "source",
 )
 _STORED = "stored"  # chains.model.InputSource.STORED: resolved from our own stored output
-
-# (txid, position, version, locktime, size, vsize, is_coinbase, input_count, output_count, output_value)
-TxRow: TypeAlias = tuple[bytes, int, int, int, int, int, bool, int, int, int]
-# (tx position in block, vout, address, value, script_type)
-OutRow: TypeAlias = tuple[int, int, str | None, int, str]
-# (tx position, vin, prev_txid, prev_vout, sequence, address, value, script_type, source)
-InRow: TypeAlias = tuple[int, int, bytes | None, int | None, int, str | None, int | None, str | None, str]
 
 
 class BlockRows(NamedTuple):
@@ -180,9 +174,7 @@ class ChainWriter:
             return BatchStats(0, 0)
         chain = self.chain
         if replace:
-            await conn.execute(
-                "DELETE FROM blocks WHERE chain = $1 AND height = ANY($2::integer[])", chain, list(replace)
-            )
+            await delete_blocks(conn, chain, "= ANY($2::integer[])", list(replace))
             self.utxos.clear()  # the cache may hold outputs of what was just deleted
         ids = await self.addresses.ids(conn, _addresses_of(blocks))
         tx_count = sum(len(b.txs) for b in blocks)
@@ -419,7 +411,18 @@ async def read_cursor(conn: asyncpg.Connection | asyncpg.Pool, chain: str, sourc
 
 async def delete_from_height(conn: asyncpg.Connection, chain: str, height: int) -> int:
     """Drop blocks at ``height`` and above (a reorg); returns how many blocks went."""
-    return _count(await conn.execute("DELETE FROM blocks WHERE chain = $1 AND height >= $2", chain, height))
+    return await delete_blocks(conn, chain, ">= $2", height)
+
+
+async def delete_blocks(conn: asyncpg.Connection, chain: str, heights: str, arg: object) -> int:
+    """Delete the blocks whose height matches ``heights`` (an SQL condition on $2), and their rows. Each
+    table explicitly, child first: a first pass (``tracer.store.bulkload``) runs without the foreign keys
+    whose ``ON DELETE CASCADE`` would otherwise do it."""
+    txs = f"SELECT id FROM transactions WHERE chain = $1 AND block_height {heights}"
+    for table in ("tx_inputs", "tx_outputs"):
+        await conn.execute(f"DELETE FROM {table} WHERE tx_id IN ({txs})", chain, arg)
+    await conn.execute(f"DELETE FROM transactions WHERE chain = $1 AND block_height {heights}", chain, arg)
+    return _count(await conn.execute(f"DELETE FROM blocks WHERE chain = $1 AND height {heights}", chain, arg))
 
 
 def _count(status: str) -> int:

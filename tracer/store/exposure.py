@@ -86,7 +86,8 @@ class ScreeningData:
     totals: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)  # (wallet, asset) -> in, out
     stats: dict[int, Stats] = field(default_factory=dict)
     addresses: dict[int, str] = field(default_factory=dict)  # wallet id -> its (smallest) address
-    tokens: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # asset id -> (contract, symbol)
+    # asset id -> (contract, symbol, decimals); symbol and decimals None when the token did not say
+    tokens: dict[int, tuple[str, str | None, int | None]] = field(default_factory=dict)
 
 
 # A wallet's labels with their source and actor; callers add WHERE / ORDER BY.
@@ -140,7 +141,7 @@ SELECT (SELECT json_agg(r) FROM t r) AS targets,
        (SELECT json_agg(json_build_array(a.id, a.address)) FROM on_path p JOIN addresses a ON a.id = p.id)
            AS path_addresses,
        (SELECT json_agg(r) FROM totals r) AS totals,
-       (SELECT json_agg(json_build_array(tk.id, tk.address, tk.symbol)) FROM tokens tk
+       (SELECT json_agg(json_build_array(tk.id, tk.address, tk.symbol, tk.decimals)) FROM tokens tk
         WHERE tk.id IN (SELECT asset_id FROM e)) AS tokens
 """
 # One address: a scalar parameter keeps the plan generic (an array's length would make each call planned
@@ -182,7 +183,8 @@ async def read_screening(
     for tt in _json_list(row["totals"]):
         data.totals[(tt["wallet"], tt["asset_id"])] = (int(tt["incoming"]), int(tt["outgoing"]))
     data.tokens.update(
-        (token_id, (address, symbol)) for token_id, address, symbol in _json_list(row["tokens"])
+        (token_id, (address, symbol, decimals))
+        for token_id, address, symbol, decimals in _json_list(row["tokens"])
     )
     return data
 

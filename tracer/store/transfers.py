@@ -57,6 +57,7 @@ class AccountWriteStats:
     transfers: int
     events: int
     unchanged: int = 0
+    labels_refreshed: int = 0  # accounts whose freeze labels were rewritten (the exposure is then stale)
 
 
 async def write_account_blocks(
@@ -108,9 +109,12 @@ async def write_account_rows(
         )
     stats = await _copy_rows(conn, chain, blocks, source)
     touched |= {e.subject for b in blocks for e in b.events if e.kind in _FREEZE_KINDS and e.token in issuers}
-    if touched and issuers:
-        await refresh_freeze_labels(conn, chain, touched, issuers)
-    return stats
+    if not (touched and issuers):
+        return stats
+    await refresh_freeze_labels(conn, chain, touched, issuers)
+    return AccountWriteStats(
+        stats.blocks, stats.txs, stats.transfers, stats.events, labels_refreshed=len(touched)
+    )
 
 
 async def _copy_rows(

@@ -1,0 +1,192 @@
+"""TRON blocks from TRON's HTTP API (java-tron FullNode, TronGrid): I/O only, parsed in ``parse.py``.
+
+Endpoints (TRON developer docs, "HTTP API"), each a POST with a JSON body, addresses in hex (``visible``
+false, the default):
+
+- ``wallet/getnowblock`` ``{}`` → the newest block; its ``block_header.raw_data.number`` is the tip;
+- ``wallet/getblockbynum`` ``{"num": H}`` → block H with its transactions; ``{}`` when the node has no H;
+- ``wallet/gettransactioninfobyblocknum`` ``{"num": H}`` → the infos (receipt, logs, internal
+  transactions) of H's transactions, a list; ``{}`` or ``[]`` for a block without transactions;
+- ``wallet/triggerconstantcontract`` → a read-only contract call (TRC-20 ``symbol()``, ``decimals()``):
+  ``constant_result[0]`` is the ABI-encoded answer. A node may refuse it; metadata then stays unknown.
+
+java-tron answers a request it cannot serve with HTTP 200 and ``{"Error": "..."}``: that is a
+``NodeProtocolError`` (retrying the same request gets the same answer). HTTP and connection errors are
+mapped in ``chains.transport``; retriable ones are retried here with backoff, as ``EsploraNode`` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final, NamedTuple
+
+import aiohttp
+
+from chains.errors import NodeError, NodeNotSynced, NodeProtocolError
+from chains.evm import params as evm_params
+from chains.evm.parse import strip0x
+from chains.evm.tokens import TokenInfo, decode_decimals, decode_text
+from chains.model import AccountBlock
+from chains.rpc import DEFAULT_BACKOFF_S, DEFAULT_RETRIES, Retrying, Sleep, TokenBucket, decode
+from chains.transport import DEFAULT_TIMEOUT_S, HttpRestTransport, PostTransport
+from chains.tron import params as p
+from chains.tron.address import to_hex
+from chains.tron.parse import parse_block
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CONCURRENCY: Final = 8  # requests in flight; TronGrid throttles keyless clients beyond a few a second
+
+
+class TronRawBlock(NamedTuple):
+    """``getblockbynum`` and ``gettransactioninfobyblocknum`` of one height, as the node answered."""
+
+    block: Any
+    infos: list[Any]
+
+
+def parse_raw_block(raw: TronRawBlock) -> AccountBlock:
+    return parse_block(raw.block, raw.infos)
+
+
+class TronHttpNode:
+    """``TronHttpNode("https://api.trongrid.io")`` or ``TronHttpNode(transport=<any PostTransport>)``.
+
+    ``rate_limit`` is in requests per second. Close with ``close()`` or ``async with`` when the node made
+    its own HTTP transport.
+    """
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        *,
+        transport: PostTransport | None = None,
+        session: aiohttp.ClientSession | None = None,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF_S,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        rate_limit: float | None = None,
+        sleep: Sleep = asyncio.sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self._owned: HttpRestTransport | None = None
+        if transport is None:
+            if base_url is None:
+                raise ValueError("give base_url or transport")
+            transport = self._owned = HttpRestTransport(base_url, session=session, timeout=timeout)
+        self._transport = transport
+        self._retrying = Retrying(retries, backoff, sleep, rng)
+        self._bucket = TokenBucket(rate_limit, clock=time.monotonic, sleep=sleep) if rate_limit else None
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def __aenter__(self) -> TronHttpNode:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._owned is not None:
+            await self._owned.close()
+
+    async def tip_height(self) -> int:
+        return block_number(await self._post(p.GET_NOW_BLOCK, {}))
+
+    async def block_hash(self, height: int) -> str:
+        return block_id(await self._block(height))
+
+    async def raw_blocks(self, heights: Sequence[int]) -> list[TronRawBlock]:
+        """The answers for ``heights``, in that order, ``concurrency`` requests at a time."""
+        return list(await asyncio.gather(*(self.raw_block(h) for h in heights)))
+
+    async def raw_block(self, height: int) -> TronRawBlock:
+        block, infos = await asyncio.gather(self._block(height), self._infos(height))
+        return TronRawBlock(block, infos)
+
+    async def constant_call(self, contract: str, selector: str) -> str | None:
+        """``0x`` + the ABI answer of a read-only call without arguments to ``contract`` (base58), or None
+        when the call did not succeed."""
+        hex_contract = to_hex(contract)
+        body = {"owner_address": hex_contract, "contract_address": hex_contract, "data": strip0x(selector)}
+        answer = await self._post(p.TRIGGER_CONSTANT_CONTRACT, body)
+        results = answer.get("constant_result") if isinstance(answer, dict) else None
+        ok = isinstance(answer, dict) and (answer.get("result") or {}).get("result") is True
+        return "0x" + str(results[0]) if ok and isinstance(results, list) and results else None
+
+    async def _block(self, height: int) -> dict[str, Any]:
+        if height < 0:
+            raise ValueError(f"block height must be >= 0, got {height}")
+        block = await self._post(p.GET_BLOCK_BY_NUM, {"num": height})
+        if not block:
+            raise NodeNotSynced(f"TRON node has no block {height} yet")
+        if block_number(block) != height:
+            raise NodeProtocolError(f"asked for TRON block {height}, got {block_number(block)}")
+        return dict(block)
+
+    async def _infos(self, height: int) -> list[Any]:
+        infos = await self._post(p.GET_TX_INFO_BY_BLOCK_NUM, {"num": height})
+        if infos == {}:  # java-tron's answer for a block without transactions (and for block 0)
+            return []
+        if not isinstance(infos, list):
+            raise NodeProtocolError(f"TRON {p.GET_TX_INFO_BY_BLOCK_NUM} {height}: not a list: {infos!r:.200}")
+        return infos
+
+    async def _post(self, path: str, body: Mapping[str, object]) -> Any:
+        payload = json.dumps(body, separators=(",", ":")).encode()
+
+        async def once() -> bytes:
+            async with self._slots:
+                if self._bucket is not None:
+                    await self._bucket.acquire()
+                return await self._transport.post(path, payload)
+
+        answer = decode(await self._retrying.run(f"TRON POST {path}", once))
+        if isinstance(answer, dict) and "Error" in answer:
+            raise NodeProtocolError(f"TRON node refused {path} {body}: {str(answer['Error'])[:200]}")
+        return answer
+
+
+def block_number(block: Any) -> int:
+    try:
+        return int(block["block_header"]["raw_data"].get("number", 0))  # genesis omits a zero number
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise NodeProtocolError(f"TRON block without block_header.raw_data: {block!r:.200}") from exc
+
+
+def block_id(block: Any) -> str:
+    try:
+        return strip0x(str(block["blockID"])).lower()
+    except (KeyError, TypeError) as exc:
+        raise NodeProtocolError(f"TRON block without blockID: {block!r:.200}") from exc
+
+
+class TronTokenReader:
+    """TRC-20 symbol, name and decimals through ``triggerconstantcontract``; a node that refuses it is
+    remembered, and the metadata of every token stays unknown (amounts are integer base units anyway)."""
+
+    def __init__(self, node: TronHttpNode) -> None:
+        self._node = node
+        self.refused = False
+
+    async def read(
+        self, addresses: list[str], *, node_address: dict[str, str] | None = None
+    ) -> list[TokenInfo]:
+        return [await self._one(a) for a in addresses]
+
+    async def _one(self, address: str) -> TokenInfo:
+        if self.refused:
+            return TokenInfo(address)
+        selectors = (evm_params.SYMBOL_SELECTOR, evm_params.NAME_SELECTOR, evm_params.DECIMALS_SELECTOR)
+        try:
+            symbol, name, decimals = [await self._node.constant_call(address, s) for s in selectors]
+        except NodeError as exc:
+            self.refused = True
+            log.info("TRON node refuses triggerconstantcontract (%s): token metadata stays unknown", exc)
+            return TokenInfo(address)
+        return TokenInfo(address, decode_text(symbol), decode_text(name), decode_decimals(decimals))
