@@ -18,6 +18,7 @@ from bench.chaingen import generate_blocks, write_blk_files
 from tracer.jobs import cluster as job
 from tracer.jobs.cluster import ClusterOptions, run_clustering
 from tracer.jobs.index import index_files
+from tracer.store.cluster_aggregates import refresh_aggregates
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 FULL = ClusterOptions(heuristics=("common_input",), full=True)
@@ -32,7 +33,10 @@ async def outcome(pool: asyncpg.Pool) -> tuple[list[tuple[object, ...]], ...]:
     vetoes = await pool.fetch(
         "SELECT tx_id, heuristic, reason, detail, parameters FROM heuristic_vetoes ORDER BY tx_id"
     )
-    clusters = await pool.fetch("SELECT id, size, first_height, last_height FROM clusters ORDER BY id")
+    clusters = await pool.fetch(
+        """SELECT c.id, c.size, c.first_height, c.last_height, c.label_count, a.asset, a.received, a.sent
+           FROM clusters c LEFT JOIN cluster_assets a ON a.cluster_id = c.id ORDER BY c.id, a.asset"""
+    )
     return tuple([tuple(r) for r in rows] for rows in (membership, evidence, vetoes, clusters))
 
 
@@ -48,6 +52,9 @@ async def columns_and_rows(pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch) 
         rows.txs_examined,
     )
     assert columnar.merges > 0
+    async with pool.acquire() as conn:  # the summed-in-arrays aggregates equal the set-based SQL ones
+        await refresh_aggregates(conn, "bitcoin", None)
+    assert await outcome(pool) == by_columns
 
 
 async def test_columns_decide_as_rows_on_real_blocks(

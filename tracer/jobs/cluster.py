@@ -1,14 +1,18 @@
 """Clustering job: run the enabled heuristics over what is indexed and keep clusters with their evidence.
 
 Incremental: a run continues from where the last one stopped (``cluster_state``), reading only new
-transactions; the forest is rebuilt from the stored membership, so history is not recomputed. A run
-recomputes the chain from scratch (``full``) when asked, when the set of heuristics changed (undo: switch a
-heuristic off and its merges go), or when stored evidence disappeared (a reorg or a re-index deleted blocks,
-and their merges with them). Batch and incremental give the same clusters: merges apply in transaction
-order in both, and the stored membership is the whole state of the forest.
+transactions -- and the few below that the indexer resolved inputs of since (``cluster_late_inputs``); the
+forest is rebuilt from the stored membership, so history is not recomputed, and the aggregates move by what
+changed (tracer.store.cluster_increments), whatever the size of the clusters. A run recomputes the chain
+from scratch (``full``) when asked, when the set of heuristics changed (undo: switch a heuristic off and its
+merges go), when stored evidence disappeared (a reorg or a re-index deleted blocks, and their merges with
+them), or when late-resolved inputs meet a heuristic the collapse guards decide in chain order. Batch and
+incremental give the same clusters, evidence and aggregates (tests/integration/test_cluster_incremental.py).
 
-Memory: the forest (8 bytes per address id) and the owners of labelled addresses; transactions are read
-a span of ids at a time and their evidence written before the next span is read.
+Reads: the default Bitcoin run (common input alone) reads inputs and outputs as integer columns through
+binary COPY (tracer.clustering.columnar); other heuristics read rebuilt transactions, a span of ids at a time.
+Evidence is written span by span as it is produced. Memory: the forest (8 bytes per address id), the owners
+of labelled addresses, one span, and on a full Bitcoin run one set of totals per cluster.
 """
 
 from __future__ import annotations
@@ -32,8 +36,9 @@ from tracer.clustering.guards import DEFAULT_MAX_WEAK_SIZE, OwnerIndex
 from tracer.errors import InputError
 from tracer.store import cluster_columns
 from tracer.store import cluster_increments as increments
+from tracer.store import cluster_totals as totals
 from tracer.store import clusters as store
-from tracer.store.cluster_aggregates import refresh_aggregates
+from tracer.store.cluster_aggregates import refresh_aggregates, refresh_labels
 from tracer.store.errors import translate_errors
 from tracer.store.exposure_refresh import refresh_exposure
 from tracer.store.pool import refresh_statistics
@@ -141,7 +146,7 @@ async def _cluster(
     change = _membership_change(forest, members, cluster_ids)
     if full:
         await store.write_membership(conn, chain.value, change.membership)
-        await refresh_aggregates(conn, chain.value, None)
+        await _full_aggregates(conn, chain, change.membership, (forest.capacity, max(upto, after)))
     else:
         await increments.stash_folds(conn, change.membership.retired, change.survivors)
         await store.write_membership(conn, chain.value, change.membership)
@@ -257,6 +262,19 @@ async def _context(
         spent = {i.prevout.txid for s in chunk for i in s.tx.inputs if i.prevout is not None}
         parents = {p.tx.txid: p for p in await store.load_txs_by_txid(conn, chain.value, sorted(spent))}
     return Context(first_paid, parents)
+
+
+async def _full_aggregates(
+    conn: asyncpg.Connection, chain: Chain, membership: store.MembershipChange, extent: tuple[int, int]
+) -> None:
+    """Aggregates of every cluster: streamed and summed in arrays on Bitcoin, set-based SQL elsewhere."""
+    if chain is not Chain.BITCOIN:
+        await refresh_aggregates(conn, chain.value, None)
+        return
+    capacity, upto = extent
+    clusters = (membership.members, membership.cluster_ids, capacity)
+    await totals.write_bitcoin_totals(conn, await totals.bitcoin_totals(conn, chain.value, clusters, upto))
+    await refresh_labels(conn, chain.value, None)
 
 
 @dataclass(frozen=True, slots=True)
