@@ -3,9 +3,9 @@ runs and new blocks trigger, on a generated mainnet-shaped chain (bench.chaingen
 
 Run: .venv/bin/python -m bench.exposure_refresh [--txs 1000000] [--home DIR]
 
-1. generate ``--txs`` transactions plus two more blocks of the same seeded stream, held back; index all but
-   those through the file indexer, cluster (the chain's first refresh: full), import a label list
-   (synthetic actors on real addresses of the chain: the busiest wallets and random ones);
+1. generate ``--txs`` transactions (in full blocks) plus two more blocks of the same seeded stream, held
+   back; index all but those through the file indexer, cluster (the chain's first refresh: full), import
+   a label list (synthetic actors on real addresses of the chain: the busiest wallets and random ones);
 2. time a full refresh; then a label import of three new actors (its incremental refresh); then one new
    block: index it, cluster incrementally, and its incremental refresh; then the next block the same way.
 
@@ -67,9 +67,7 @@ async def _last_run(pool: asyncpg.Pool, name: str) -> float:
     return float(run["seconds"])
 
 
-async def _prepare(pool: asyncpg.Pool, work: Path, blocks: list[bytes]) -> None:
-    top = await pool.fetchval("SELECT max(height) FROM blocks WHERE chain = 'bitcoin'")
-    stored = 0 if top is None else top - DEFAULT_START_HEIGHT + 1
+async def _prepare(pool: asyncpg.Pool, work: Path, blocks: list[bytes], stored: int) -> None:
     with timed() as t:
         await _index(pool, work / "chain", blocks[stored:])
     figure(f"index {len(blocks) - stored} blocks", t[0], "s")
@@ -123,11 +121,19 @@ async def main(argv: Sequence[str] | None = None) -> None:
         await _run(settings, args.txs)
 
 
+def _stream(n_blocks: int) -> list[bytes]:
+    """The first ``n_blocks`` of the generated chain, all full (the funding block, then TXS_PER_BLOCK each),
+    so a longer stream starts with the same blocks."""
+    return list(generate_blocks(1 + (n_blocks - 1) * TXS_PER_BLOCK, txs_per_block=TXS_PER_BLOCK))
+
+
 async def _run(settings: Settings, txs: int) -> None:
-    blocks = list(generate_blocks(txs + HELD_BACK * TXS_PER_BLOCK, txs_per_block=TXS_PER_BLOCK))
     with tempfile.TemporaryDirectory(prefix="tracer-bench-") as tmp:
         async with open_pool(settings.model_copy(update={"pool_max_size": 4})) as pool:
-            await _prepare(pool, Path(tmp), blocks[:-HELD_BACK])
+            top = await pool.fetchval("SELECT max(height) FROM blocks WHERE chain = 'bitcoin'")
+            stored = 0 if top is None else top - DEFAULT_START_HEIGHT + 1  # a kept database: go on from there
+            blocks = _stream(max(stored, 1 + -(-(txs - 1) // TXS_PER_BLOCK)) + HELD_BACK)
+            await _prepare(pool, Path(tmp), blocks[:-HELD_BACK], stored)
             await _measure(pool, Path(tmp), blocks[-HELD_BACK:])
 
 

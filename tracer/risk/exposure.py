@@ -24,8 +24,8 @@ _T = TypeVar("_T")
 NATIVE_ASSET = 0  # wallet_flows.asset_id of the chain's own coin
 
 
-def display_txid(chain: Chain, txid: bytes) -> str:
-    return txid.hex() if chain is Chain.BITCOIN else "0x" + txid.hex()
+def display_txid(chain: Chain, txid_hex: str) -> str:
+    return txid_hex if chain is Chain.BITCOIN else "0x" + txid_hex
 
 
 class Asset(NamedTuple):

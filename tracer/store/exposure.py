@@ -60,8 +60,8 @@ class ExposureRow:
     unknown_txs: int
     tx_count: int
     path: list[int]
-    path_txids: list[bytes]
-    txids: list[bytes]
+    path_txids: list[str]  # hex
+    txids: list[str]  # hex
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,9 +193,9 @@ def _json_list(value: str | None) -> list[Any]:
     return orjson.loads(value) if value else []
 
 
-def _bytes(value: str) -> bytes:
-    """PostgreSQL's JSON form of a bytea (\\x0a1b...) back to bytes."""
-    return bytes.fromhex(value[2:])
+def _hex(value: str) -> str:
+    """PostgreSQL's JSON form of a bytea (\\x0a1b...) to its hex digits."""
+    return value[2:]
 
 
 def _stats(r: dict[str, Any]) -> Stats:
@@ -222,8 +222,8 @@ def _exposure_row(e: dict[str, Any]) -> ExposureRow:
         unknown_txs=e["unknown_txs"],
         tx_count=e["tx_count"],
         path=e["path"],
-        path_txids=[_bytes(t) for t in e["path_txids"]],
-        txids=[_bytes(t) for t in e["txids"]],
+        path_txids=[_hex(t) for t in e["path_txids"]],
+        txids=[_hex(t) for t in e["txids"]],
     )
 
 

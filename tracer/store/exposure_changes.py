@@ -5,10 +5,10 @@ Three kinds of change, each found set-based in SQL from what the last refresh st
 - regrouped wallets: addresses whose cluster differs from ``exposure_wallets`` (a clustering run); the
   flows touching their old and new wallets are recomputed from those wallets' transactions;
 - labels: ``wallet_labels`` rows and actor seeds that differ from the stored ones.
-The wallets whose flows, totals or labels changed land in the temp table ``exposure_touched``. An actor is
-searched again when its seeds changed or when its last search reached a touched wallet (it expands only
-wallets it reached, so a change anywhere else cannot alter its rows); every other actor keeps its rows.
-(An actor expands only its seeds and wallets it reached before its last hop; see REACHED_TOUCHED.)
+The wallets whose flows changed land in the temp table ``exposure_touched``; those whose labels or hub
+state changed in ``exposure_flagged``. An actor is searched again when its seeds changed, when a wallet it
+expanded has new flows, or when a wallet it reached before its last hop was flagged (see REACHED_TOUCHED);
+every other actor keeps its rows, which a new search would give again.
 A reorg at the last height, other search bounds, or input values resolved since (they change old flows)
 make the refresh a full one.
 """
@@ -22,6 +22,7 @@ import asyncpg
 TEMP_TABLES = """
 CREATE TEMP TABLE exposure_regrouped (wallet bigint PRIMARY KEY) ON COMMIT DROP;
 CREATE TEMP TABLE exposure_touched (wallet bigint PRIMARY KEY) ON COMMIT DROP;
+CREATE TEMP TABLE exposure_flagged (wallet bigint PRIMARY KEY) ON COMMIT DROP;
 CREATE TEMP TABLE exposure_affected (tenant text, actor_key text, PRIMARY KEY (tenant, actor_key))
     ON COMMIT DROP;
 CREATE TEMP TABLE exposure_moved (address_id bigint PRIMARY KEY, old bigint, new bigint, clustered boolean)
@@ -142,9 +143,23 @@ KEEP_OLD_LABELS = """
 CREATE TEMP TABLE exposure_old_labels ON COMMIT DROP AS
 SELECT wallet, label_id, tenant, actor_key FROM wallet_labels WHERE chain = $1
 """
-# Wallets whose labels differ block or open other actors' paths: they count as touched.
+# A touched wallet that is (or was) a hub by the search's rule (more counterparties than max_fanout, $2) in
+# either direction: one that turns hub or stops being one is flagged.
+_HUBS = """
+SELECT t.wallet, t.asset_id, t.senders > $2 AS hub_out, t.receivers > $2 AS hub_in
+FROM wallet_totals t JOIN exposure_touched x ON x.wallet = t.wallet
+WHERE t.chain = $1 AND (t.senders > $2 OR t.receivers > $2)
+"""
+KEEP_OLD_HUBS = f"CREATE TEMP TABLE exposure_old_hubs ON COMMIT DROP AS {_HUBS}"
+REHUBBED = f"""
+INSERT INTO exposure_flagged
+SELECT wallet FROM (
+    (TABLE exposure_old_hubs EXCEPT {_HUBS}) UNION ALL ({_HUBS} EXCEPT TABLE exposure_old_hubs)) d
+ON CONFLICT DO NOTHING
+"""
+# Wallets whose labels differ block or open other actors' paths: they are flagged.
 RELABELLED = """
-INSERT INTO exposure_touched
+INSERT INTO exposure_flagged
 SELECT wallet FROM (
     (SELECT wallet, label_id, tenant, actor_key FROM exposure_old_labels
      EXCEPT SELECT wallet, label_id, tenant, actor_key FROM wallet_labels WHERE chain = $1)
@@ -164,15 +179,20 @@ SELECT tenant, actor_key FROM (
      EXCEPT SELECT tenant, actor_key, wallet, weight FROM exposure_seeds WHERE chain = $1)) d
 ON CONFLICT DO NOTHING
 """
-# Actors whose last search started from a touched wallet or reached one before its last hop ($2): only
-# those wallets can be expanded, and a wallet reached at the last hop changes only through a changed flow
-# from the wallet it was reached from (touched too) or a label of the actor's own (its seeds change).
+# Actors whose search read what changed: flows of a wallet it expanded (a seed, or a frontier: stored in
+# exposure_frontiers), or the labels or hub state of a wallet it reached before its last hop ($2) (which
+# decide whether that wallet is expanded). A wallet reached otherwise changes an actor's rows only through
+# a flow from a wallet it expanded, which is touched too.
 REACHED_TOUCHED = """
 INSERT INTO exposure_affected
-SELECT e.tenant, e.actor_key FROM wallet_exposure e JOIN exposure_touched t ON t.wallet = e.wallet
-WHERE e.chain = $1 AND e.hops < $2
+SELECT s.tenant, s.actor_key FROM exposure_new_seeds s
+WHERE s.wallet IN (SELECT wallet FROM exposure_touched UNION SELECT wallet FROM exposure_flagged)
 UNION
-SELECT s.tenant, s.actor_key FROM exposure_new_seeds s JOIN exposure_touched t ON t.wallet = s.wallet
+SELECT f.tenant, f.actor_key FROM exposure_frontiers f JOIN exposure_touched t ON t.wallet = f.wallet
+WHERE f.chain = $1
+UNION
+SELECT e.tenant, e.actor_key FROM wallet_exposure e JOIN exposure_flagged g ON g.wallet = e.wallet
+WHERE e.chain = $1 AND e.hops < $2
 ON CONFLICT DO NOTHING
 """
 DROP_AFFECTED = [
@@ -180,4 +200,6 @@ DROP_AFFECTED = [
        WHERE e.chain = $1 AND e.tenant = a.tenant AND e.actor_key = a.actor_key""",
     """DELETE FROM exposure_cuts c USING exposure_affected a
        WHERE c.chain = $1 AND c.tenant = a.tenant AND c.actor_key = a.actor_key""",
+    """DELETE FROM exposure_frontiers f USING exposure_affected a
+       WHERE f.chain = $1 AND f.tenant = a.tenant AND f.actor_key = a.actor_key""",
 ]

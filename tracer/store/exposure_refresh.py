@@ -36,6 +36,7 @@ EXPOSURE_TABLES = (
     "wallet_exposure",
     "exposure_seeds",
     "exposure_wallets",
+    "exposure_frontiers",
 )
 
 # How labels are grouped into actors: the actor record a label links to (labels.actor_id, so an OFAC list
@@ -72,6 +73,7 @@ class _ChainResult:
 _CLEAR = [
     "DELETE FROM wallet_exposure WHERE chain = $1",
     "DELETE FROM exposure_cuts WHERE chain = $1",
+    "DELETE FROM exposure_frontiers WHERE chain = $1",
     "DELETE FROM exposure_seeds WHERE chain = $1",
     "DELETE FROM exposure_wallets WHERE chain = $1",
     "DELETE FROM wallet_labels WHERE chain = $1",
@@ -186,8 +188,10 @@ async def _update(
     if mark.last_height > last.last_height:
         for source in applicable:
             await source.write(conn, chain, Scope(after_height=last.last_height, add=True))
+    await conn.execute(changes.KEEP_OLD_HUBS, chain, params.max_fanout)
     for statement in changes.TOUCHED_TOTALS:
         await conn.execute(statement, chain)
+    await conn.execute(changes.REHUBBED, chain, params.max_fanout)
     await conn.execute(changes.KEEP_OLD_LABELS, chain)
     await conn.execute("DELETE FROM wallet_labels WHERE chain = $1", chain)
     await conn.execute(_WALLET_LABELS, chain)

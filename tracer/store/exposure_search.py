@@ -139,6 +139,11 @@ INSERT INTO exposure_frontier
 SELECT tenant, actor_key, direction, wallet, asset_id, amount, unknown_txs, path, path_txids, weight
 FROM exposure_next WHERE rank BETWEEN 1 AND $1
 """
+# Kept, so an incremental refresh knows which wallets' flows each actor read.
+_KEEP_FRONTIER = """
+INSERT INTO exposure_frontiers (chain, tenant, actor_key, wallet)
+SELECT DISTINCT $1, tenant, actor_key, wallet FROM exposure_frontier ON CONFLICT DO NOTHING
+"""
 
 
 def rule_weights() -> tuple[list[str], list[float]]:
@@ -150,7 +155,8 @@ def rule_weights() -> tuple[list[str], list[float]]:
 async def search(
     conn: asyncpg.Connection, chain: str, params: ExposureParams, *, actors_only: bool = False
 ) -> None:
-    """Write ``wallet_exposure`` and ``exposure_cuts`` of the chain's actors from ``exposure_seeds``: all of
+    """Write ``wallet_exposure``, ``exposure_cuts`` and ``exposure_frontiers`` of the chain's actors from
+    ``exposure_seeds``: all of
     them, or (``actors_only``) those in the temp table ``exposure_affected``, whose old rows the caller
     deleted."""
     await conn.execute(_FRONTIER_TABLES)
@@ -176,6 +182,7 @@ async def search(
         await conn.execute(_CUT_FRONTIER, chain, params.max_frontier)
         await conn.execute("TRUNCATE exposure_frontier")
         await conn.execute(_ADVANCE, params.max_frontier)
+        await conn.execute(_KEEP_FRONTIER, chain)
         if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM exposure_frontier)"):
             break
     await conn.execute("DROP TABLE exposure_frontier, exposure_next, exposure_hop")
