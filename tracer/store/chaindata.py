@@ -131,7 +131,7 @@ FROM transactions t JOIN tx_outputs o ON o.tx_id = t.id
 WHERE i.tx_id = ANY($1::bigint[]) AND i.value IS NULL AND i.prev_txid IS NOT NULL
   AND t.chain = $2 AND t.txid = i.prev_txid AND o.vout = i.prev_vout
 """
-# ... and queues what it resolved for the clustering job (cluster_late_inputs, migration 014): those inputs
+# ... and queues what it resolved for the clustering job (cluster_late_inputs, migration 017): those inputs
 # may belong to transactions an incremental clustering run has already passed.
 _RESOLVE_OLD_INPUTS = """
 WITH resolved AS (
