@@ -14,6 +14,10 @@ The peer: PyPI ``bitcoin-etl`` 1.5.2 in its own venv (``<workdir>/bitcoin-etl-ve
 run as its README says: ``export_blocks_and_transactions`` then ``enrich_transactions`` (which fills every
 input's address and value, as tracer does), default batch sizes and workers.
 
+tracer indexes the range as a first pass (``bulk=True``, as ``tracer index bitcoin --bulk`` does and as a
+range of 1,000+ blocks into a store it at least doubles does by default): foreign keys and address-id
+indexes are built at the end, inside the timed run. The block on top is indexed as an ordinary run.
+
 Run from the project root: ``python -m bench.bitcoin_ingest`` (``--txs 1000000 --skip-peer`` for the cost
 of one more block at a million transactions). Last line: ``ratio: <tracer tx/s / bitcoin-etl tx/s>``.
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chains.model import Chain
+from heuristics import change
 from heuristics.evidence import Heuristic
 
 
@@ -21,9 +22,11 @@ class HeuristicInfo:
     ownership: bool
     weak: bool
     default: bool
-    source: str  # where it is published, and the precision measured there
+    source: str  # where it is published
+    precision: str = "not applicable: ownership, not inference"  # as published (heuristics.change)
 
 
+_NOT_FOUND = f"{change.NOT_PUBLISHED} (no figure found in the text available to us)"
 _UTXO = frozenset({Chain.BITCOIN})
 _ACCOUNT = frozenset({Chain.ETHEREUM, Chain.TRON})
 
@@ -34,35 +37,43 @@ CATALOG: dict[Heuristic, HeuristicInfo] = {
             Heuristic.COMMON_INPUT, _UTXO, ownership=True, weak=False, default=True,
             source="Nakamoto 2008 s.10; Meiklejohn et al. 2013 heuristic 1; CoinJoins vetoed "
             "(heuristics.coinjoin)",
+            precision="not applicable: co-signing shows control of keys; wrong only for CoinJoins (vetoed "
+            "where a detector matches) and PayJoins (indistinguishable by design)",
         ),
         HeuristicInfo(
             Heuristic.CHANGE_FRESH_ADDRESS, _UTXO, ownership=False, weak=True, default=False,
-            source="Meiklejohn et al. 2013 heuristic 2 (one-time change); it grew one cluster from 13.2M to "
-            "281.3M addresses without its refinements",
+            source=change.FRESH_ADDRESS_PUBLISHED.source,
+            precision=change.FRESH_ADDRESS_PUBLISHED.precision,
         ),
         HeuristicInfo(
             Heuristic.CHANGE_OPTIMAL, _UTXO, ownership=False, weak=True, default=False,
-            source="Nick 2015 (optimal change); BlockSci ChangeType::OptimalChange (Kalodner et al. 2020)",
+            source=change.OPTIMAL_CHANGE_PUBLISHED.source,
+            precision=change.OPTIMAL_CHANGE_PUBLISHED.precision,
         ),
         HeuristicInfo(
             Heuristic.CHANGE_ADDRESS_TYPE, _UTXO, ownership=False, weak=True, default=False,
-            source="BlockSci ChangeType::AddressType (Kalodner et al. 2020); Moser & Narayanan 2022",
+            source=change.ADDRESS_TYPE_PUBLISHED.source,
+            precision=change.ADDRESS_TYPE_PUBLISHED.precision,
         ),
         HeuristicInfo(
             Heuristic.CHANGE_FINGERPRINT, _UTXO, ownership=False, weak=True, default=False,
-            source="Kappos et al. 2022 'How to Peel a Million' (wallet fingerprints: version, locktime)",
+            source=change.FINGERPRINT_PUBLISHED.source,
+            precision=change.FINGERPRINT_PUBLISHED.precision,
         ),
         HeuristicInfo(
             Heuristic.DEPOSIT_ADDRESS, _ACCOUNT, ownership=False, weak=False, default=True,
             source="Victor 2020, 'Address clustering heuristics for Ethereum' (FC 2020), s.4.1",
+            precision=_NOT_FOUND,
         ),
         HeuristicInfo(
             Heuristic.AIRDROP, _ACCOUNT, ownership=False, weak=True, default=False,
             source="Victor 2020 s.4.2 (airdrop multi-participation)",
+            precision=_NOT_FOUND,
         ),
         HeuristicInfo(
             Heuristic.SELF_AUTHORIZATION, _ACCOUNT, ownership=False, weak=False, default=True,
             source="Victor 2020 s.4.3 (self-authorization: ERC-20 approve)",
+            precision=_NOT_FOUND,
         ),
     )
 }  # fmt: skip

@@ -14,6 +14,8 @@ distinct addresses, and at most k + 1 other outputs (a Stonewall or a two-party 
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from chains.model import Tx
 from heuristics.coinjoin import (
     DETECTORS,
@@ -46,29 +48,53 @@ def common_input(tx: Tx, block_height: int | None) -> MergeEvidence | Veto | Non
 
 
 def _evidence(tx: Tx, block_height: int | None, addresses: tuple[str, ...]) -> MergeEvidence:
-    n_in = len(tx.inputs)
-    resolved = sum(1 for i in tx.inputs if i.address is not None)
-    conditions = [f"{n_in} inputs spend outputs of {len(addresses)} distinct addresses"]
-    if resolved < n_in:
-        conditions.append(f"{n_in - resolved} of {n_in} inputs have no known address and are left out")
-    conditions.append("no CoinJoin detector matched: " + ", ".join(name for name, _ in DETECTORS))
     resemblance = coinjoin_resemblance(tx) if _repeats_a_value(tx) else None
-    if resemblance is not None:
-        conditions.append(f"confidence lowered: {resemblance}")
-    high = resolved == n_in and resemblance is None
+    resolved = sum(1 for i in tx.inputs if i.address is not None)
+    found = describe(len(tx.inputs), resolved, len(addresses), len(tx.outputs), resemblance)
     return MergeEvidence(
         heuristic=Heuristic.COMMON_INPUT,
         txid=tx.txid,
         block_height=block_height,
         addresses=addresses,
-        confidence=Confidence.HIGH if high else Confidence.MEDIUM,
-        conditions=tuple(conditions),
-        parameters={
-            "input_count": n_in,
-            "resolved_inputs": resolved,
-            "unresolved_inputs": n_in - resolved,
-            "distinct_addresses": len(addresses),
-            "output_count": len(tx.outputs),
+        confidence=found.confidence,
+        conditions=found.conditions,
+        parameters=found.parameters,
+    )
+
+
+class Described(NamedTuple):
+    confidence: Confidence
+    conditions: tuple[str, ...]
+    parameters: dict[str, int | str]
+
+
+def describe(
+    input_count: int,
+    resolved_inputs: int,
+    distinct_addresses: int,
+    output_count: int,
+    resemblance: str | None = None,
+) -> Described:
+    """Confidence, conditions and parameters of a common-input merge from its counts (the clustering job
+    calls this directly for transactions that cannot resemble a CoinJoin: no two outputs share a value)."""
+    conditions = [f"{input_count} inputs spend outputs of {distinct_addresses} distinct addresses"]
+    if resolved_inputs < input_count:
+        conditions.append(
+            f"{input_count - resolved_inputs} of {input_count} inputs have no known address and are left out"
+        )
+    conditions.append("no CoinJoin detector matched: " + ", ".join(name for name, _ in DETECTORS))
+    if resemblance is not None:
+        conditions.append(f"confidence lowered: {resemblance}")
+    high = resolved_inputs == input_count and resemblance is None
+    return Described(
+        Confidence.HIGH if high else Confidence.MEDIUM,
+        tuple(conditions),
+        {
+            "input_count": input_count,
+            "resolved_inputs": resolved_inputs,
+            "unresolved_inputs": input_count - resolved_inputs,
+            "distinct_addresses": distinct_addresses,
+            "output_count": output_count,
         },
     )
 

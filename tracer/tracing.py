@@ -9,10 +9,16 @@ the transaction is listed under ``unknown``, never counted as 0.
 Hop 0 holds the start coins (what the address or cluster received, or the transaction's outputs), wholly
 tainted. Forward, hop k holds the outputs of transactions spending hop k-1 coins; backward, the coins
 spent by the transactions that created hop k-1 coins.
+
+Account-model chains (Ethereum, TRON) are traced one asset at a time (``asset``: a token contract; none:
+the native coin) over their transfers, each account's balance seen as coins
+(tracer.store.account_trace_reads); a coin there is a transfer (vout 0: what the recipient got, vout 1:
+the sender's balance after it), its txid the transaction hash.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -25,10 +31,15 @@ from chains.errors import AddressError
 from chains.model import Chain
 from tracer.errors import InputError, InvalidAddress, NotFound, UnsupportedChain
 from tracer.risk.taint import Direction, Method, Stretch, amount_of, fifo, haircut, poison
+from tracer.store.account_trace_reads import AccountTxs
 from tracer.store.errors import translate_errors
 from tracer.store.trace_reads import Coin, TxFlow, TxSource, UtxoTxs, address_ids, cluster_address_ids
 
 MAX_HOPS = 10
+_NO_ORIGIN = {
+    True: "coinbase: newly minted, nothing further back",
+    False: "the sender's balance came from no indexed transfer (genesis, mining, before the indexed range)",
+}
 _PATHS_SHOWN = 20  # the largest endpoints get their full path
 
 
@@ -40,6 +51,7 @@ class TraceParams:
     max_nodes: int = 5000  # tainted coins followed in all
     max_seconds: float = 5.0
     min_amount: int = 1  # base units: smaller taint is not followed
+    asset: str | None = None  # account chains: the token contract traced; None: the native coin
 
     @classmethod
     def of(cls, source: Any) -> TraceParams:
@@ -51,6 +63,7 @@ class TraceParams:
             max_nodes=source.max_nodes,
             max_seconds=source.max_seconds,
             min_amount=source.min_amount,
+            asset=getattr(source, "asset", None),
         )
 
     def __post_init__(self) -> None:
@@ -129,7 +142,7 @@ def _carry(search: _Search, hop: int, tx: TxFlow, by_coin: dict[Coin, int]) -> l
     """Taint through one transaction; the indexes of the new flows."""
     forward = search.params.direction is Direction.FORWARD
     if not forward and all(i.prev is None for i in tx.inputs):
-        _unknown(search, tx, "coinbase: newly minted, nothing further back")
+        _unknown(search, tx, _NO_ORIGIN[search.chain is Chain.BITCOIN])
         return []
     src = (
         [by_coin.get(i.prev) if i.prev else None for i in tx.inputs]
@@ -237,7 +250,7 @@ def _answer(search: _Search, start: Start, start_coins: list[tuple[Coin, int]]) 
         "method": params.method.value,
         "direction": params.direction.value,
         "parameters": {k: (v.value if hasattr(v, "value") else v) for k, v in asdict(params).items()},
-        "unit": search.chain.base_unit,
+        "unit": search.chain.base_unit if params.asset is None else f"{params.asset} base units",
         "truncated": bool(search.truncated_by),
         "truncated_by": sorted(search.truncated_by),
         "flows": [_flow_json(search, i) for i in range(len(search.flows)) if search.flows[i].hop > 0],
@@ -312,10 +325,11 @@ def _path(search: _Search, leaf: int) -> dict[str, object]:
 
 
 def _txid(chain: Chain, txid: bytes) -> str:
-    return txid.hex() if chain is Chain.BITCOIN else "0x" + txid.hex()
+    # An account chain's coin names a transfer: its transaction hash, then kind and index (not shown).
+    return txid.hex() if chain is Chain.BITCOIN else "0x" + txid[:32].hex()
 
 
-TRACEABLE_CHAINS = (Chain.BITCOIN,)  # UTXO chains; account-model chains need a TxSource over transfers
+TRACEABLE_CHAINS = (Chain.BITCOIN, Chain.ETHEREUM, Chain.TRON)
 
 
 async def start_coins(
@@ -325,10 +339,10 @@ async def start_coins(
     ``limit``), or a transaction's outputs. NotFound when the start is not indexed."""
     kind, ident = start
     if kind == "transaction":
-        tx = await source.transaction(_parse_txid(ident))
-        if tx is None:
+        coins = await source.coins_of_transaction(_parse_txid(ident))
+        if coins is None:
             raise NotFound(f"transaction {ident} is not indexed")
-        return [((tx.txid, n), o.value) for n, o in enumerate(tx.outputs)]
+        return coins
     if kind == "address":
         ids = await address_ids(conn, chain.value, ident)
     else:
@@ -360,10 +374,27 @@ async def run_trace(
     kind, ident = start
     if kind == "address":
         ident = _normalised(parsed, ident)
-    source = UtxoTxs(conn, parsed.value)
+    if params.asset is not None:
+        if parsed is Chain.BITCOIN:
+            raise InputError("asset names a token contract of an account chain (ethereum, tron)")
+        params = dataclasses.replace(params, asset=_normalised(parsed, params.asset))
     async with translate_errors(), conn.transaction(isolation="repeatable_read", readonly=True):
+        source = await _source(conn, parsed, params.asset)
         coins = await start_coins(conn, parsed, source, (kind, ident), params.max_nodes)
         return await trace(parsed, source, (kind, ident), coins, params)
+
+
+async def _source(conn: asyncpg.Connection, chain: Chain, asset: str | None) -> TxSource:
+    if chain is Chain.BITCOIN:
+        return UtxoTxs(conn, chain.value)
+    if asset is None:
+        return AccountTxs(conn, chain.value, None)
+    asset_id = await conn.fetchval(
+        "SELECT id FROM tokens WHERE chain = $1 AND address = $2", chain.value, asset
+    )
+    if asset_id is None:
+        raise NotFound(f"token {asset} is not indexed on {chain.value}")
+    return AccountTxs(conn, chain.value, int(asset_id))
 
 
 def _parse_chain(chain: str) -> Chain:
@@ -373,7 +404,7 @@ def _parse_chain(chain: str) -> Chain:
     except ValueError:
         raise UnsupportedChain(f"unsupported chain {chain[:40]!r}", supported=supported) from None
     if parsed not in TRACEABLE_CHAINS:
-        raise UnsupportedChain(f"tracing covers UTXO chains today, not {parsed.value}", supported=supported)
+        raise UnsupportedChain(f"tracing does not cover {parsed.value}", supported=supported)
     return parsed
 
 

@@ -180,7 +180,7 @@ class TronTokenReader:
         return [await self._one(a) for a in addresses]
 
     async def _one(self, address: str) -> TokenInfo:
-        if self.refused:
+        if self.refused or address.startswith(p.TRC10_PREFIX):  # TRC-10: no contract to ask
             return TokenInfo(address)
         selectors = (evm_params.SYMBOL_SELECTOR, evm_params.NAME_SELECTOR, evm_params.DECIMALS_SELECTOR)
         try:

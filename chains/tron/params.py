@@ -9,6 +9,8 @@ SUN_PER_TRX: Final = 1_000_000  # TRON docs "TRX": 1 TRX = 1,000,000 sun
 SUCCESS: Final = "SUCCESS"  # Transaction.Result.contractResult / receipt.result of a transaction that ran
 # Contract types (java-tron protocol Tron.proto, Transaction.Contract.ContractType) that move TRX:
 TRANSFER_CONTRACT: Final = "TransferContract"  # value.owner_address -> value.to_address, value.amount sun
+TRANSFER_ASSET_CONTRACT: Final = "TransferAssetContract"  # TRC-10: value.asset_name (the id), value.amount
+TRC10_PREFIX: Final = "trc10:"  # a TRC-10 asset in the token registry: "trc10:" + its numeric id
 TRIGGER_SMART_CONTRACT: Final = "TriggerSmartContract"  # value.call_value sun to value.contract_address
 CREATE_SMART_CONTRACT: Final = "CreateSmartContract"  # value.new_contract.call_value sun to the new contract
 # HTTP API paths (TRON developer docs, "HTTP API"): a POST with {"num": height}.

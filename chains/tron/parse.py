@@ -6,11 +6,13 @@ the receipt's result, the event logs — TRC-20 ``Transfer`` has the ERC-20 layo
 ``chains.evm.parse.decode_log`` — and internal transactions that moved TRX). Value moves:
 
 - NATIVE: a successful ``TransferContract`` (amount), or the ``call_value`` of a contract call / creation;
-- TOKEN: TRC-20 ``Transfer`` logs (USDT-TRC20 first), plus approvals and the issuers' freeze events;
+- TOKEN: TRC-20 ``Transfer`` logs (USDT-TRC20 first), plus approvals and the issuers' freeze events; and
+  successful TRC-10 ``TransferAssetContract``s, whose asset is ``trc10:<asset id>`` (TRC-10 assets are
+  protocol tokens with a numeric id, not contracts) and whose index is -1 (no log);
 - INTERNAL: ``internal_transactions`` with a TRX ``callValue`` that were not rejected.
 
-TRC-10 assets (``TransferAssetContract``, ``callValueInfo.tokenId``) are not fungible tokens of the
-registry and are not recorded. Transaction hashes are written ``0x`` + txID, as TRON's JSON-RPC writes them.
+TRC-10 values inside contract calls (``call_token_value``, ``callValueInfo.tokenId``) are not recorded.
+Transaction hashes are written ``0x`` + txID, as TRON's JSON-RPC writes them.
 """
 
 from __future__ import annotations
@@ -83,7 +85,9 @@ def parse_block(block: Mapping[str, Any], infos: Sequence[Mapping[str, Any]]) ->
     transfers: list[Transfer] = []
     events: list[TokenEvent] = []
     log_index = 0  # block-wide, as TRON's JSON-RPC numbers logs
-    for tx in txs:
+    for tx, raw in zip(txs, block.get("transactions") or (), strict=True):
+        if tx.success:
+            transfers += _trc10(tx, raw, height, time)
         if tx.success and tx.value and (tx.to_address or tx.created):
             receiver = str(tx.to_address or tx.created)
             transfers.append(
@@ -120,6 +124,31 @@ def parse_block(block: Mapping[str, Any], infos: Sequence[Mapping[str, Any]]) ->
         transfers=tuple(transfers),
         events=tuple(events),
     )
+
+
+def _trc10(tx: AccountTx, raw: Mapping[str, Any], height: int, time: int) -> list[Transfer]:
+    contract = raw["raw_data"]["contract"][0]
+    if contract["type"] != p.TRANSFER_ASSET_CONTRACT or tx.to_address is None:
+        return []
+    value = contract["parameter"]["value"]
+    amount = int(value.get("amount", 0))
+    if amount <= 0:
+        return []
+    asset = p.TRC10_PREFIX + trc10_id(str(value["asset_name"]))
+    return [
+        Transfer(Chain.TRON, height, tx.hash, -1, TransferKind.TOKEN, asset, tx.from_address,
+                 tx.to_address, amount, time)
+    ]  # fmt: skip
+
+
+def trc10_id(asset_name: str) -> str:
+    """A TRC-10 asset id: java-tron's HTTP API writes it hex-encoded (``31303035303635``), TronGrid's
+    v1 API as the decimal digits (``1005065``)."""
+    try:
+        decoded = bytes.fromhex(asset_name).decode("ascii")
+    except ValueError:  # odd length, not hex, or not ASCII (UnicodeDecodeError)
+        return asset_name
+    return decoded if decoded.isdigit() else asset_name
 
 
 def _internal(ref: BlockRef, tx_hash: str, internals: Sequence[Mapping[str, Any]]) -> list[Transfer]:

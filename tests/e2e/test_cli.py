@@ -72,7 +72,8 @@ def test_index_cluster_label_screen(fresh_db: str, tmp_path: Path) -> None:
         (("screen", "bitcoin", "1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53e", "--json"), 2, "invalid_address"),
         (("screen", "litecoin", SANCTIONED), 2, "unsupported_chain"),
         (("trace", "bitcoin", SANCTIONED, "--hops", "0"), 2, "invalid_input"),
-        (("trace", "ethereum", SANCTIONED), 2, "unsupported_chain"),
+        (("trace", "litecoin", SANCTIONED), 2, "unsupported_chain"),
+        (("trace", "ethereum", SANCTIONED), 2, "invalid_address"),  # a Bitcoin address on Ethereum
         (("index", "bitcoin", "--raw", "/no/such/file.blk"), 2, "no such file"),
         (("index", "bitcoin"), 2, "exactly one of"),
         (("labels", "import", "/no/such/dir"), 2, "no such file or directory"),

@@ -80,7 +80,7 @@ async def test_indexes_recorded_mainnet_transactions_exactly(pool: asyncpg.Pool)
     exchange = from_hex("41ec20315a879c48f5e3a6a1c9826d5225f8b658b8")
     payee = from_hex("4115e75fb8683b09c857d7b8a740b1d0234a3ca97b")
     sender = from_hex("4121b72c741caed659bf48c3fa2b717b007c20fb4b")
-    # The TRC-10 transfer (69316644) is a transaction without a fungible-token row.
+    trc10_sender = from_hex("414a590bf4bbbb25e162987084d3529ae2078ac177")
     assert {tuple(r) for r in await pool.fetch(ROWS)} == {
         (64072142, "token", usdt, LEDGER_ACCOUNT, recipient, 1_000),
         (64072148, "token", usdt, LEDGER_ACCOUNT, recipient, 10_000),
@@ -88,6 +88,7 @@ async def test_indexes_recorded_mainnet_transactions_exactly(pool: asyncpg.Pool)
         (69316562, "token", usdt, LEDGER_ACCOUNT, exchange, 41_677_389),
         (69316598, "native", None, LEDGER_ACCOUNT, payee, 150_466_320),
         (69316621, "native", None, sender, LEDGER_ACCOUNT, 1),
+        (69316644, "token", "trc10:1005065", trc10_sender, LEDGER_ACCOUNT, 8_888_880_000),
     }
     assert await pool.fetchval("SELECT count(*) FROM account_txs WHERE chain = 'tron'") == 7
     token = await pool.fetchrow(

@@ -140,3 +140,30 @@ async def test_a_retired_cluster_id_resolves_to_the_cluster_it_merged_into(
             summary = await cluster_summary(conn, cid)
             assert summary is not None and summary.resolved_from == cid
             assert summary.id < cid and summary.id in after  # the smaller id survives
+
+
+@pytest.mark.slow
+async def test_inputs_resolved_below_the_last_run_are_clustered_without_full(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """Blocks indexed out of order (as parallel workers commit them): the later part first, so its inputs
+    that spend outputs of the earlier part are stored unresolved; a run clusters it; then the earlier part
+    arrives and the indexer resolves those inputs -- below the last run. The next incremental run must end
+    where a full recompute ends: clusters, evidence and aggregates."""
+    common = ClusterOptions(heuristics=("common_input",))
+    await index_part(pool, tmp_path / "late", BLOCKS[SPLIT:])
+    unresolved = await pool.fetchval("SELECT count(*) FROM tx_inputs WHERE source = 'unresolved'")
+    assert unresolved > 0
+    await run_clustering(pool, "bitcoin", common)
+    await index_part(pool, tmp_path / "early", BLOCKS[:SPLIT])
+    late = await pool.fetchval("SELECT count(DISTINCT tx_id) FROM cluster_late_inputs")
+    assert late > 0
+    watermark = await pool.fetchval("SELECT last_tx_id FROM cluster_state WHERE chain = 'bitcoin'")
+    assert await pool.fetchval("SELECT max(tx_id) FROM cluster_late_inputs") <= watermark  # below it
+    step = await run_clustering(pool, "bitcoin", common)
+    assert step.mode == "incremental"
+    assert await pool.fetchval("SELECT count(*) FROM cluster_late_inputs") == 0  # consumed
+    incremental = (await membership(pool), await decisions(pool), await aggregates(pool))
+    batch = await run_clustering(pool, "bitcoin", ClusterOptions(heuristics=("common_input",), full=True))
+    assert batch.mode == "full"
+    assert (await membership(pool), await decisions(pool), await aggregates(pool)) == incremental

@@ -11,6 +11,7 @@ T is the tainted start (forward); R is where we look back from (backward).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -34,7 +35,7 @@ async def graph(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Pool]:
 
 
 async def trace_from(
-    pool: asyncpg.Pool, name: str, direction: Direction, method: Method, hops: int = 3, **bounds: int
+    pool: asyncpg.Pool, name: str, direction: Direction, method: Method, hops: int = 3, **bounds: Any
 ) -> dict[str, object]:
     params = TraceParams(direction=direction, method=method, hops=hops, **bounds)
     async with pool.acquire() as conn:

@@ -97,3 +97,10 @@ def test_block_with_a_trc20_transfer_a_freeze_and_internal_trx() -> None:
     failed_tx, failed_info = _usdt_call(sender_hex, "REVERT")
     failed = parse_block({**block, "transactions": [failed_tx]}, [failed_info])
     assert not failed.txs[0].success and failed.transfers == () and failed.events == ()
+
+
+def test_trc10_asset_ids_in_both_api_forms() -> None:
+    from chains.tron.parse import trc10_id
+
+    assert trc10_id("31303035303635") == trc10_id("1005065") == "1005065"  # java-tron hex / TronGrid digits
+    assert trc10_id("zz") == "zz"  # not hex: kept as given

@@ -47,7 +47,12 @@ async def actors(request: web.Request) -> web.Response:
         raise InputError("unknown actor category", category=query.category, known=sorted(_CATEGORIES))
     async with translate_errors():
         rows = await list_actors(
-            request.app[POOL], category=query.category, query=query.q, limit=query.limit, offset=query.offset
+            request.app[POOL],
+            tenants=tenants(request),
+            category=query.category,
+            query=query.q,
+            limit=query.limit,
+            offset=query.offset,
         )
     return json_response({"items": rows, "limit": query.limit, "offset": query.offset})
 

@@ -89,6 +89,12 @@ class LabelOut(_Answer):
     label: str
     category: str
     source: str
+    actor: str | None = Field(description="who controls the address, as the source names it (null: no one)")
+    actor_id: int | None = Field(
+        description="the actor record this label links to (GET /v1/actors/{actor_id}); null: none"
+    )
+    confidence: str | None = None
+    reference: str | None = None
 
 
 class Risk(_Answer):

@@ -34,6 +34,11 @@ class TraceRequest(BaseModel):
     max_nodes: int = Field(default=5000, ge=1, le=MAX_NODES)
     max_seconds: float = Field(default=5.0, gt=0, le=MAX_SECONDS)
     min_amount: int = Field(default=1, ge=0)
+    asset: str | None = Field(
+        default=None,
+        max_length=80,
+        description="ethereum/tron: the token contract traced; omitted: the native coin (ETH, TRX)",
+    )
 
     @model_validator(mode="after")
     def _one_start(self) -> TraceRequest:

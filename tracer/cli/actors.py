@@ -17,6 +17,7 @@ _MAX_LIST = 10_000
 
 async def cmd_actors_list(args: argparse.Namespace, settings: Settings) -> int:
     from tracer.risk.categories import ACTOR_CATEGORIES
+    from tracer.risk.screening import tenants_for
     from tracer.store.actors import list_actors
     from tracer.store.pool import open_pool
 
@@ -27,7 +28,12 @@ async def cmd_actors_list(args: argparse.Namespace, settings: Settings) -> int:
         raise InputError(f"--limit must be 1..{_MAX_LIST} and --offset >= 0")
     async with open_pool(settings) as pool:
         rows = await list_actors(
-            pool, category=args.category, query=args.query, limit=args.limit, offset=args.offset
+            pool,
+            tenants=tenants_for(args.tenant),
+            category=args.category,
+            query=args.query,
+            limit=args.limit,
+            offset=args.offset,
         )
     emit({"actors": rows, "count": len(rows), "limit": args.limit, "offset": args.offset})
     return 0
@@ -57,8 +63,9 @@ def register(sub: Subparsers) -> None:
     lst.add_argument("--query", help="part of a name or alias")
     lst.add_argument("--limit", type=int, default=100)
     lst.add_argument("--offset", type=int, default=0)
+    lst.add_argument("--tenant", help="also list this tenant's own actors (from its private label files)")
     lst.set_defaults(run=cmd_actors_list)
     show = actions.add_parser("show", help="one actor: designations, labelled addresses")
     show.add_argument("actor", help="its id or key")
-    show.add_argument("--tenant", help="also count this tenant's private labels")
+    show.add_argument("--tenant", help="also this tenant's own actors and private labels")
     show.set_defaults(run=cmd_actors_show)

@@ -17,6 +17,9 @@ async def cmd_cluster(args: argparse.Namespace, settings: Settings) -> int:
     from tracer.jobs.cluster import ClusterOptions, indexed_chains, run_clustering
     from tracer.store.pool import open_pool
 
+    if args.heuristics == "list":
+        emit(catalog_listing())
+        return 0
     names = tuple(n.strip() for n in args.heuristics.split(",") if n.strip()) if args.heuristics else None
     options = ClusterOptions(heuristics=names, full=args.full, max_weak_size=args.max_weak_size)
     async with open_pool(settings) as pool:
@@ -24,6 +27,22 @@ async def cmd_cluster(args: argparse.Namespace, settings: Settings) -> int:
         reports = [(await run_clustering(pool, chain, options)).as_dict() for chain in chains]
     emit(reports[0] if args.chain else {"chains": reports})
     return 0
+
+
+def catalog_listing() -> list[dict[str, object]]:
+    """Every heuristic with its chains, kind, default, source and published precision."""
+    return [
+        {
+            "heuristic": h.value,
+            "chains": sorted(c.value for c in info.chains),
+            "ownership": info.ownership,
+            "weak": info.weak,
+            "default": info.default,
+            "source": info.source,
+            "published_precision": info.precision,
+        }
+        for h, info in CATALOG.items()
+    ]
 
 
 def register(sub: Subparsers) -> None:
@@ -37,7 +56,9 @@ def register(sub: Subparsers) -> None:
     )
     cluster.add_argument("--chain", help="one chain (default: every indexed chain)")
     cluster.add_argument(
-        "--heuristics", help="comma-separated heuristics to run (default: each chain's defaults)"
+        "--heuristics",
+        help="comma-separated heuristics to run (default: each chain's defaults); 'list' prints the "
+        "catalog with each heuristic's source and published precision",
     )
     cluster.add_argument("--full", action="store_true", help="recompute from scratch instead of continuing")
     cluster.add_argument(

@@ -58,5 +58,8 @@ def register(sub: Subparsers) -> None:
     trace.add_argument("--max-nodes", type=int, default=5000, help="tainted coins followed at most")
     trace.add_argument("--max-seconds", type=float, default=5.0, help="wall time at most")
     trace.add_argument("--min-amount", type=int, default=1, help="smaller taint (base units) is not followed")
+    trace.add_argument(
+        "--asset", help="ethereum/tron: the token contract to trace (default: the native coin, ETH or TRX)"
+    )
     trace.add_argument("--json", action="store_true", help="print the trace JSON (same as the API)")
     trace.set_defaults(run=cmd_trace)

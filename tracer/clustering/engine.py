@@ -63,6 +63,13 @@ class ClusterEngine:
         self._union(left, right)
         return outcomes
 
+    def merge_owned(self, left: npt.NDArray[np.int64], right: npt.NDArray[np.int64]) -> None:
+        """Union ownership edges (never refused) decided outside ``apply`` (tracer.clustering.columnar)."""
+        if left.size:
+            retired, survivor = self.forest.union_edges_logged(left, right)
+            self.unions += int(retired.size)
+            self.owners.relink(retired.tolist(), survivor.tolist())
+
     def _guarded(self, proposal: Proposal) -> Refusal | None:
         ids = proposal.address_ids
         roots = sorted(set(self.forest.roots(np.asarray(ids)).tolist()))

@@ -169,6 +169,14 @@ class Forest:
     def size(self, x: int) -> int:
         return 1 if x >= self.capacity else int(self._size[self.find(x)])
 
+    def sizes(self, roots: npt.ArrayLike) -> npt.NDArray[np.int64]:
+        """Sizes of the sets whose roots are ``roots`` (every entry must be a root)."""
+        ids = np.asarray(roots, dtype=np.int64)
+        out = np.ones(ids.shape[0], dtype=np.int64)
+        inside = ids < self.capacity
+        out[inside] = self._size[ids[inside]]
+        return out
+
     def labelling(self) -> IdArray:
         """Cluster id of every id 0..capacity-1 (compresses every path; a view: copy before mutating)."""
         _flatten(self._parent)

@@ -128,8 +128,9 @@ class AccountAdapter:
         if self._chain is not Chain.TRON:
             return None
         from chains.tron.address import to_hex
+        from chains.tron.params import TRC10_PREFIX
 
-        return {a: "0x" + to_hex(a)[2:] for a in addresses}
+        return {a: "0x" + to_hex(a)[2:] for a in addresses if not a.startswith(TRC10_PREFIX)}
 
     async def rollback(self, conn: asyncpg.Connection, from_height: int) -> int:
         subjects = await freeze_subjects_from(conn, self.chain, from_height)

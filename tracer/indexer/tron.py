@@ -1,8 +1,9 @@
 """The TRON adapter of the indexer core over TRON's HTTP API (``chains.tron.http``): TRX transfers
-(``TransferContract``, contract call values, internal transactions), TRC-20 ``Transfer`` logs from the
-transaction infos, approvals and the issuers' freeze events. The store side (rows, token registry, freeze
-labels, rollback) is the one account chains share (``tracer.indexer.evm.AccountAdapter``), and so are the
-cursor, reorg walk-back and batch transactions of ``tracer.indexer.pipeline``.
+(``TransferContract``, contract call values, internal transactions), TRC-10 ``TransferAssetContract``s,
+TRC-20 ``Transfer`` logs from the transaction infos, approvals and the issuers' freeze events. The store
+side (rows, token registry, freeze labels, rollback) is the one account chains share
+(``tracer.indexer.evm.AccountAdapter``), and so are the cursor, reorg walk-back and batch transactions of
+``tracer.indexer.pipeline``.
 
 ``tracer index evm --chain tron --tron-api URL`` uses it; ``--rpc URL`` reads TRON through its
 Ethereum-compatible JSON-RPC instead (``EvmAdapter``), which has no TRX transfers.

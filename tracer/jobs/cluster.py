@@ -1,14 +1,18 @@
 """Clustering job: run the enabled heuristics over what is indexed and keep clusters with their evidence.
 
 Incremental: a run continues from where the last one stopped (``cluster_state``), reading only new
-transactions; the forest is rebuilt from the stored membership, so history is not recomputed. A run
-recomputes the chain from scratch (``full``) when asked, when the set of heuristics changed (undo: switch a
-heuristic off and its merges go), or when stored evidence disappeared (a reorg or a re-index deleted blocks,
-and their merges with them). Batch and incremental give the same clusters: merges apply in transaction
-order in both, and the stored membership is the whole state of the forest.
+transactions -- and the few below that the indexer resolved inputs of since (``cluster_late_inputs``); the
+forest is rebuilt from the stored membership, so history is not recomputed, and the aggregates move by what
+changed (tracer.store.cluster_increments), whatever the size of the clusters. A run recomputes the chain
+from scratch (``full``) when asked, when the set of heuristics changed (undo: switch a heuristic off and its
+merges go), when stored evidence disappeared (a reorg or a re-index deleted blocks, and their merges with
+them), or when late-resolved inputs meet a heuristic the collapse guards decide in chain order. Batch and
+incremental give the same clusters, evidence and aggregates (tests/integration/test_cluster_incremental.py).
 
-Memory: the forest (8 bytes per address id) and the owners of labelled addresses; transactions are read
-a span of ids at a time and their evidence written before the next span is read.
+Reads: the default Bitcoin run (common input alone) reads inputs and outputs as integer columns through
+binary COPY (tracer.clustering.columnar); other heuristics read rebuilt transactions, a span of ids at a time.
+Evidence is written span by span as it is produced. Memory: the forest (8 bytes per address id), the owners
+of labelled addresses, one span, and on a full Bitcoin run one set of totals per cluster.
 """
 
 from __future__ import annotations
@@ -23,19 +27,26 @@ import numpy as np
 from chains.model import Chain
 from heuristics import catalog
 from heuristics.evidence import Heuristic
+from tracer.clustering import columnar
 from tracer.clustering.account import run_account
 from tracer.clustering.bitcoin import CHANGE_HEURISTICS, Context, decide
 from tracer.clustering.engine import ClusterEngine
 from tracer.clustering.forest import Forest, IdArray
 from tracer.clustering.guards import DEFAULT_MAX_WEAK_SIZE, OwnerIndex
 from tracer.errors import InputError
+from tracer.store import cluster_columns
+from tracer.store import cluster_increments as increments
+from tracer.store import cluster_totals as totals
 from tracer.store import clusters as store
-from tracer.store.cluster_aggregates import refresh_aggregates
+from tracer.store.cluster_aggregates import refresh_aggregates, refresh_labels
 from tracer.store.errors import translate_errors
 from tracer.store.exposure_refresh import refresh_exposure
 from tracer.store.pool import refresh_statistics
 
 log = logging.getLogger(__name__)
+# The default Bitcoin run (common input alone) reads columns, not rebuilt transactions; spans of tx ids.
+COLUMNAR_HEURISTICS = frozenset({Heuristic.COMMON_INPUT})
+COLUMNAR_SPAN = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +117,15 @@ async def _cluster(
     full = options.full or state is None or state.heuristics != names
     if state is not None and not full:
         full = not await store.still_valid(conn, chain.value, state)
+    late: list[int] = []
+    if chain is Chain.BITCOIN and state is not None and not full:
+        late = await store.late_inputs(conn, chain.value, state.last_tx_id)
+        full = bool(late) and not all(catalog.CATALOG[h].ownership for h in enabled)  # guards see order
     if full or state is None:
         await store.reset_chain(conn, chain.value)
         members, cluster_ids = np.empty(0, np.int64), np.empty(0, np.int64)
         after, after_height = 0, -1
+        late = []
     else:
         members, cluster_ids = await store.load_membership(conn, chain.value)
         after, after_height = state.last_tx_id, state.last_height
@@ -119,21 +135,27 @@ async def _cluster(
     engine = ClusterEngine(forest, OwnerIndex.build(owners, forest.roots(labelled)), options.max_weak_size)
     not_run: dict[str, str] = {}
     if chain is Chain.BITCOIN:
-        counts = await _run_utxo(conn, chain, frozenset(enabled), engine, (after, upto))
-        active: tuple[str, tuple[object, ...]] = (_ACTIVE_UTXO, (after, upto))
+        counts = await _run_utxo(conn, chain, frozenset(enabled), engine, (after, upto, late))
+        span = (after, max(upto, after))
     else:
         account = await run_account(conn, chain, frozenset(enabled), engine, (after_height, top_height))
         counts = {"txs": account.transfers, "merges": account.merges, "refused": account.refused}
         not_run = account.not_run
-        active = _ACTIVE_ACCOUNT, (chain.value, after_height, top_height)
+        span = (after_height, max(top_height, after_height))
     log.info("clustering: heuristics applied", extra={"seconds": round(time.perf_counter() - clock, 3)})
-    changed = await _write_membership(conn, chain.value, forest, members, cluster_ids)
-    log.info("clustering: membership written", extra={"seconds": round(time.perf_counter() - clock, 3)})
+    change = _membership_change(forest, members, cluster_ids)
     if full:
-        await refresh_aggregates(conn, chain.value, None)
+        await store.write_membership(conn, chain.value, change.membership)
+        await _full_aggregates(conn, chain, change.membership, (forest.capacity, max(upto, after)))
     else:
-        touched = {r[0] for r in await conn.fetch(active[0], *active[1])}
-        await refresh_aggregates(conn, chain.value, sorted(touched.union(changed)))
+        await increments.stash_folds(conn, change.membership.retired, change.survivors)
+        await store.write_membership(conn, chain.value, change.membership)
+        increment = increments.Increment(
+            chain.value, chain is Chain.BITCOIN, span, change.joined, change.joined_clusters
+        )
+        await increments.add_increment(conn, increment, change.changed)
+    if chain is Chain.BITCOIN:
+        await store.forget_late_inputs(conn, chain.value, max(upto, after))
     log.info("clustering: aggregates written", extra={"seconds": round(time.perf_counter() - clock, 3)})
     merges, refused = await store.stored_counts(conn, chain.value)
     await store.save_state(
@@ -164,21 +186,67 @@ async def _run_utxo(
     chain: Chain,
     enabled: frozenset[Heuristic],
     engine: ClusterEngine,
-    span: tuple[int, int],
+    span: tuple[int, int, list[int]],
 ) -> dict[str, int]:
-    """Cluster the transactions with ids in span = (after, upto]."""
-    after, upto = span
+    """Cluster the transactions with ids in (after, upto], and ``late`` ones below it whose inputs were
+    resolved since the last run; span = (after, upto, late)."""
+    after, upto, late = span
     counts = {"txs": 0, "merges": 0, "refused": 0, "vetoes": 0}
+    if late:  # below the last run, their inputs resolved since: decided again with what is known now
+        await store.forget_decisions(conn, chain.value, late)
+        await _decide_and_apply(conn, chain, enabled, engine, await store.load_txs(conn, late), counts)
+    if enabled == COLUMNAR_HEURISTICS:
+        found = await _run_columnar(conn, chain, engine, (after, upto))
+        return {name: counts[name] + found[name] for name in counts}
     every_spend = bool(enabled & CHANGE_HEURISTICS)
     async for chunk in store.iter_candidate_txs(conn, chain.value, after, upto, every_spend=every_spend):
-        decisions = decide(chunk, enabled, await _context(conn, chain, enabled, chunk))
-        outcomes = engine.apply(decisions.proposals)
-        await store.write_outcomes(conn, chain.value, outcomes)
-        await store.write_vetoes(conn, chain.value, decisions.vetoes)
-        counts["txs"] += len(chunk)
-        counts["refused"] += sum(1 for o in outcomes if o.refusal is not None)
-        counts["merges"] += sum(1 for o in outcomes if o.refusal is None)
-        counts["vetoes"] += len(decisions.vetoes)
+        await _decide_and_apply(conn, chain, enabled, engine, chunk, counts)
+    return counts
+
+
+async def _decide_and_apply(  # noqa: PLR0917
+    conn: asyncpg.Connection,
+    chain: Chain,
+    enabled: frozenset[Heuristic],
+    engine: ClusterEngine,
+    chunk: list[store.StoredTx],
+    counts: dict[str, int],
+) -> None:
+    decisions = decide(chunk, enabled, await _context(conn, chain, enabled, chunk))
+    outcomes = engine.apply(decisions.proposals)
+    await store.write_outcomes(conn, chain.value, outcomes)
+    await store.write_vetoes(conn, chain.value, decisions.vetoes)
+    counts["txs"] += len(chunk)
+    counts["refused"] += sum(1 for o in outcomes if o.refusal is not None)
+    counts["merges"] += sum(1 for o in outcomes if o.refusal is None)
+    counts["vetoes"] += len(decisions.vetoes)
+
+
+async def _run_columnar(
+    conn: asyncpg.Connection, chain: Chain, engine: ClusterEngine, span: tuple[int, int]
+) -> dict[str, int]:
+    """Common input alone, over columns (tracer.clustering.columnar), a span of ids at a time."""
+    after, upto = span
+    counts = {"txs": 0, "merges": 0, "refused": 0, "vetoes": 0}
+    for low in range(after, upto, COLUMNAR_SPAN):
+        high = min(low + COLUMNAR_SPAN, upto)
+        inputs = await cluster_columns.input_columns(conn, chain.value, low, high)
+        found = columnar.candidates(
+            inputs, await cluster_columns.output_columns(conn, chain.value, low, high)
+        )
+        del inputs
+        engine.merge_owned(*columnar.edges(found))
+        headers = await cluster_columns.tx_headers(conn, found.tx_ids)
+        await store.write_evidence_rows(conn, columnar.evidence_rows(chain.value, found, headers))
+        counts["txs"] += found.total
+        counts["merges"] += int(found.tx_ids.size)
+        if found.rebuild.size:
+            decisions = decide(await store.load_txs(conn, found.rebuild.tolist()), COLUMNAR_HEURISTICS)
+            outcomes = engine.apply(decisions.proposals)
+            await store.write_outcomes(conn, chain.value, outcomes)
+            await store.write_vetoes(conn, chain.value, decisions.vetoes)
+            counts["merges"] += len(outcomes)
+            counts["vetoes"] += len(decisions.vetoes)
     return counts
 
 
@@ -196,42 +264,43 @@ async def _context(
     return Context(first_paid, parents)
 
 
-async def _write_membership(
-    conn: asyncpg.Connection,
-    chain: str,
-    forest: Forest,
-    old_members: IdArray,
-    old_cluster_ids: IdArray,
-) -> list[int]:
-    """Write what changed since the stored membership; return the ids of clusters that changed."""
-    new = forest.labelling()
-    identity = np.arange(new.shape[0], dtype=new.dtype)
-    old = identity.copy()
+async def _full_aggregates(
+    conn: asyncpg.Connection, chain: Chain, membership: store.MembershipChange, extent: tuple[int, int]
+) -> None:
+    """Aggregates of every cluster: streamed and summed in arrays on Bitcoin, set-based SQL elsewhere."""
+    if chain is not Chain.BITCOIN:
+        await refresh_aggregates(conn, chain.value, None)
+        return
+    capacity, upto = extent
+    clusters = (membership.members, membership.cluster_ids, capacity)
+    await totals.write_bitcoin_totals(conn, await totals.bitcoin_totals(conn, chain.value, clusters, upto))
+    await refresh_labels(conn, chain.value, None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    membership: store.MembershipChange
+    survivors: IdArray  # the cluster each of membership.retired folded into
+    joined: IdArray  # addresses in no cluster before this run, in one now
+    joined_clusters: IdArray
+    changed: IdArray  # clusters that folded others in or gained members
+
+
+def _membership_change(forest: Forest, old_members: IdArray, old_cluster_ids: IdArray) -> _Change:
+    """What changed since the stored membership (union-find only folds clusters and adds members)."""
+    new = forest.labelling().astype(np.int64)
+    old = np.arange(new.shape[0], dtype=np.int64)
     old[old_members] = old_cluster_ids
+    had_row = np.zeros(new.shape[0], dtype=bool)
+    had_row[old_members] = True
     moved = np.flatnonzero(old != new)
     roots = np.unique(new[moved])
     members = np.union1d(moved, roots)  # a root that was a singleton needs its own row
     retired_candidates = np.unique(old[moved])
     retired = retired_candidates[new[retired_candidates] != retired_candidates]
-    sizes = np.array([forest.size(int(r)) for r in roots], dtype=np.int64)
-    change = store.MembershipChange(members, new[members].astype(np.int64), sizes, retired)
-    await store.write_membership(conn, chain, change)
-    return [int(r) for r in roots]
-
-
-# Clusters whose members received or sent in what this run read: their totals moved.
-_ACTIVE_UTXO = """
-SELECT DISTINCT ac.cluster_id FROM (
-    SELECT address_id FROM tx_outputs WHERE tx_id > $1 AND tx_id <= $2
-    UNION SELECT address_id FROM tx_inputs WHERE tx_id > $1 AND tx_id <= $2
-) touched JOIN address_clusters ac ON ac.address_id = touched.address_id
-"""
-_ACTIVE_ACCOUNT = """
-SELECT DISTINCT ac.cluster_id FROM (
-    SELECT from_id AS address_id FROM transfers WHERE chain = $1 AND block_height > $2 AND block_height <= $3
-    UNION SELECT to_id FROM transfers WHERE chain = $1 AND block_height > $2 AND block_height <= $3
-) touched JOIN address_clusters ac ON ac.address_id = touched.address_id
-"""
+    joined = members[~had_row[members]]
+    membership = store.MembershipChange(members, new[members], forest.sizes(roots), retired)
+    return _Change(membership, new[retired], joined, new[joined], roots)
 
 
 def _chain(name: str) -> Chain:

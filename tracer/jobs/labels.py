@@ -13,6 +13,7 @@ kept incrementally). Both take the caller's connection and nest in its transacti
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections import Counter
@@ -25,7 +26,9 @@ import asyncpg
 
 from chains.model import Chain
 from tracer.errors import InputError, UnsupportedFormat
+from tracer.jobs.ahead import ahead
 from tracer.labels import freeze
+from tracer.labels.actors import scope_local_keys
 from tracer.labels.formats import UNSUPPORTED_ASSET, parse_label_file
 from tracer.labels.freeze import StablecoinFreeze
 from tracer.labels.records import (
@@ -37,6 +40,7 @@ from tracer.labels.records import (
     check_tenant,
 )
 from tracer.store import labels as store
+from tracer.store.actors import link_labels
 from tracer.store.cluster_aggregates import refresh_all_labels
 from tracer.store.errors import translate_errors
 from tracer.store.exposure_refresh import refresh_exposure
@@ -46,6 +50,9 @@ log = logging.getLogger(__name__)
 
 _LABEL_SUFFIXES = (".txt", ".json", ".yaml", ".yml", ".csv", ".gz")
 _LICENCE_FILES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "LICENCE", "COPYING")
+# Labels written per batch while the next files parse: large enough that statement overhead stays small
+# (the bundled lists are ~80 files, most of a few hundred labels), small enough to overlap the parse.
+WRITE_BATCH_LABELS = 10_000
 _LICENCE_SEARCH_DEPTH = 3  # directories above a file where its licence text may sit (repo root)
 
 
@@ -90,44 +97,79 @@ class ImportReport:
 
 
 async def import_labels(
-    pool: asyncpg.Pool, path: Path, options: ImportOptions = ImportOptions()
+    pool: asyncpg.Pool, path: Path, options: ImportOptions = ImportOptions(), *, refresh: bool = True
 ) -> ImportReport:
-    """Import one file (its format must be known) or every label file below a directory."""
+    """Import one file (its format must be known) or every label file below a directory.
+
+    ``refresh=False`` leaves the exposure refresh (tracer.store.exposure_refresh) to the caller: until
+    it runs, screening does not see the new labels' exposure (the label-import benchmark times both)."""
     check_tenant(options.tenant)
     report = ImportReport()
-    parsed = await asyncio.to_thread(_parse_path, path, options, report)
+    files = await asyncio.to_thread(_label_files, path, options)
     async with translate_errors(), pool.acquire() as conn, conn.transaction():
-        batches = []
-        for item in parsed:
-            spec = await _spec(conn, item, options)
-            source_id = await store.prepare_source(conn, spec, item.labels, replace=options.replace)
-            batches.append((source_id, spec.tenant, item.labels.records))
-        await store.write_labels(conn, batches)
-        for item, (source_id, _, _) in zip(parsed, batches, strict=True):
+        written = await _write_as_parsed(conn, files, options, report)
+        await link_labels(conn)
+        for item, source_id in written:
             report.sources.append(_entry(await store.source_by_id(conn, source_id), item))
         await refresh_all_labels(conn)  # clusters' labelled members and label summaries
     await refresh_statistics(pool, store.LABEL_TABLES)
-    await refresh_exposure(pool)  # screening reads exposure precomputed over the new labels
+    if refresh:
+        await refresh_exposure(pool)  # screening reads exposure precomputed over the new labels
     for entry in report.sources:
         log.info("imported labels", extra=entry)
     return report
 
 
-def _parse_path(path: Path, options: ImportOptions, report: ImportReport) -> list[_Parsed]:
+async def _write_as_parsed(
+    conn: asyncpg.Connection, files: list[_LabelFile], options: ImportOptions, report: ImportReport
+) -> list[tuple[_Parsed, int]]:
+    """Parse the files in a thread while the labels parsed so far are written (tracer.jobs.ahead);
+    labels go to the database in batches of at least WRITE_BATCH_LABELS, in file order."""
+    written: list[tuple[_Parsed, int]] = []
+    batch: list[tuple[int, str, Sequence[LabelRecord]]] = []
+    parsed = ahead(lambda file: _parse_listed(file, options, report), files)
+    async with contextlib.aclosing(parsed):
+        async for item in parsed:
+            spec = await _spec(conn, item, options)
+            labels = scope_local_keys(item.labels, spec.tenant, spec.name)
+            source_id = await store.prepare_source(conn, spec, labels, replace=options.replace)
+            written.append((item, source_id))
+            batch.append((source_id, spec.tenant, labels.records))
+            if sum(len(records) for _, _, records in batch) >= WRITE_BATCH_LABELS:
+                await store.write_labels(conn, batch, link=False)
+                batch = []
+    await store.write_labels(conn, batch, link=False)
+    return written
+
+
+@dataclass(frozen=True, slots=True)
+class _LabelFile:
+    file: Path
+    default_name: str  # its source name unless told otherwise
+    root: Path | None  # the directory being imported
+    known: bool  # a single file named by the user: its format must be known
+
+
+def _label_files(path: Path, options: ImportOptions) -> list[_LabelFile]:
     if path.is_file():
-        return [_parse_file(path.resolve(), path.name, options)]
+        return [_LabelFile(path.resolve(), path.name, None, known=True)]
     if not path.is_dir():
         raise InputError(f"no such file or directory: {path}")
     if options.source is not None or options.replace is not None:
         raise InputError("--source and --replace name one file's source; give a file, not a directory")
     root = path.resolve()
-    parsed = []
-    for file in sorted(p for p in root.rglob("*") if p.is_file() and p.name.endswith(_LABEL_SUFFIXES)):
-        try:
-            parsed.append(_parse_file(file, file.relative_to(root).as_posix(), options, root))
-        except UnsupportedFormat as exc:  # READMEs, actor packs, ...: a directory holds more
-            report.ignored_files.append({"file": str(file), "reason": exc.message})
-    return parsed
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name.endswith(_LABEL_SUFFIXES))
+    return [_LabelFile(f, f.relative_to(root).as_posix(), root, known=False) for f in files]
+
+
+def _parse_listed(listed: _LabelFile, options: ImportOptions, report: ImportReport) -> _Parsed | None:
+    try:
+        return _parse_file(listed.file, listed.default_name, options, listed.root)
+    except UnsupportedFormat as exc:  # READMEs, actor packs, ...: a directory holds more
+        if listed.known:
+            raise
+        report.ignored_files.append({"file": str(listed.file), "reason": exc.message})
+        return None
 
 
 def _parse_file(file: Path, default_name: str, options: ImportOptions, root: Path | None = None) -> _Parsed:
@@ -208,6 +250,7 @@ async def import_records(
     check_tenant(spec.tenant)
     check_source_name(spec.name)
     labels = LabelSet(spec.title, spec.format, tuple(records), skipped or Counter(), spec.as_of, spec.licence)
+    labels = scope_local_keys(labels, spec.tenant, spec.name)
     async with translate_errors(), conn.transaction():
         return await store.import_label_set(conn, spec, labels, replace=replace)
 

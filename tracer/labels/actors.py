@@ -1,5 +1,11 @@
 """Actors from the sources we ship: the GraphSense ActorPack, and the scam-centre table's actors with their
-OFAC designations. Pure: bytes or rows in, ActorRecords out.
+OFAC designations; and the actors a plain label CSV (its ``actor`` column) or a STIX bundle (threat-actor
+and identity objects) names. Pure: bytes or rows in, ActorRecords out.
+
+Keys: GraphSense and scam-centre actors have global keys (their sources are curated registries that other
+files refer to). CSV and STIX actors are known only within their source: the parser gives them a
+``local_key`` and the import qualifies it with the tenant and source name (``scope_local_keys``), so one
+name in two sources is two actors, and a tenant's actors stay the tenant's.
 
 Only actors whose source categories fall in the actor taxonomy (tracer.risk.categories.ACTOR_CATEGORIES)
 become records; the rest (mining pools, DeFi protocols, gambling sites) stay names on their labels.
@@ -7,12 +13,14 @@ become records; the rest (mining pools, DeFi protocols, gambling sites) stay nam
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tracer.errors import UnsupportedFormat
+from tracer.labels import fastyaml
 from tracer.labels.records import ActorRecord, Designation, LabelSet
 from tracer.labels.targets import as_date
 from tracer.risk.categories import actor_category
@@ -22,6 +30,43 @@ GRAPHSENSE_KEY = "graphsense:"  # + the ActorPack id that TagPack ``actor`` fiel
 SCAM_CENTRES_KEY = "scam-centres:"  # + a slug of the table's actor name
 _AUTHORITIES = ("OFAC",)  # authorities whose designations the scam-centre table records
 _URL_SPLIT = re.compile(r"\s*;\s*")
+_OUTSIDE = "actor outside the actor taxonomy"
+_CATEGORY_ENTRY = re.compile(r"\s*- ([a-z][a-z0-9_]*)")  # a plain scalar list entry
+
+
+LOCAL_KEY = "local:"  # + "<family>:<id within the source>", until the import names the source
+
+
+def local_key(family: str, local_id: str) -> str:
+    return f"{LOCAL_KEY}{family}:{local_id}"
+
+
+def name_slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def scope_local_keys(labels: LabelSet, tenant: str, source: str) -> LabelSet:
+    """``labels`` with its local actor keys made "<family>:<tenant>/<source>:<id>" (unchanged if none)."""
+    if not any(a.key.startswith(LOCAL_KEY) for a in labels.actors):
+        return labels
+
+    def scoped(key: str) -> str:
+        family, _, local_id = key[len(LOCAL_KEY) :].partition(":")
+        return f"{family}:{tenant}/{source}:{local_id}"
+
+    return dataclasses.replace(
+        labels,
+        actors=tuple(
+            dataclasses.replace(a, key=scoped(a.key)) if a.key.startswith(LOCAL_KEY) else a
+            for a in labels.actors
+        ),
+        records=tuple(
+            dataclasses.replace(r, actor_key=scoped(r.actor_key))
+            if r.actor_key and r.actor_key.startswith(LOCAL_KEY)
+            else r
+            for r in labels.records
+        ),
+    )
 
 
 def graphsense_key(actor_id: str) -> str:
@@ -29,23 +74,26 @@ def graphsense_key(actor_id: str) -> str:
 
 
 def scam_centre_key(name: str) -> str:
-    return SCAM_CENTRES_KEY + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return SCAM_CENTRES_KEY + name_slug(name)
 
 
 def is_actor_pack(doc: object) -> bool:
     return isinstance(doc, dict) and isinstance(doc.get("actors"), list) and "tags" not in doc
 
 
-def parse_actor_pack(doc: Any, filename: str) -> LabelSet:
-    """A loaded GraphSense ActorPack (``actors: [{id, label, categories, jurisdictions, uri, context}]``)."""
+def parse_actor_pack(doc: Any, filename: str, skipped_early: int = 0) -> LabelSet:
+    """A loaded GraphSense ActorPack (``actors: [{id, label, categories, jurisdictions, uri, context}]``);
+    ``skipped_early`` actors were left out before loading (``load_actor_pack``)."""
     if not is_actor_pack(doc):
         raise UnsupportedFormat(f"{filename}: not a GraphSense ActorPack (a mapping with an 'actors' list)")
     skipped: Counter[str] = Counter()
+    if skipped_early:
+        skipped[_OUTSIDE] = skipped_early
     actors = []
     for entry in doc["actors"]:
         actor = _pack_actor(entry) if isinstance(entry, dict) and entry.get("id") else None
         if actor is None:
-            skipped["actor outside the actor taxonomy"] += 1
+            skipped[_OUTSIDE] += 1
             continue
         actors.append(actor)
     title = str(doc.get("title") or "GraphSense ActorPack")
@@ -57,6 +105,38 @@ def parse_actor_pack(doc: Any, filename: str) -> LabelSet:
         as_of=as_date(doc.get("lastmod")),
         actors=tuple(actors),
     )
+
+
+def load_actor_pack(text: str) -> tuple[Any, int] | None:
+    """(the ActorPack with only the actors that may be in the taxonomy, how many were left out); None if
+    ``text`` is not an ActorPack of the usual shape. Two thirds of GraphSense's 3,800 actors are DeFi
+    protocols and companies with nested context that PyYAML takes ~0.2 ms each to build: their plain
+    ``categories`` lines are read first, and only actors whose categories could matter are loaded."""
+    found = fastyaml.split(text, "actors")
+    if found is None or "tags" in found.header:
+        return None
+    kept = [item for item in found.items if _may_be_actor(item, found.indent + 2)]
+    doc = dict(found.header)
+    doc["actors"] = fastyaml.load_items(kept, found.indent)
+    return doc, len(found.items) - len(kept)
+
+
+def _may_be_actor(item: list[str], key_indent: int) -> bool:
+    """False only when the item's block ``categories`` list is read for sure and maps to no actor category."""
+    lines = [line[key_indent:].rstrip() for line in item]
+    if "categories:" not in lines:
+        return True
+    categories = []
+    for line in lines[lines.index("categories:") + 1 :]:
+        entry = _CATEGORY_ENTRY.fullmatch(line)
+        if entry is None:
+            if line[:1] in ("", " ", "-", "#"):
+                return True  # a blank, comment or entry we do not read for sure: let PyYAML decide
+            break  # the next key
+        categories.append(entry[1])
+    if not categories or any(fastyaml.resolves_to_non_string(c) for c in categories):
+        return True
+    return actor_category(categories) is not None
 
 
 def _pack_actor(entry: Mapping[str, Any]) -> ActorRecord | None:
@@ -95,6 +175,22 @@ def scam_centre_actors(rows: Iterable[Mapping[str, str]]) -> tuple[ActorRecord, 
             attributes={"detail": row.get("actor_detail", ""), "source_categories": categories},
         )
     return tuple(by_key.values())
+
+
+def csv_actors(rows: Iterable[tuple[str, Sequence[str]]]) -> tuple[ActorRecord, ...]:
+    """The actors a plain label CSV's ``actor`` column names, from (actor, our categories) of its rows:
+    one per distinct name (by ``name_slug``; the first spelling wins), with the most severe actor category
+    its rows support; names whose rows support none stay names on their labels. No aliases: a CSV row
+    does not say that two names are one actor."""
+    seen: dict[str, tuple[str, list[str]]] = {}
+    for name, categories in rows:
+        seen.setdefault(name_slug(name), (name, []))[1].extend(categories)
+    actors = []
+    for slug, (name, categories) in seen.items():
+        category = actor_category(categories)
+        if slug and category is not None:
+            actors.append(ActorRecord(local_key("csv", slug), name, category))
+    return tuple(actors)
 
 
 def _aliases(name: str) -> tuple[str, ...]:

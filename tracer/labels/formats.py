@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import gzip
 import re
+from typing import Any
 
 import orjson
 import yaml
 
 from tracer.errors import MalformedInput, UnsupportedFormat
-from tracer.labels.actors import is_actor_pack, parse_actor_pack
+from tracer.labels.actors import is_actor_pack, load_actor_pack, parse_actor_pack
 from tracer.labels.ofac import parse_ofac_list
 from tracer.labels.records import LabelSet
 from tracer.labels.stix import is_stix_bundle, parse_stix_bundle
@@ -56,13 +57,28 @@ def _parse(base: str, data: bytes) -> LabelSet:
     if match := _SNAPSHOT_NAME.search(base):
         return parse_ofac_list("XBT", data, is_json=True, snapshot=match[1])
     if base.endswith((".yaml", ".yml")):
-        doc = load_yaml(data)
-        return parse_actor_pack(doc, base) if is_actor_pack(doc) else parse_tagpack(doc, base)
+        return _parse_yaml(base, data)
     if base.endswith(".csv"):
         return parse_csv(data, base)
     if base.endswith(".json") and _is_bundle(data):
         return parse_stix_bundle(data, base)
     raise UnsupportedFormat(f"{base}: not a label format tracer knows ({_KNOWN})")
+
+
+def _parse_yaml(base: str, data: bytes) -> LabelSet:
+    if b"\nactors:" in data and b"\ntags:" not in data:
+        pack = _actor_pack(data)
+        if pack is not None:
+            return parse_actor_pack(pack[0], base, skipped_early=pack[1])
+    doc = load_yaml(data)
+    return parse_actor_pack(doc, base) if is_actor_pack(doc) else parse_tagpack(doc, base)
+
+
+def _actor_pack(data: bytes) -> tuple[Any, int] | None:
+    try:
+        return load_actor_pack(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        return None
 
 
 def _is_bundle(data: bytes) -> bool:

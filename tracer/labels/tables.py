@@ -5,7 +5,9 @@ Plain CSV (format ``label-csv``): a header row, then one label a row. Columns:
 - ``chain``: bitcoin | ethereum | tron, or an asset code (BTC, ETH, TRX, USDT, ...); default: the address
   format decides;
 - ``category``: ours (tracer.risk.categories) or free text mapped onto ours; default: read from the label;
-- ``actor``: who controls the address; ``source``: who says so; ``confidence``; ``reference`` (a URL).
+- ``actor``: who controls the address (an actor record of this source when its rows' categories fall in
+  the actor taxonomy, tracer.labels.actors.csv_actors); ``source``: who says so; ``confidence``;
+  ``reference`` (a URL).
 Scam-centre CSV (format ``scam-centre-csv``): address, chain, actor, category, plus actor_detail,
 attribution_basis, confidence, source_* and corroborating_source_url columns.
 """
@@ -13,12 +15,13 @@ attribution_basis, confidence, source_* and corroborating_source_url columns.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from tracer.errors import MalformedInput, UnsupportedFormat
-from tracer.labels.actors import scam_centre_actors, scam_centre_key
+from tracer.labels.actors import csv_actors, local_key, name_slug, scam_centre_actors, scam_centre_key
 from tracer.labels.records import LabelRecord, LabelSet
 from tracer.labels.targets import dedupe, locate
 from tracer.risk.categories import classify
@@ -79,7 +82,15 @@ def parse_label_csv(rows: Iterator[dict[str, str]], filename: str) -> LabelSet:
                 attributes={"source": source} if source else {},
             )
         )
-    return LabelSet(f"Labels ({filename})", LABEL_CSV, dedupe(records), skipped)
+    actors = csv_actors((r.actor, [c.value for c in r.categories]) for r in records if r.actor)
+    keys = {a.key for a in actors}
+    linked = [_with_actor_key(r, keys) for r in records]
+    return LabelSet(f"Labels ({filename})", LABEL_CSV, dedupe(linked), skipped, actors=actors)
+
+
+def _with_actor_key(record: LabelRecord, keys: set[str]) -> LabelRecord:
+    key = local_key("csv", name_slug(record.actor)) if record.actor else None
+    return dataclasses.replace(record, actor_key=key) if key in keys else record
 
 
 def parse_scam_centre_csv(rows: Iterable[dict[str, str]]) -> LabelSet:

@@ -159,6 +159,7 @@ def label_json(label: LabelRow, relation: str) -> dict[str, object]:
         "category": label.category,
         "source": label.source,
         "actor": label.actor,
+        "actor_id": label.actor_id,  # its actor record (GET /v1/actors/{id}); None: the label names none
         "confidence": label.confidence,
         "reference": label.reference,
     }

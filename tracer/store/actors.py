@@ -16,20 +16,23 @@ from typing import Any
 
 import asyncpg
 
-from tracer.labels.records import ActorRecord
+from tracer.labels.records import PUBLIC_TENANT, ActorRecord
 
+# An actor with a global key (GraphSense, scam-centre table) that two tenants describe is public: curated
+# registries are public facts. Source-local keys carry their tenant, so they never meet another tenant's.
 _UPSERT = """
-INSERT INTO actors (key, name, category, aliases, jurisdictions, uri, source_id, attributes)
+INSERT INTO actors (key, name, category, aliases, jurisdictions, uri, source_id, attributes, tenant)
 SELECT x.key, x.name, x.category,
        ARRAY(SELECT jsonb_array_elements_text(x.aliases)),
-       ARRAY(SELECT jsonb_array_elements_text(x.jurisdictions)), x.uri, $2, x.attributes
+       ARRAY(SELECT jsonb_array_elements_text(x.jurisdictions)), x.uri, $2, x.attributes, $3
 FROM jsonb_to_recordset($1::jsonb) AS x(key text, name text, category text, aliases jsonb,
                                           jurisdictions jsonb, uri text, attributes jsonb)
 ORDER BY x.key
 ON CONFLICT (key) DO UPDATE
 SET name = EXCLUDED.name, category = EXCLUDED.category, aliases = EXCLUDED.aliases,
     jurisdictions = EXCLUDED.jurisdictions, uri = EXCLUDED.uri, source_id = EXCLUDED.source_id,
-    attributes = EXCLUDED.attributes, updated_at = now()
+    attributes = EXCLUDED.attributes, updated_at = now(),
+    tenant = CASE WHEN actors.tenant = EXCLUDED.tenant THEN actors.tenant ELSE 'public' END
 """
 _DESIGNATIONS = """
 INSERT INTO actor_designations (actor_id, authority, date, legal_basis, source_url, description, source_id)
@@ -57,15 +60,17 @@ FROM (SELECT o.id,
       WHERE o.actor_key IS NULL) d
 WHERE l.id = d.id AND l.actor_id IS DISTINCT FROM d.actor_id
 """
-_ACTOR_COLUMNS = "a.id, a.key, a.name, a.category, a.aliases, a.jurisdictions, a.uri, a.updated_at"
+_ACTOR_COLUMNS = "a.id, a.key, a.name, a.category, a.aliases, a.jurisdictions, a.uri, a.tenant, a.updated_at"
 
 
-async def upsert_actors(conn: asyncpg.Connection, source_id: int, actors: Sequence[ActorRecord]) -> None:
-    """Insert or update actors by key; their designations from this source are replaced."""
+async def upsert_actors(
+    conn: asyncpg.Connection, source_id: int, actors: Sequence[ActorRecord], tenant: str = PUBLIC_TENANT
+) -> None:
+    """Insert or update actors by key, as ``tenant``'s; their designations from this source are replaced."""
     await conn.execute("DELETE FROM actor_designations WHERE source_id = $1", source_id)
     if not actors:
         return
-    await conn.execute(_UPSERT, [_actor_json(a) for a in actors], source_id)
+    await conn.execute(_UPSERT, [_actor_json(a) for a in actors], source_id, tenant)
     designations = [
         {
             "key": a.key,
@@ -90,17 +95,20 @@ async def link_labels(conn: asyncpg.Connection) -> None:
 async def list_actors(
     conn: asyncpg.Connection | asyncpg.Pool,
     *,
+    tenants: Sequence[str] = (PUBLIC_TENANT,),
     category: str | None = None,
     query: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Actors by name, with how many labels link to them; ``query`` matches name or alias."""
+    """Actors the ``tenants`` see, by name, with how many of their labels link to them; ``query`` matches
+    name or alias."""
     rows = await conn.fetch(
         f"""SELECT {_ACTOR_COLUMNS},
-                   (SELECT count(*) FROM labels l WHERE l.actor_id = a.id) AS labels
+                   (SELECT count(*) FROM labels l
+                    WHERE l.actor_id = a.id AND l.tenant = ANY($5::text[])) AS labels
             FROM actors a
-            WHERE ($1::text IS NULL OR a.category = $1)
+            WHERE a.tenant = ANY($5::text[]) AND ($1::text IS NULL OR a.category = $1)
               AND ($2::text IS NULL OR a.name ILIKE '%' || $2 || '%'
                    OR EXISTS (SELECT 1 FROM unnest(a.aliases) al WHERE al ILIKE '%' || $2 || '%'))
             ORDER BY a.name, a.id LIMIT $3 OFFSET $4""",
@@ -108,6 +116,7 @@ async def list_actors(
         query,
         limit,
         offset,
+        list(tenants),
     )
     return [_json(r) for r in rows]
 
@@ -119,8 +128,13 @@ async def actor_detail(
     tenants: Sequence[str],
     address_limit: int = 100,
 ) -> dict[str, Any] | None:
-    """One actor with its designations, the sources that link labels to it, and its labelled addresses."""
-    row = await conn.fetchrow(f"SELECT {_ACTOR_COLUMNS} FROM actors a WHERE a.id = $1", actor_id)
+    """One actor the ``tenants`` see, with its designations, the sources that link labels to it, and its
+    labelled addresses."""
+    row = await conn.fetchrow(
+        f"SELECT {_ACTOR_COLUMNS} FROM actors a WHERE a.id = $1 AND a.tenant = ANY($2::text[])",
+        actor_id,
+        list(tenants),
+    )
     if row is None:
         return None
     actor = _json(row)

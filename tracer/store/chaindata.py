@@ -131,11 +131,19 @@ FROM transactions t JOIN tx_outputs o ON o.tx_id = t.id
 WHERE i.tx_id = ANY($1::bigint[]) AND i.value IS NULL AND i.prev_txid IS NOT NULL
   AND t.chain = $2 AND t.txid = i.prev_txid AND o.vout = i.prev_vout
 """
+# ... and queues what it resolved for the clustering job (cluster_late_inputs, migration 017): those inputs
+# may belong to transactions an incremental clustering run has already passed.
 _RESOLVE_OLD_INPUTS = """
-UPDATE tx_inputs i
-SET value = o.value, address_id = o.address_id, script_type = o.script_type, source = 'stored'
-FROM transactions t JOIN tx_outputs o ON o.tx_id = t.id
-WHERE t.id = ANY($1::bigint[]) AND i.value IS NULL AND i.prev_txid = t.txid AND i.prev_vout = o.vout
+WITH resolved AS (
+    UPDATE tx_inputs i
+    SET value = o.value, address_id = o.address_id, script_type = o.script_type, source = 'stored'
+    FROM transactions t JOIN tx_outputs o ON o.tx_id = t.id
+    WHERE t.id = ANY($1::bigint[]) AND i.value IS NULL AND i.prev_txid = t.txid AND i.prev_vout = o.vout
+    RETURNING i.tx_id, i.vin),
+queued AS (
+    INSERT INTO cluster_late_inputs (chain, tx_id, vin) SELECT $2, tx_id, vin FROM resolved
+    ON CONFLICT DO NOTHING)
+SELECT count(*) FROM resolved
 """
 _ANY_PENDING = "SELECT EXISTS (SELECT 1 FROM tx_inputs WHERE value IS NULL AND prev_txid IS NOT NULL)"
 _RESOLVE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('tracer.resolve_inputs.' || $1))"
@@ -308,7 +316,7 @@ class ChainWriter:
         if unresolved_tx_ids:
             resolved += _count(await conn.execute(_RESOLVE_OWN_INPUTS, unresolved_tx_ids, self.chain))
         if await conn.fetchval(_ANY_PENDING):
-            resolved += _count(await conn.execute(_RESOLVE_OLD_INPUTS, tx_ids))
+            resolved += await conn.fetchval(_RESOLVE_OLD_INPUTS, tx_ids, self.chain)
         return resolved
 
 

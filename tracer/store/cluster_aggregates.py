@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-_NATIVE = ""  # the asset key of the chain's own coin in cluster_assets
+NATIVE_ASSET = ""  # the asset key of the chain's own coin in cluster_assets
 
 _MEMBERS_OF_CHAIN = """SELECT ac.address_id, ac.cluster_id FROM address_clusters ac
     JOIN clusters c ON c.id = ac.cluster_id WHERE c.chain = $1"""
@@ -96,7 +96,7 @@ async def refresh_aggregates(conn: asyncpg.Connection, chain: str, cluster_ids: 
             "DELETE FROM cluster_assets WHERE cluster_id = ANY($1::bigint[])", list(cluster_ids)
         )
     assets = _ASSETS if chain == "bitcoin" else _ACCOUNT_ASSETS
-    await conn.execute(assets.format(members=members, native=_NATIVE), *args)
+    await conn.execute(assets.format(members=members, native=NATIVE_ASSET), *args)
     await refresh_labels(conn, chain, cluster_ids)
 
 
@@ -118,7 +118,12 @@ async def refresh_labels(conn: asyncpg.Connection, chain: str, cluster_ids: Sequ
         )
         ids = list(cluster_ids)
     await conn.execute(_LABELLED.format(members=members), *args)
-    await conn.execute(_SUMMARY, ids)
+    await refresh_summary(conn, ids)
+
+
+async def refresh_summary(conn: asyncpg.Connection, cluster_ids: Sequence[int]) -> None:
+    """Label count and summary of ``cluster_ids`` from their labelled members (already current)."""
+    await conn.execute(_SUMMARY, list(cluster_ids))
 
 
 async def refresh_all_labels(conn: asyncpg.Connection) -> None:

@@ -229,6 +229,7 @@ async def reset_chain(conn: asyncpg.Connection, chain: str) -> None:
         "clusters",
         "cluster_state",
         "deposit_customers",
+        "cluster_late_inputs",
     )
     for table in tables:
         await conn.execute(f"DELETE FROM {table} WHERE chain = $1", chain)  # clusters cascade membership
@@ -243,6 +244,29 @@ OWNER_OF_LABEL = """CASE WHEN ac.id IS NOT NULL THEN ac.name || ' [actor ' || ac
     ELSE lower(COALESCE(NULLIF(l.actor, ''), l.label)) END"""
 
 
+async def late_inputs(conn: asyncpg.Connection, chain: str, upto: int) -> list[int]:
+    """Transactions up to id ``upto`` with inputs the indexer resolved after they were written."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT tx_id FROM cluster_late_inputs WHERE chain = $1 AND tx_id <= $2 ORDER BY 1",
+        chain,
+        upto,
+    )
+    return [r[0] for r in rows]
+
+
+async def forget_late_inputs(conn: asyncpg.Connection, chain: str, upto: int) -> None:
+    """The run has read every transaction up to id ``upto`` with its inputs as they are now."""
+    await conn.execute("DELETE FROM cluster_late_inputs WHERE chain = $1 AND tx_id <= $2", chain, upto)
+
+
+async def forget_decisions(conn: asyncpg.Connection, chain: str, tx_ids: Sequence[int]) -> None:
+    """Delete the merges, refusals and vetoes stored for ``tx_ids`` (they are about to be decided again)."""
+    for table in ("merge_evidence", "refused_merges", "heuristic_vetoes"):
+        await conn.execute(
+            f"DELETE FROM {table} WHERE chain = $1 AND tx_id = ANY($2::bigint[])", chain, tx_ids
+        )
+
+
 async def owner_labels(conn: asyncpg.Connection, chain: str) -> dict[int, list[str]]:
     """{address id: owners its labels name} (OWNER_OF_LABEL) for the collapse guards."""
     rows = await conn.fetch(
@@ -255,7 +279,7 @@ async def owner_labels(conn: asyncpg.Connection, chain: str) -> dict[int, list[s
 
 
 # --- evidence, written as it is produced --------------------------------------------------------------------
-_EVIDENCE_COLUMNS = (
+EVIDENCE_COLUMNS = (
     "chain", "heuristic", "block_height", "position", "txid", "tx_id", "address_ids", "anchor_id",
     "confidence", "conditions", "parameters",
 )  # fmt: skip
@@ -277,9 +301,15 @@ async def write_outcomes(conn: asyncpg.Connection, chain: str, outcomes: Sequenc
             r = outcome.refusal
             refused.append((*head, ids, r.reason.value, r.detail, {**ev.parameters, **r.parameters}))
     if merged:
-        await conn.copy_records_to_table("merge_evidence", records=merged, columns=_EVIDENCE_COLUMNS)
+        await conn.copy_records_to_table("merge_evidence", records=merged, columns=EVIDENCE_COLUMNS)
     if refused:
         await conn.copy_records_to_table("refused_merges", records=refused, columns=_REFUSED_COLUMNS)
+
+
+async def write_evidence_rows(conn: asyncpg.Connection, rows: Sequence[tuple[object, ...]]) -> None:
+    """merge_evidence rows in EVIDENCE_COLUMNS order (tracer.clustering.columnar builds them)."""
+    if rows:
+        await conn.copy_records_to_table("merge_evidence", records=rows, columns=EVIDENCE_COLUMNS)
 
 
 async def write_vetoes(conn: asyncpg.Connection, chain: str, vetoes: Sequence[tuple[int, Veto]]) -> None:

@@ -1,9 +1,8 @@
 """What taint tracing reads: transactions with their ordered inputs and outputs, found by the coins they
 spend or create. One interface (``TxSource``), one implementation per storage model.
 
-A coin is a transaction output, named by (txid, vout). ``UtxoTxs`` reads tx_inputs / tx_outputs (Bitcoin).
-An account-model source (EVM/TRON ``transfers``) would model each transfer as a one-input, one-output
-transaction whose "coins" are balances; it is not written yet, so tracing answers for UTXO chains only.
+A coin is a transaction output, named by (txid, vout). ``UtxoTxs`` reads tx_inputs / tx_outputs (Bitcoin);
+``tracer.store.account_trace_reads.AccountTxs`` reads the ``transfers`` of one asset (EVM, TRON) as coins.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ class TxIn:
 @dataclass(frozen=True, slots=True)
 class TxOut:
     address: str | None  # None: no address (OP_RETURN, non-standard)
-    value: int
+    value: int | None  # None: not known (an account's balance after value no transfer brought in)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +46,9 @@ class TxSource(Protocol):
 
     async def coins_of(self, address_ids: Sequence[int], limit: int) -> list[tuple[Coin, int]]: ...
 
-    async def transaction(self, txid: bytes) -> TxFlow | None: ...
+    async def coins_of_transaction(self, txid: bytes) -> list[tuple[Coin, int]] | None:
+        """What a transaction paid out (the trace's start), None if it is not indexed."""
+        ...
 
 
 _SPENDERS = """
@@ -91,9 +92,11 @@ class UtxoTxs:
         rows = await self.conn.fetch(_COINS_OF, list(address_ids), limit)
         return [((bytes(r["txid"]), r["vout"]), r["value"]) for r in rows]
 
-    async def transaction(self, txid: bytes) -> TxFlow | None:
+    async def coins_of_transaction(self, txid: bytes) -> list[tuple[Coin, int]] | None:
         found = await self.creating([(txid, 0)])
-        return found[0] if found else None
+        if not found:
+            return None
+        return [((found[0].txid, n), o.value) for n, o in enumerate(found[0].outputs) if o.value is not None]
 
     async def _load(self, tx_ids: list[int]) -> list[TxFlow]:
         if not tx_ids:

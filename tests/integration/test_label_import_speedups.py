@@ -1,0 +1,86 @@
+"""What the label import's speed-ups must not change: the keys of labels are still enforced (checked per
+statement, tracer/store/migrations/015), a deleted source still takes its labels with it, files parse in
+a thread while earlier ones are written (tracer.jobs.ahead), and the ActorPack's early skip of actors
+outside the taxonomy gives what a full PyYAML load gives.
+
+Real files: tests/fixtures/labels/ofac/sanctioned_addresses_XBT.txt (OFAC SDN XBT list) and the GraphSense
+ActorPack (graphsense-tagpacks/actors/graphsense.actorpack.yaml.gz); see tests/fixtures/README.md.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import asyncpg
+import pytest
+import yaml
+
+from tracer.errors import MalformedInput
+from tracer.jobs import labels as jobs_labels
+from tracer.jobs.ahead import ahead
+from tracer.jobs.labels import import_labels
+from tracer.labels.actors import parse_actor_pack
+from tracer.labels.formats import parse_label_file
+from tracer.store.labels import delete_source
+
+LABELS = Path(__file__).parents[1] / "fixtures" / "labels"
+XBT = LABELS / "ofac/sanctioned_addresses_XBT.txt"
+ACTOR_PACK = LABELS / "graphsense-tagpacks/actors/graphsense.actorpack.yaml.gz"
+
+
+async def test_a_label_naming_no_address_or_no_source_is_refused(pool: asyncpg.Pool) -> None:
+    await import_labels(pool, XBT)
+    source_id = await pool.fetchval("SELECT id FROM label_sources")
+    address_id = await pool.fetchval("SELECT max(id) FROM addresses")
+    insert = """INSERT INTO labels (source_id, address_id, label, category, categories)
+                VALUES ($1, $2, 'x', 'other', '{}')"""
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="address"):
+        await pool.execute(insert, source_id, address_id + 1000)
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="label source"):
+        await pool.execute(insert, source_id + 1000, address_id)
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="label source"):
+        await pool.execute("UPDATE labels SET source_id = source_id + 1000")
+    labelled = await pool.fetchval("SELECT address_id FROM labels LIMIT 1")
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="cannot be deleted"):
+        await pool.execute("DELETE FROM addresses WHERE id = $1", labelled)
+    assert await pool.fetchval("SELECT count(*) FROM labels") == 435
+
+
+async def test_deleting_a_source_deletes_its_labels(pool: asyncpg.Pool) -> None:
+    await import_labels(pool, XBT)
+    assert await delete_source(pool, "public", "sanctioned_addresses_XBT.txt") == 435
+    assert await pool.fetchval("SELECT count(*) FROM labels") == 0
+
+
+async def test_a_malformed_file_after_good_ones_writes_nothing(
+    pool: asyncpg.Pool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(jobs_labels, "WRITE_BATCH_LABELS", 1)  # write each file as soon as it is parsed
+    (tmp_path / "a_sanctioned_addresses_XBT.txt").write_bytes(XBT.read_bytes())
+    (tmp_path / "z.yaml").write_bytes(b"tags:\n- address: [\n")  # fails after a.txt's labels were written
+    with pytest.raises(MalformedInput):
+        await import_labels(pool, tmp_path)
+    assert await pool.fetchval("SELECT count(*) FROM labels") == 0
+    assert await pool.fetchval("SELECT count(*) FROM label_sources") == 0
+
+
+async def test_ahead_keeps_order_drops_none_and_raises_the_workers_error() -> None:
+    def half(n: int) -> int | None:
+        if n == 7:
+            raise ValueError("seven")
+        return n // 2 if n % 2 == 0 else None
+
+    assert [x async for x in ahead(half, range(7))] == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="seven"):
+        async for _ in ahead(half, range(10)):
+            pass
+
+
+def test_actor_pack_early_skip_matches_a_full_pyyaml_load() -> None:
+    fast = parse_label_file(ACTOR_PACK.name, ACTOR_PACK.read_bytes())
+    doc = yaml.load(gzip.decompress(ACTOR_PACK.read_bytes()), Loader=yaml.CSafeLoader)
+    full = parse_actor_pack(doc, "graphsense.actorpack.yaml")
+    assert fast.actors == full.actors and len(fast.actors) == 1350
+    assert fast.skipped == full.skipped == {"actor outside the actor taxonomy": 2463}
+    assert (fast.title, fast.as_of) == (full.title, full.as_of)
