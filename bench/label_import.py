@@ -44,6 +44,8 @@ def _server_cpu(data_dir: str) -> float | None:
     the postmaster's children fields), from /proc (Linux)."""
     procs: dict[int, tuple[bytes, int, float]] = {}
     for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():  # self, sys, ...
+            continue
         try:
             command = (entry / "cmdline").read_bytes()
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
