@@ -9,9 +9,10 @@ Sources and published precision: the ``PUBLISHED`` records below, one per heuris
 found it in the paper's own text; where we did not, the record says "no figure found" -- never an estimate
 of ours. Moser & Narayanan 2022 and Kappos et al. 2022 measure change heuristics against ground truth, but
 their full text was not available to us (no internet here beyond package registries); their figures belong
-in these records once someone reads them. Ours is measured on the bundled data by ``python -m bench.cluster_quality`` (merges, refusals and
-owner purity per heuristic). BlockSci's documentation, which implements three of them, recommends against
-using any of them for clustering without further refinement.
+in these records once someone reads them. Ours is measured on the bundled data by
+``python -m bench.cluster_quality`` (merges, refusals and owner purity per heuristic). BlockSci's
+documentation, which implements three of them, recommends against using any of them for clustering
+without further refinement.
 
 Caution, as the literature gives it:
 - multisig (bare multisig, P2SH, P2WSH): the keys behind one may belong to several co-signers or to a

@@ -40,8 +40,10 @@ class TxFlow:
 
 
 class TxSource(Protocol):
-    # Reads the source itself cut short (a bound of its own, not the trace's), named for ``truncated_by``.
-    truncated_by: set[str]
+    @property
+    def truncated_by(self) -> set[str]:
+        """Reads the source itself cut short (a bound of its own, not the trace's), named for the answer."""
+        ...
 
     async def spending(self, coins: Sequence[Coin]) -> list[TxFlow]: ...
 
