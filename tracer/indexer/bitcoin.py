@@ -232,11 +232,13 @@ class BitcoinAdapter:
         self._bulk = bulk
         if bulk:
             await bulkload.enter(conn)
+            await self.writer.addresses.own(conn)  # one writer: new address ids are assigned here
         elif await bulkload.active(conn):
             await bulkload.leave(conn)
 
     async def after_run(self, conn: asyncpg.Connection) -> None:
         if self._bulk:
+            self.writer.addresses.disown()
             await bulkload.leave(conn)
             self._bulk = False
         await refresh_grown_statistics(conn, CHAIN_TABLES)

@@ -4,6 +4,13 @@ Lookups go through the unique index one address at a time (``unnest`` joined to 
 hash of the whole table: the cost of a batch is its own addresses, not the size of the database.
 ``AddressIds`` keeps the ids an indexer has seen in memory; ids enter it only after the transaction that
 inserted them committed (``commit``), so a rolled-back batch can never leave an id that does not exist.
+
+A first pass (``tracer.store.bulkload``: one writer per chain) may *own* its chain's ids (``own``): the cache
+then holds every stored address of the chain, so a miss is a new address, which gets its id here (numbers
+drawn from the table's sequence) and is COPied in, sorted: no conflict check, no ``RETURNING``, no second
+lookup (that insert-or-select was 37 % of an end-to-end first pass). The unique index stays: should another
+writer store one of them meanwhile, the insert fails (rolled back to a savepoint) and the cache stops
+owning the ids; so does a cache about to outgrow ``max_entries``. Either carries on as an ordinary cache.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Collection
 
 import asyncpg
+
+from tracer.store.sequences import draw_ids
 
 DEFAULT_CACHE_ENTRIES = 2_000_000  # addresses; ~150 bytes each in CPython, so ~300 MB at most
 
@@ -50,6 +59,24 @@ async def ensure_address_ids(
     return found
 
 
+async def insert_new_addresses(conn: asyncpg.Connection, chain: str, addresses: list[str]) -> dict[str, int]:
+    """Insert ``addresses``, known not to be stored, with ids drawn from the sequence: {address: id}."""
+    ordered = sorted(set(addresses))  # neighbouring keys: each index page is touched once per batch
+    ids = await draw_ids(conn, "addresses", len(ordered))
+    await conn.copy_records_to_table(
+        "addresses",
+        records=[(i, chain, a) for i, a in zip(ids, ordered, strict=True)],
+        columns=("id", "chain", "address"),
+    )
+    return dict(zip(ordered, ids, strict=True))
+
+
+async def stored_address_ids(conn: asyncpg.Connection, chain: str) -> dict[str, int]:
+    """Every stored address of ``chain`` with its id (one COPY-speed scan)."""
+    rows = await conn.fetch("SELECT address, id FROM addresses WHERE chain = $1", chain)
+    return {address: address_id for address, address_id in rows}
+
+
 async def _fetch_ids(conn: asyncpg.Connection, sql: str, chain: str, addresses: list[str]) -> dict[str, int]:
     return {row["address"]: row["id"] for row in await conn.fetch(sql, chain, addresses)}
 
@@ -62,8 +89,23 @@ class AddressIds:
         self.max_entries = max_entries
         self._ids: dict[str, int] = {}
         self._staged: dict[str, int] = {}
+        self.owned = False  # every stored address of the chain is in the cache (see the module docstring)
         self.hits = 0
         self.misses = 0
+
+    async def own(self, conn: asyncpg.Connection) -> bool:
+        """Load every stored address of the chain and assign new ids here from now on; only for the one
+        writer of a first pass. Refused (False) when the stored ones would fill more than half the cache."""
+        count = await conn.fetchval("SELECT count(*) FROM addresses WHERE chain = $1", self.chain)
+        if count > self.max_entries // 2:
+            return False
+        self._ids = await stored_address_ids(conn, self.chain)
+        self._staged.clear()
+        self.owned = True
+        return True
+
+    def disown(self) -> None:
+        self.owned = False
 
     async def ids(self, conn: asyncpg.Connection, addresses: Collection[str]) -> dict[str, int]:
         """{address: id} for ``addresses``; the ones not cached are looked up (or inserted) in one go and
@@ -74,10 +116,23 @@ class AddressIds:
         self.hits += len(result)
         self.misses += len(missing)
         if missing:
-            fetched = await ensure_address_ids(conn, self.chain, missing, mostly_new=True)
+            if self.owned and len(known) + len(self._staged) + len(missing) > self.max_entries:
+                self.owned = False  # it would have to evict: back to asking the database
+            fetched = await self._owned_insert(conn, missing) if self.owned else None
+            if fetched is None:
+                fetched = await ensure_address_ids(conn, self.chain, missing, mostly_new=True)
             self._staged.update(fetched)
             result.update(fetched)
         return result
+
+    async def _owned_insert(self, conn: asyncpg.Connection, missing: list[str]) -> dict[str, int] | None:
+        """The owner's insert; None, and no longer the owner, when another writer stored one of them."""
+        try:
+            async with conn.transaction():  # a savepoint: the batch goes on without it
+                return await insert_new_addresses(conn, self.chain, missing)
+        except asyncpg.UniqueViolationError:
+            self.owned = False
+            return None
 
     def commit(self) -> None:
         if len(self._ids) + len(self._staged) > self.max_entries:

@@ -24,6 +24,7 @@ from chains.bitcoin.parse import InRow, OutRow, TxRow
 from chains.model import Block
 from tracer.indexer.adapter import BatchStats
 from tracer.store.addresses import AddressIds
+from tracer.store.sequences import draw_ids
 from tracer.store.utxo import Spent, UtxoCache
 
 CHAIN_TABLES = ("addresses", "blocks", "transactions", "tx_outputs", "tx_inputs")
@@ -178,11 +179,7 @@ class ChainWriter:
             self.utxos.clear()  # the cache may hold outputs of what was just deleted
         ids = await self.addresses.ids(conn, _addresses_of(blocks))
         tx_count = sum(len(b.txs) for b in blocks)
-        tx_ids: list[int] = await conn.fetchval(
-            "SELECT array_agg(nextval(pg_get_serial_sequence('transactions', 'id')))"
-            " FROM generate_series(1, $1)",
-            tx_count,
-        )
+        tx_ids = await draw_ids(conn, "transactions", tx_count)
         tx_rows, out_rows, new_outputs = self._tx_and_output_rows(blocks, tx_ids, ids)
         in_rows, misses, spent = self._input_rows(blocks, tx_ids, ids, new_outputs)
         still = await self._lookup_misses(conn, in_rows, misses)
