@@ -18,7 +18,8 @@ async def stored(pool: asyncpg.Pool) -> dict[str, int]:
 
 async def batch(pool: asyncpg.Pool, cache: AddressIds, addresses: list[str]) -> dict[str, int]:
     async with pool.acquire() as conn, conn.transaction():
-        ids = await cache.ids(conn, addresses)
+        found = await cache.ids(conn, addresses)
+        ids = {a: found[a] for a in addresses}  # the mapping is the cache itself, valid until commit
     cache.commit()
     return ids
 
@@ -59,6 +60,8 @@ async def test_aborted_batch_leaves_no_address_and_no_cached_id(pool: asyncpg.Po
         await tx.rollback()
     cache.abort()
     assert await stored(pool) == {}
+    async with pool.acquire() as conn:
+        assert "c1" not in await cache.ids(conn, [])  # nor in the cache
     ids = await batch(pool, cache, ["c1"])
     assert await stored(pool) == ids
 

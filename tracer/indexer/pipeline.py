@@ -16,6 +16,7 @@ back one block per restart finds the fork point.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import multiprocessing
 import os
@@ -146,6 +147,7 @@ class Indexer(Generic[RawT, ParsedT]):
             self.metrics.node_errors.labels(self.adapter.chain, type(exc).__name__).inc()
             raise SourceError(f"node: {exc}") from exc
         finally:
+            gc.unfreeze()
             if not self._held:
                 self._close_executor()
             async with translate_errors(), self.pool.acquire() as conn:
@@ -282,6 +284,7 @@ class Indexer(Generic[RawT, ParsedT]):
             self.adapter.aborted()
             raise
         self.adapter.committed()
+        _freeze_survivors()
         if fork is not None:
             report.reorgs += 1
             self.metrics.reorgs.labels(self.adapter.chain).inc()
@@ -348,6 +351,15 @@ class Indexer(Generic[RawT, ParsedT]):
             self.metrics.tip_lag.labels(chain).set(max(self.tip - batch.heights[-1], 0))
         if progress is not None:
             progress.advance(len(batch.heights), stats.txs, batch.heights[-1])
+
+
+def _freeze_survivors() -> None:
+    """Collect this batch's cyclic garbage, then put what survived (mostly cache entries: outputs, ids)
+    beyond the cyclic collector's reach. Its full collections otherwise walk every cached object again and
+    again; measured on the bench chain, over half the main process's row-building time went there. Frozen
+    objects are still freed by reference counting; ``run`` unfreezes them when it ends."""
+    gc.collect()  # only what is not frozen yet: one batch's worth
+    gc.freeze()
 
 
 def _parse_many(parse: Callable[[RawT, int], ParsedT], todo: list[tuple[RawT, int]]) -> list[ParsedT]:

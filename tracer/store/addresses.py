@@ -2,8 +2,8 @@
 
 Lookups go through the unique index one address at a time (``unnest`` joined to ``addresses``), never a
 hash of the whole table: the cost of a batch is its own addresses, not the size of the database.
-``AddressIds`` keeps the ids an indexer has seen in memory; ids enter it only after the transaction that
-inserted them committed (``commit``), so a rolled-back batch can never leave an id that does not exist.
+``AddressIds`` keeps the ids an indexer has seen in memory; the ids a batch inserted leave it again when
+that batch's transaction rolls back (``abort``), so the cache never holds an id that does not exist.
 
 A first pass (``tracer.store.bulkload``: one writer per chain) may *own* its chain's ids (``own``): the cache
 then holds every stored address of the chain, so a miss is a new address, which gets its id here (numbers
@@ -15,7 +15,7 @@ owning the ids; so does a cache about to outgrow ``max_entries``. Either carries
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 import asyncpg
 
@@ -107,23 +107,23 @@ class AddressIds:
     def disown(self) -> None:
         self.owned = False
 
-    async def ids(self, conn: asyncpg.Connection, addresses: Collection[str]) -> dict[str, int]:
-        """{address: id} for ``addresses``; the ones not cached are looked up (or inserted) in one go and
-        staged until ``commit``."""
+    async def ids(self, conn: asyncpg.Connection, addresses: Collection[str]) -> Mapping[str, int]:
+        """A mapping that holds the id of each of ``addresses`` -- the cache itself, valid until the next
+        call: no copy per batch. The ones not cached are looked up (or inserted) in one go, and taken out
+        again by ``abort``."""
         known = self._ids
-        result = {a: known[a] for a in addresses if a in known}
-        missing = [a for a in addresses if a not in result]
-        self.hits += len(result)
+        missing = [a for a in addresses if a not in known]
         self.misses += len(missing)
+        self.hits += len(addresses) - len(missing)
         if missing:
-            if self.owned and len(known) + len(self._staged) + len(missing) > self.max_entries:
+            if self.owned and len(known) + len(missing) > self.max_entries:
                 self.owned = False  # it would have to evict: back to asking the database
             fetched = await self._owned_insert(conn, missing) if self.owned else None
             if fetched is None:
                 fetched = await ensure_address_ids(conn, self.chain, missing, mostly_new=True)
             self._staged.update(fetched)
-            result.update(fetched)
-        return result
+            known.update(fetched)
+        return known
 
     async def _owned_insert(self, conn: asyncpg.Connection, missing: list[str]) -> dict[str, int] | None:
         """The owner's insert; None, and no longer the owner, when another writer stored one of them."""
@@ -135,17 +135,18 @@ class AddressIds:
             return None
 
     def commit(self) -> None:
-        if len(self._ids) + len(self._staged) > self.max_entries:
-            self._evict(len(self._staged))
-        self._ids.update(self._staged)
+        if len(self._ids) > self.max_entries:
+            self._evict()
         self._staged.clear()
 
     def abort(self) -> None:
+        for address in self._staged:
+            self._ids.pop(address, None)
         self._staged.clear()
 
-    def _evict(self, room: int) -> None:
-        """Drop the oldest entries (insertion order) to make ``room`` plus a margin, in one pass."""
-        drop = len(self._ids) - (self.max_entries - room) + self.max_entries // 10
+    def _evict(self) -> None:
+        """Drop the oldest entries (insertion order) down to the limit less a margin, in one pass."""
+        drop = len(self._ids) - self.max_entries + self.max_entries // 10
         for key in list(self._ids)[: max(drop, 0)]:
             del self._ids[key]
 

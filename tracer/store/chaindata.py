@@ -14,7 +14,7 @@ header); ``replace`` deletes a stored block at the same height first (a reorg, o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -219,7 +219,7 @@ class ChainWriter:
         ]
 
     def _tx_and_output_rows(
-        self, blocks: Sequence[BlockRows], tx_ids: list[int], ids: dict[str, int]
+        self, blocks: Sequence[BlockRows], tx_ids: list[int], ids: Mapping[str, int]
     ) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], dict[bytes, list[Spent | None]]]:
         chain = self.chain
         tx_rows: list[tuple[object, ...]] = []
@@ -228,14 +228,16 @@ class ChainWriter:
         base = 0
         for b in blocks:
             height = b.height
+            slots: list[list[Spent | None]] = []  # by position in the block: that tx's outputs
             for pos, tx in enumerate(b.txs):
                 tx_rows.append((tx_ids[base + pos], chain, height, *tx))
-                new_outputs[tx[0]] = [None] * tx[8]
+                slot: list[Spent | None] = [None] * tx[8]
+                new_outputs[tx[0]] = slot
+                slots.append(slot)
             for pos, vout, address, value, script in b.outputs:
                 address_id = ids[address] if address is not None else None
-                tx_id = tx_ids[base + pos]
-                out_rows.append((tx_id, vout, address_id, value, script))
-                new_outputs[b.txs[pos][0]][vout] = (address_id, value, script)
+                out_rows.append((tx_ids[base + pos], vout, address_id, value, script))
+                slots[pos][vout] = (address_id, value, script)
             base += len(b.txs)
         return tx_rows, out_rows, new_outputs
 
@@ -243,7 +245,7 @@ class ChainWriter:
         self,
         blocks: Sequence[BlockRows],
         tx_ids: list[int],
-        ids: dict[str, int],
+        ids: Mapping[str, int],
         new_outputs: dict[bytes, list[Spent | None]],
     ) -> tuple[list[list[object]], list[int], list[tuple[bytes, int]]]:
         """Input rows, resolved from this batch's outputs and the cache; and the row numbers still missing
@@ -251,35 +253,23 @@ class ChainWriter:
         rows: list[list[object]] = []
         misses: list[int] = []
         spent: list[tuple[bytes, int]] = []
-        cache = self.utxos
+        find = self.utxos.get
         base = 0
         for b in blocks:
             for pos, vin, prev_txid, prev_vout, sequence, address, value, script, source in b.inputs:
-                row: list[object] = [
-                    tx_ids[base + pos],
-                    vin,
-                    prev_txid,
-                    prev_vout,
-                    sequence,
-                    None,
-                    value,
-                    script,
-                    source,
-                ]
+                tx_id = tx_ids[base + pos]
                 if prev_txid is not None and prev_vout is not None:
                     spent.append((prev_txid, prev_vout))
                     if value is None:
                         local = new_outputs.get(prev_txid)
                         hit = local[prev_vout] if local is not None and prev_vout < len(local) else None
-                        hit = hit or cache.get(prev_txid, prev_vout)
+                        hit = hit or find(prev_txid, prev_vout)
                         if hit is not None:
-                            row[5], row[6], row[7], row[8] = hit[0], hit[1], hit[2], _STORED
-                            rows.append(row)
+                            rows.append([tx_id, vin, prev_txid, prev_vout, sequence, *hit, _STORED])
                             continue
                         misses.append(len(rows))
-                if address is not None:
-                    row[5] = ids[address]
-                rows.append(row)
+                address_id = ids[address] if address is not None else None
+                rows.append([tx_id, vin, prev_txid, prev_vout, sequence, address_id, value, script, source])
             base += len(b.txs)
         return rows, misses, spent
 
