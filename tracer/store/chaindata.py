@@ -27,6 +27,11 @@ from tracer.store.addresses import AddressIds
 from tracer.store.utxo import Spent, UtxoCache
 
 CHAIN_TABLES = ("addresses", "blocks", "transactions", "tx_outputs", "tx_inputs")
+# Held shared by every batch from before it draws transaction ids until it commits; the clustering job takes
+# it exclusively to read its watermark (tracer.store.clusters.chain_extent), so no batch of a concurrent
+# worker (``--workers N``) can commit ids below a watermark already read: such transactions were never
+# clustered (ids come from one sequence but batches commit in any order).
+WRITE_LOCK_KEY = 7_310_044
 _BLOCK_COLUMNS = ("chain", "height", "hash", "prev_hash", "time", "tx_count", "source")
 _TX_COLUMNS = (
     "id",
@@ -176,6 +181,7 @@ class ChainWriter:
         if replace:
             await delete_blocks(conn, chain, "= ANY($2::integer[])", list(replace))
             self.utxos.clear()  # the cache may hold outputs of what was just deleted
+        await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", WRITE_LOCK_KEY)
         ids = await self.addresses.ids(conn, _addresses_of(blocks))
         tx_count = sum(len(b.txs) for b in blocks)
         tx_ids: list[int] = await conn.fetchval(

@@ -15,6 +15,7 @@ from chains.model import InputSource, OutPoint, ScriptType, Tx, TxIn, TxOut
 from heuristics.evidence import Veto
 from tracer.clustering.engine import Outcome
 from tracer.store.bincopy import copy_pairs_in, copy_pairs_out
+from tracer.store.chaindata import WRITE_LOCK_KEY
 
 CLUSTER_TABLES = (
     "clusters",
@@ -210,13 +211,20 @@ async def save_state(conn: asyncpg.Connection, chain: str, state: ClusterState) 
 
 
 async def chain_extent(conn: asyncpg.Connection, chain: str) -> tuple[int, int, int]:
-    """(largest transaction id of the chain, its highest block, largest address id of any chain)."""
-    row = await conn.fetchrow(
-        """SELECT (SELECT COALESCE(max(id), 0) FROM transactions WHERE chain = $1),
-                  (SELECT COALESCE(max(height), -1) FROM blocks WHERE chain = $1),
-                  (SELECT COALESCE(max(id), 0) FROM addresses)""",
-        chain,
-    )
+    """(largest transaction id of the chain, its highest block, largest address id of any chain).
+
+    Read under the indexer's write lock (exclusive, for this read only): every batch that drew ids below
+    the largest one has committed, and later batches draw larger ids, so nothing commits under it later."""
+    await conn.execute("SELECT pg_advisory_lock($1)", WRITE_LOCK_KEY)
+    try:
+        row = await conn.fetchrow(
+            """SELECT (SELECT COALESCE(max(id), 0) FROM transactions WHERE chain = $1),
+                      (SELECT COALESCE(max(height), -1) FROM blocks WHERE chain = $1),
+                      (SELECT COALESCE(max(id), 0) FROM addresses)""",
+            chain,
+        )
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", WRITE_LOCK_KEY)
     return (row[0], row[1], row[2]) if row else (0, -1, 0)
 
 
