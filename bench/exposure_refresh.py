@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -91,7 +92,7 @@ async def _measure(pool: asyncpg.Pool, work: Path, new_blocks: list[bytes]) -> N
         full,
         "s",
     )
-    path = work / "new-actors.csv"
+    path = work / f"new-actors-{time.time_ns()}.csv"  # a new source each run (a kept database has the last)
     path.write_text(_labels_csv([r["address"] for r in await pool.fetch(_RANDOM, 3)], "new bench actor"))
     await import_labels(pool, path)
     await _last_run(pool, "label import (3 labels, 3 new actors)")

@@ -26,7 +26,7 @@ class HeuristicInfo:
     precision: str = "not applicable: ownership, not inference"  # as published (heuristics.change)
 
 
-_NOT_FOUND = f"{change.NOT_PUBLISHED} (no figure found in the text available to us)"
+_NOT_FOUND = f"{change.NO_FIGURE_FOUND} (in the text available to us)"
 _UTXO = frozenset({Chain.BITCOIN})
 _ACCOUNT = frozenset({Chain.ETHEREUM, Chain.TRON})
 

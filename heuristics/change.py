@@ -6,10 +6,13 @@ apply to all of them.
 
 Sources and published precision: the ``PUBLISHED`` records below, one per heuristic, which the catalog
 (heuristics.catalog, ``tracer cluster --heuristics list``) shows. A precision figure is quoted only where we
-found it in the paper's own text; where we did not, the record says "not published" -- never an estimate
-of ours. Ours is measured on the bundled data by ``python -m bench.cluster_quality`` (merges, refusals and
-owner purity per heuristic). BlockSci's documentation, which implements three of them, recommends against
-using any of them for clustering without further refinement.
+found it in the paper's own text; where we did not, the record says "no figure found" -- never an estimate
+of ours. Moser & Narayanan 2022 and Kappos et al. 2022 measure change heuristics against ground truth, but
+their full text was not available to us (no internet here beyond package registries); their figures belong
+in these records once someone reads them. Ours is measured on the bundled data by
+``python -m bench.cluster_quality`` (merges, refusals and owner purity per heuristic). BlockSci's
+documentation, which implements three of them, recommends against using any of them for clustering
+without further refinement.
 
 Caution, as the literature gives it:
 - multisig (bare multisig, P2SH, P2WSH): the keys behind one may belong to several co-signers or to a
@@ -38,15 +41,15 @@ class Published(NamedTuple):
     """Where a heuristic is published, and the precision the publication gives for it."""
 
     source: str
-    precision: str  # "not published" when the source gives no figure we could find in its text
+    precision: str  # starts "no figure found" when we could not find one in the source's text
 
 
-NOT_PUBLISHED = "not published"
+NO_FIGURE_FOUND = "no figure found"
 FRESH_ADDRESS_PUBLISHED = Published(
     "Meiklejohn et al. 2013, 'A Fistful of Bitcoins' (IMC 2013; CACM 2016), heuristic 2 (one-time change); "
     "Androulaki et al. 2013, 'Evaluating User Privacy in Bitcoin' (FC 2013), shadow addresses; "
     "Ermilov et al. 2017, 'Automatic Bitcoin Address Clustering' (ICMLA 2017), one-time change as a vote",
-    f"{NOT_PUBLISHED}. Meiklejohn et al. give no precision figure; they built the rule to be as safe as "
+    f"{NO_FIGURE_FOUND}. Meiklejohn et al. give no precision figure; they built the rule to be as safe as "
     "possible at the cost of many false negatives, and skip self-change, which they saw in 23% of "
     "transactions in the first half of 2013. Androulaki et al. report only the combined effect with "
     "multi-input clustering (almost 40% of user profiles largely recovered, in a simulated university).",
@@ -55,18 +58,18 @@ OPTIMAL_CHANGE_PUBLISHED = Published(
     "Nick 2015, 'Data-driven de-anonymization in Bitcoin' (ETH Zurich); BlockSci optimal_change "
     "(Kalodner et al. 2020); evaluated by Moser & Narayanan 2022, 'Resurrecting Address Clustering in "
     "Bitcoin' (FC 2022)",
-    f"{NOT_PUBLISHED} (no figure for this rule alone found in the text available to us; Nick 2015 reports "
+    f"{NO_FIGURE_FOUND} (not for this rule alone, in the text available to us; Nick 2015 reports "
     "68.59% of a victim's addresses found by the multi-input heuristic, not by this one)",
 )
 ADDRESS_TYPE_PUBLISHED = Published(
     "BlockSci address_type (Kalodner et al. 2020); evaluated by Moser & Narayanan 2022 on their ground "
     "truth of transactions with known change",
-    f"{NOT_PUBLISHED} (no figure found in the text available to us)",
+    f"{NO_FIGURE_FOUND} (in the text available to us)",
 )
 FINGERPRINT_PUBLISHED = Published(
     "Kappos et al. 2022, 'How to Peel a Million: Validating and Expanding Bitcoin Clusters' (USENIX "
     "Security 2022); BlockSci locktime; Moser & Narayanan 2022",
-    f"{NOT_PUBLISHED} (no figure found in the text available to us)",
+    f"{NO_FIGURE_FOUND} (in the text available to us)",
 )
 
 

@@ -239,6 +239,7 @@ def _answer(search: _Search, start: Start, start_coins: list[tuple[Coin, int]]) 
     params = search.params
     leaves = [i for i, f in enumerate(search.flows) if f.hop > 0 and f.children == 0]
     leaves.sort(key=lambda i: -(search.flows[i].amount or 0))
+    truncated_by = search.truncated_by | search.source.truncated_by
     return {
         "chain": search.chain.value,
         "start": {
@@ -251,8 +252,8 @@ def _answer(search: _Search, start: Start, start_coins: list[tuple[Coin, int]]) 
         "direction": params.direction.value,
         "parameters": {k: (v.value if hasattr(v, "value") else v) for k, v in asdict(params).items()},
         "unit": search.chain.base_unit if params.asset is None else f"{params.asset} base units",
-        "truncated": bool(search.truncated_by),
-        "truncated_by": sorted(search.truncated_by),
+        "truncated": bool(truncated_by),
+        "truncated_by": sorted(truncated_by),
         "flows": [_flow_json(search, i) for i in range(len(search.flows)) if search.flows[i].hop > 0],
         "endpoints": _endpoints(search, leaves),
         "paths": [_path(search, i) for i in leaves[:_PATHS_SHOWN]],

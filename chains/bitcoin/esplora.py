@@ -13,68 +13,24 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Final
-
-import aiohttp
 
 from chains.bitcoin.node import parse_off_loop
 from chains.bitcoin.parse import parse_block_bytes
 from chains.errors import NodeNotSynced, NodeProtocolError, RpcError
 from chains.model import Block
-from chains.rpc import DEFAULT_BACKOFF_S, DEFAULT_RETRIES, Retrying, Sleep, TokenBucket
-from chains.transport import DEFAULT_TIMEOUT_S, HttpRestTransport, RestTransport
+from chains.rest_node import RestNode
+from chains.transport import RestTransport
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONCURRENCY: Final = (
-    8  # requests in flight for ``blocks``; public Esplora servers throttle beyond this
-)
 HTTP_NOT_FOUND: Final = 404
 
 
-class EsploraNode:
-    """``EsploraNode("https://blockstream.info/api")`` or ``EsploraNode(transport=<any RestTransport>)``.
-
-    ``rate_limit`` is in requests per second; ``sleep``/``rng`` are injectable for tests. Close with
-    ``close()`` or ``async with`` when the node made its own HTTP transport.
-    """
-
-    def __init__(
-        self,
-        base_url: str | None = None,
-        *,
-        transport: RestTransport | None = None,
-        session: aiohttp.ClientSession | None = None,
-        timeout: float = DEFAULT_TIMEOUT_S,
-        retries: int = DEFAULT_RETRIES,
-        backoff: float = DEFAULT_BACKOFF_S,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        rate_limit: float | None = None,
-        sleep: Sleep = asyncio.sleep,
-        rng: Callable[[], float] = random.random,
-    ) -> None:
-        self._owned: HttpRestTransport | None = None
-        if transport is None:
-            if base_url is None:
-                raise ValueError("give base_url or transport")
-            transport = self._owned = HttpRestTransport(base_url, session=session, timeout=timeout)
-        self._transport = transport
-        self._retrying = Retrying(retries, backoff, sleep, rng)
-        self._bucket = TokenBucket(rate_limit, clock=time.monotonic, sleep=sleep) if rate_limit else None
-        self._slots = asyncio.Semaphore(concurrency)
-
-    async def __aenter__(self) -> EsploraNode:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._owned is not None:
-            await self._owned.close()
+class EsploraNode(RestNode[RestTransport]):
+    """``EsploraNode("https://blockstream.info/api")`` or ``EsploraNode(transport=<any RestTransport>)``;
+    options (concurrency, rate limit, retries, injectable ``sleep``/``rng``) as ``chains.rest_node``."""
 
     async def tip_height(self) -> int:
         return int(await self._text("blocks/tip/height"))
@@ -111,10 +67,4 @@ class EsploraNode:
         return (await self._get(path)).decode("ascii").strip()
 
     async def _get(self, path: str) -> bytes:
-        async def once() -> bytes:
-            async with self._slots:
-                if self._bucket is not None:
-                    await self._bucket.acquire()
-                return await self._transport.get(path)
-
-        return await self._retrying.run(f"esplora GET {path}", once)
+        return await self._guarded(f"esplora GET {path}", lambda: self._transport.get(path))

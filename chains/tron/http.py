@@ -20,27 +20,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
-import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final, NamedTuple
-
-import aiohttp
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
 
 from chains.errors import NodeError, NodeNotSynced, NodeProtocolError
 from chains.evm import params as evm_params
 from chains.evm.parse import strip0x
 from chains.evm.tokens import TokenInfo, decode_decimals, decode_text
 from chains.model import AccountBlock
-from chains.rpc import DEFAULT_BACKOFF_S, DEFAULT_RETRIES, Retrying, Sleep, TokenBucket, decode
-from chains.transport import DEFAULT_TIMEOUT_S, HttpRestTransport, PostTransport
+from chains.rest_node import RestNode
+from chains.rpc import decode
+from chains.transport import PostTransport
 from chains.tron import params as p
 from chains.tron.address import to_hex
 from chains.tron.parse import parse_block
 
 log = logging.getLogger(__name__)
-
-DEFAULT_CONCURRENCY: Final = 8  # requests in flight; TronGrid throttles keyless clients beyond a few a second
 
 
 class TronRawBlock(NamedTuple):
@@ -54,46 +49,10 @@ def parse_raw_block(raw: TronRawBlock) -> AccountBlock:
     return parse_block(raw.block, raw.infos)
 
 
-class TronHttpNode:
-    """``TronHttpNode("https://api.trongrid.io")`` or ``TronHttpNode(transport=<any PostTransport>)``.
-
-    ``rate_limit`` is in requests per second. Close with ``close()`` or ``async with`` when the node made
-    its own HTTP transport.
-    """
-
-    def __init__(
-        self,
-        base_url: str | None = None,
-        *,
-        transport: PostTransport | None = None,
-        session: aiohttp.ClientSession | None = None,
-        timeout: float = DEFAULT_TIMEOUT_S,
-        retries: int = DEFAULT_RETRIES,
-        backoff: float = DEFAULT_BACKOFF_S,
-        concurrency: int = DEFAULT_CONCURRENCY,
-        rate_limit: float | None = None,
-        sleep: Sleep = asyncio.sleep,
-        rng: Callable[[], float] = random.random,
-    ) -> None:
-        self._owned: HttpRestTransport | None = None
-        if transport is None:
-            if base_url is None:
-                raise ValueError("give base_url or transport")
-            transport = self._owned = HttpRestTransport(base_url, session=session, timeout=timeout)
-        self._transport = transport
-        self._retrying = Retrying(retries, backoff, sleep, rng)
-        self._bucket = TokenBucket(rate_limit, clock=time.monotonic, sleep=sleep) if rate_limit else None
-        self._slots = asyncio.Semaphore(concurrency)
-
-    async def __aenter__(self) -> TronHttpNode:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._owned is not None:
-            await self._owned.close()
+class TronHttpNode(RestNode[PostTransport]):
+    """``TronHttpNode("https://api.trongrid.io")`` or ``TronHttpNode(transport=<any PostTransport>)``;
+    options (concurrency, rate limit, retries, injectable ``sleep``/``rng``) as ``chains.rest_node``.
+    TronGrid throttles keyless clients beyond a few requests a second: give it ``rate_limit``."""
 
     async def tip_height(self) -> int:
         return block_number(await self._post(p.GET_NOW_BLOCK, {}))
@@ -140,13 +99,7 @@ class TronHttpNode:
     async def _post(self, path: str, body: Mapping[str, object]) -> Any:
         payload = json.dumps(body, separators=(",", ":")).encode()
 
-        async def once() -> bytes:
-            async with self._slots:
-                if self._bucket is not None:
-                    await self._bucket.acquire()
-                return await self._transport.post(path, payload)
-
-        answer = decode(await self._retrying.run(f"TRON POST {path}", once))
+        answer = decode(await self._guarded(f"TRON POST {path}", lambda: self._transport.post(path, payload)))
         if isinstance(answer, dict) and "Error" in answer:
             raise NodeProtocolError(f"TRON node refused {path} {body}: {str(answer['Error'])[:200]}")
         return answer

@@ -38,8 +38,10 @@ from tracer.errors import InputError, NotFound
 from tracer.indexer.pipeline import RunOptions
 from tracer.jobs.evm_index import EvmJob, index_evm
 from tracer.risk.taint import Direction, Method
+from tracer.store.account_trace_reads import AccountTxs
 from tracer.store.keys import Role, create_key
-from tracer.tracing import Start, TraceParams, run_trace
+from tracer.tracing import Start, TraceParams, run_trace, start_coins
+from tracer.tracing import trace as trace_from
 
 ETH = 10**18
 UNIT = 10**6
@@ -115,6 +117,18 @@ async def test_backward_haircut_to_the_sources_and_an_unknown_origin(
     assert [u["txid"] for u in result["unknown"]] == [chain["tx3"]]
     assert "no indexed transfer" in result["unknown"][0]["reason"]
     assert result["truncated_by"] == ["hops"]  # S's coin goes further back (tx1) than 3 hops
+
+
+async def test_a_ledger_read_short_is_reported(pool: asyncpg.Pool, chain: dict[str, str]) -> None:
+    # M has four transfers (tx2..tx5); read at most two, the trace must say it saw part of M's history.
+    params = TraceParams(method=Method.HAIRCUT)
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        source = AccountTxs(conn, "ethereum", None, max_ledger=2)
+        coins = await start_coins(conn, Chain.ETHEREUM, source, ("address", S), params.max_nodes)
+        cut = await trace_from(Chain.ETHEREUM, source, ("address", S), coins, params)
+    assert cut["truncated"] and cut["truncated_by"] == ["max_ledger_transfers"]
+    whole = await trace(pool, S, method=Method.HAIRCUT)
+    assert "max_ledger_transfers" not in whole["truncated_by"]
 
 
 async def test_bounds_assets_and_errors(pool: asyncpg.Pool, chain: dict[str, str]) -> None:

@@ -22,7 +22,7 @@ def test_every_change_heuristic_carries_its_published_source_and_precision() -> 
         assert (info.source, info.precision) == (published.source, published.precision)
         assert not info.default and info.weak  # off by default, held back by the size guard
         # no figure of ours passes for a published one: without a quoted figure it says so
-        assert published.precision.startswith(change.NOT_PUBLISHED)
+        assert published.precision.startswith(change.NO_FIGURE_FOUND)
 
 
 def test_the_cli_lists_every_heuristic_with_source_and_precision() -> None:

@@ -38,6 +38,7 @@ from tracer.devnode.bitcoin_render import dumps
 from tracer.devnode.bitcoin_store import ReplayBlock, ReplayStore
 from tracer.devnode.bitcoin_views import ChainViews, NotFound
 from tracer.devnode.faults import FaultPlan, ReorgPlan
+from tracer.devnode.serving import serving
 
 log = logging.getLogger(__name__)
 
@@ -391,14 +392,8 @@ async def serve_replay(
 ) -> AsyncIterator[ReplayNode]:
     """Serves ``store`` until the block exits; ``port=0`` picks a free port (read it from ``.port``)."""
     app = make_replay_app(store, auth=auth, faults=faults, reorg=reorg)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-        bound_host, bound_port = runner.addresses[0][:2]
-        yield ReplayNode(str(bound_host), int(bound_port), auth, store.tip)
-    finally:
-        await runner.cleanup()
+    async with serving(app, host, port) as (bound_host, bound_port):
+        yield ReplayNode(bound_host, bound_port, auth, store.tip)
 
 
 async def run_replay_node(

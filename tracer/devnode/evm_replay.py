@@ -28,6 +28,8 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from tracer.devnode.serving import serving
+
 log = logging.getLogger(__name__)
 
 DEFAULT_HOST: Final = "127.0.0.1"
@@ -150,14 +152,8 @@ async def serve_evm_replay(
     store: EvmReplayStore, host: str = DEFAULT_HOST, port: int = 0
 ) -> AsyncIterator[str]:
     """Serves ``store`` until the block exits; yields the JSON-RPC URL (``port=0``: a free port)."""
-    runner = web.AppRunner(make_evm_replay_app(store), access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-        bound_host, bound_port = runner.addresses[0][:2]
+    async with serving(make_evm_replay_app(store), host, port) as (bound_host, bound_port):
         yield f"http://{bound_host}:{bound_port}/"
-    finally:
-        await runner.cleanup()
 
 
 async def run_evm_replay_node(

@@ -27,6 +27,8 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from tracer.devnode.serving import serving
+
 DEFAULT_HOST: Final = "127.0.0.1"
 ASSEMBLED_LABEL: Final = "tracer replay: assembled TRON block header"
 
@@ -109,11 +111,5 @@ async def serve_tron_replay(
     store: TronReplayStore, host: str = DEFAULT_HOST, port: int = 0
 ) -> AsyncIterator[str]:
     """Serves ``store`` until the block exits; yields the base URL (``port=0``: a free port)."""
-    runner = web.AppRunner(make_tron_replay_app(store), access_log=None)
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port).start()
-        bound_host, bound_port = runner.addresses[0][:2]
+    async with serving(make_tron_replay_app(store), host, port) as (bound_host, bound_port):
         yield f"http://{bound_host}:{bound_port}"
-    finally:
-        await runner.cleanup()

@@ -15,7 +15,8 @@ Unknown stays unknown: value that no indexed transfer brought in (a genesis bala
 before the indexed range) makes an account's balance unknown from its first outgoing transfer that
 spends more than it received; that input is listed with no value, and methods that need values say so.
 Fees are not transfers: the balance here is what the account received minus what it sent. An account
-with more than MAX_LEDGER_TRANSFERS transfers of the asset is read up to that many (oldest first).
+with more than MAX_LEDGER_TRANSFERS transfers of the asset is read up to that many (oldest first), and
+the trace says so (``truncated_by``: ``max_ledger_transfers``).
 """
 
 from __future__ import annotations
@@ -109,6 +110,8 @@ class AccountTxs:
     conn: asyncpg.Connection
     chain: str
     asset_id: int | None
+    max_ledger: int = MAX_LEDGER_TRANSFERS
+    truncated_by: set[str] = field(default_factory=set)
     _ledgers: dict[int, _Ledger] = field(default_factory=dict)
     _transfers: dict[bytes, _Transfer | None] = field(default_factory=dict)
 
@@ -180,7 +183,9 @@ class AccountTxs:
 
     async def _ledger_of(self, account: int) -> _Ledger:
         if account not in self._ledgers:
-            rows = await self.conn.fetch(_LEDGER, self.chain, self.asset_id, account, MAX_LEDGER_TRANSFERS)
+            rows = await self.conn.fetch(_LEDGER, self.chain, self.asset_id, account, self.max_ledger)
+            if len(rows) >= self.max_ledger:
+                self.truncated_by.add("max_ledger_transfers")  # later transfers of this account unread
             self._ledgers[account] = _ledger(account, [self._remember(r) for r in rows])
         return self._ledgers[account]
 

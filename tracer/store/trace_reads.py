@@ -8,7 +8,7 @@ A coin is a transaction output, named by (txid, vout). ``UtxoTxs`` reads tx_inpu
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -40,6 +40,11 @@ class TxFlow:
 
 
 class TxSource(Protocol):
+    @property
+    def truncated_by(self) -> set[str]:
+        """Reads the source itself cut short (a bound of its own, not the trace's), named for the answer."""
+        ...
+
     async def spending(self, coins: Sequence[Coin]) -> list[TxFlow]: ...
 
     async def creating(self, coins: Sequence[Coin]) -> list[TxFlow]: ...
@@ -79,6 +84,7 @@ WHERE o.address_id = ANY($1::bigint[]) ORDER BY t.block_height, t.position, o.vo
 class UtxoTxs:
     conn: asyncpg.Connection
     chain: str
+    truncated_by: set[str] = field(default_factory=set)  # none: every read here is complete
 
     async def spending(self, coins: Sequence[Coin]) -> list[TxFlow]:
         rows = await self.conn.fetch(_SPENDERS, [c[0] for c in coins], [c[1] for c in coins])
