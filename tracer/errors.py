@@ -6,8 +6,15 @@ TracerError                      500 internal_error
 │   ├── UnsupportedChain         400 unsupported_chain
 │   ├── UnsupportedFormat        400 unsupported_format
 │   ├── MalformedInput           400 malformed_input   a known format, but broken content
-│   └── ImportRefused            400 import_refused    an import that would empty or silently replace data
+│   ├── ImportRefused            400 import_refused    an import that would empty or silently replace data
+│   ├── RequestTimeout           408 request_timeout   the body did not arrive in time
+│   ├── PayloadTooLarge          413 payload_too_large
+│   └── UnsupportedMediaType     415 unsupported_media_type
+├── Unauthorized                 401 unauthorized      no API key, or an unknown one
+├── Forbidden                    403 forbidden         the key's role lacks the right
 ├── NotFound                     404 not_found
+├── RateLimited                  429 rate_limited      over the key's rate
+├── AnswerTimeout                504 timeout           the answer took longer than its limit
 ├── ConfigError                  500 config_error
 ├── SourceError                  502 source_error      a node or file we read from failed
 └── StoreError                   503 store_error       PostgreSQL failed (see tracer.store.errors)
@@ -63,6 +70,41 @@ class MalformedInput(InputError):
 
 class ImportRefused(InputError):
     code = "import_refused"
+
+
+class RequestTimeout(InputError):
+    status = 408
+    code = "request_timeout"
+
+
+class PayloadTooLarge(InputError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(InputError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class Unauthorized(TracerError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(TracerError):
+    status = 403
+    code = "forbidden"
+
+
+class RateLimited(TracerError):
+    status = 429
+    code = "rate_limited"
+
+
+class AnswerTimeout(TracerError):
+    status = 504
+    code = "timeout"
 
 
 class NotFound(TracerError):

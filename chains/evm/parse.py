@@ -97,7 +97,7 @@ def parse_block(
     transfers: list[Transfer] = []
     events: list[TokenEvent] = []
     for tx in txs:
-        native = _native_transfer(ref, tx)
+        native = native_transfer(ref, tx)
         if native is not None:
             transfers.append(native)
         for log in by_hash[tx.hash].get("logs") or ():
@@ -146,7 +146,9 @@ def _tx(
     )
 
 
-def _native_transfer(ref: BlockRef, tx: AccountTx) -> Transfer | None:
+def native_transfer(ref: BlockRef, tx: AccountTx) -> Transfer | None:
+    """The coin a transaction moves (to its recipient, or to the contract it creates); None when it failed
+    or moved nothing. EVM and TRON alike: both keep the value on the transaction."""
     receiver = tx.to_address or tx.created
     if not tx.success or not tx.value or receiver is None:
         return None

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from chains.errors import AddressError, ParseError
-from chains.evm.parse import BlockRef, decode_log, strip0x
+from chains.evm.parse import BlockRef, decode_log, native_transfer, strip0x
 from chains.model import AccountBlock, AccountTx, Chain, TokenEvent, Transfer, TransferKind
 from chains.tron import params as p
 from chains.tron.address import from_hex
@@ -88,22 +88,9 @@ def parse_block(block: Mapping[str, Any], infos: Sequence[Mapping[str, Any]]) ->
     for tx, raw in zip(txs, block.get("transactions") or (), strict=True):
         if tx.success:
             transfers += _trc10(tx, raw, height, time)
-        if tx.success and tx.value and (tx.to_address or tx.created):
-            receiver = str(tx.to_address or tx.created)
-            transfers.append(
-                Transfer(
-                    Chain.TRON,
-                    height,
-                    tx.hash,
-                    -1,
-                    TransferKind.NATIVE,
-                    None,
-                    tx.from_address,
-                    receiver,
-                    tx.value,
-                    time,
-                )
-            )
+        native = native_transfer(ref, tx)
+        if native is not None:
+            transfers.append(native)
         info = by_id.get(tx.hash[2:], {})
         for log in info.get("log") or ():
             decoded = decode_log(ref, tx.hash, {**log, "logIndex": log_index}) if tx.success else None

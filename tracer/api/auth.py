@@ -10,22 +10,12 @@ from tracer.api.params import path_id, validated_body
 from tracer.api.principals import Principal
 from tracer.api.responses import json_response
 from tracer.api.schemas import KeyCreated, KeyInfo, KeyList, KeyRequest
-from tracer.errors import TracerError
+from tracer.errors import Forbidden, Unauthorized
 from tracer.store import keys as store
 from tracer.store.errors import translate_errors
 from tracer.store.keys import Role
 
 ENDPOINTS = Endpoints(tag="keys")
-
-
-class Unauthorized(TracerError):
-    status = 401
-    code = "unauthorized"
-
-
-class Forbidden(TracerError):
-    status = 403
-    code = "forbidden"
 
 
 OPEN_PRINCIPAL = Principal(key_id=None, role=Role.ADMIN, tenant="public", rate=float("inf"))

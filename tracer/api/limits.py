@@ -13,34 +13,15 @@ from collections.abc import AsyncIterator
 import asyncpg
 from aiohttp import web
 
-from tracer.errors import InputError, TracerError
+from tracer.errors import (
+    AnswerTimeout,
+    PayloadTooLarge,
+    RateLimited,
+    RequestTimeout,
+    UnsupportedMediaType,
+)
 
 log = logging.getLogger(__name__)
-
-
-class RateLimited(TracerError):
-    status = 429
-    code = "rate_limited"
-
-
-class PayloadTooLarge(InputError):
-    status = 413
-    code = "payload_too_large"
-
-
-class RequestTimeout(InputError):
-    status = 408
-    code = "request_timeout"
-
-
-class UnsupportedMediaType(InputError):
-    status = 415
-    code = "unsupported_media_type"
-
-
-class AnswerTimeout(TracerError):
-    status = 504
-    code = "timeout"
 
 
 class RateLimiter:
