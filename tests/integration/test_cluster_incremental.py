@@ -8,7 +8,6 @@ refuse merges too: their decisions must come out the same however the chain is s
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import asyncpg
@@ -16,10 +15,7 @@ import pytest
 
 from bench.chaingen import generate_blocks, write_blk_files
 from tracer.jobs.cluster import ClusterOptions, run_clustering
-from tracer.indexer.bitcoin import parse_block
 from tracer.jobs.index import index_files
-from tracer.store.addresses import AddressIds
-from tracer.store.chaindata import ChainWriter
 
 HEURISTICS = ("common_input", "change_optimal", "change_address_type", "change_fresh_address")
 OPTIONS = ClusterOptions(heuristics=HEURISTICS, max_weak_size=40)
@@ -170,61 +166,4 @@ async def test_inputs_resolved_below_the_last_run_are_clustered_without_full(
     incremental = (await membership(pool), await decisions(pool), await aggregates(pool))
     batch = await run_clustering(pool, "bitcoin", ClusterOptions(heuristics=("common_input",), full=True))
     assert batch.mode == "full"
-    assert (await membership(pool), await decisions(pool), await aggregates(pool)) == incremental
-
-
-async def write_heights(conn: asyncpg.Connection, first: int, blocks: list[bytes]) -> None:
-    """What one indexer worker writes for its lease: the blocks from height ``first``, one batch."""
-    parsed = [parse_block(raw, first + i) for i, raw in enumerate(blocks)]
-    await ChainWriter("bitcoin", "workers").write(conn, parsed)
-
-
-async def register_addresses(pool: asyncpg.Pool, blocks: list[bytes]) -> None:
-    """Store every address first, so the two open batches do not wait on each other's new addresses."""
-    parsed = [parse_block(raw, i) for i, raw in enumerate(blocks)]
-    found = {o[2] for b in parsed for o in b.outputs if o[2] is not None}
-    found |= {i[5] for b in parsed for i in b.inputs if i[5] is not None}
-    async with pool.acquire() as conn, conn.transaction():
-        await AddressIds("bitcoin").ids(conn, found)
-
-
-async def until_done_or_waiting(conn: asyncpg.Connection, task: asyncio.Task[object]) -> None:
-    """Until the clustering run has finished, or waits for a lock (a worker's batch still open)."""
-    query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-    for _ in range(600):
-        if task.done() or await conn.fetchval(query):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the clustering run neither finished nor waited")
-
-
-@pytest.mark.slow
-async def test_a_lower_range_committed_after_a_run_is_clustered(pool: asyncpg.Pool) -> None:
-    """Two indexer workers (``--workers 2``): the one on the lower heights draws its transaction ids first
-    but commits last, after a clustering run began on what the other committed. Its transactions, all with
-    ids below that run's watermark, must still be clustered: incremental ends where batch ends."""
-    common = ClusterOptions(heuristics=("common_input",))
-    await register_addresses(pool, BLOCKS)
-    lower = await pool.acquire()
-    try:
-        batch = lower.transaction()
-        await batch.start()
-        await write_heights(lower, 0, BLOCKS[:SPLIT])  # ids drawn, not committed
-        async with pool.acquire() as upper, upper.transaction():
-            await write_heights(upper, SPLIT, BLOCKS[SPLIT:])
-        run = asyncio.ensure_future(run_clustering(pool, "bitcoin", common))
-        await until_done_or_waiting(lower, run)  # on our connection: the pool may have no other free
-        await batch.commit()
-        await run
-    finally:
-        await pool.release(lower)
-    lower_ids = await pool.fetchval(
-        "SELECT max(id) FROM transactions WHERE block_height < $1", SPLIT
-    )
-    assert lower_ids < await pool.fetchval("SELECT min(id) FROM transactions WHERE block_height >= $1", SPLIT)
-    step = await run_clustering(pool, "bitcoin", common)
-    assert step.mode == "incremental"
-    incremental = (await membership(pool), await decisions(pool), await aggregates(pool))
-    full = await run_clustering(pool, "bitcoin", ClusterOptions(heuristics=("common_input",), full=True))
-    assert full.mode == "full"
     assert (await membership(pool), await decisions(pool), await aggregates(pool)) == incremental
