@@ -10,10 +10,10 @@ with where we read it; where we found none, the record says "no figure found" --
 ours. The figures come from the evaluation Moser & Narayanan 2022 ran of BlockSci's change heuristics on
 their ground truth of transactions with known change, as printed by the analysis notebooks Moser published
 (``MOSER_NOTEBOOK``). They are for BlockSci's versions of the rules, which ours follow (ours also step
-back on self-change and multisig), on a ground truth of July 2021 -- not a promise for any one cluster. Ours is
-measured on the bundled data by ``python -m bench.cluster_quality`` (merges, refusals and owner purity per
-heuristic). BlockSci's documentation recommends against using any of them for clustering without further
-refinement: a few percent of wrong merges is what the collapse guards are for.
+back on self-change and multisig), on a ground truth of July 2021 -- not a promise for any one cluster.
+Ours is measured on the bundled data by ``python -m bench.cluster_quality`` (merges, refusals and owner
+purity per heuristic). BlockSci's documentation recommends against using any of them for clustering
+without further refinement: a few percent of wrong merges is what the collapse guards are for.
 
 Caution, as the literature gives it:
 - multisig (bare multisig, P2SH, P2WSH): the keys behind one may belong to several co-signers or to a

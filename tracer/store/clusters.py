@@ -15,7 +15,6 @@ from chains.model import InputSource, OutPoint, ScriptType, Tx, TxIn, TxOut
 from heuristics.evidence import Veto
 from tracer.clustering.engine import Outcome
 from tracer.store.bincopy import copy_pairs_in, copy_pairs_out
-from tracer.store.chaindata import WRITE_LOCK_KEY
 
 CLUSTER_TABLES = (
     "clusters",
@@ -26,7 +25,7 @@ CLUSTER_TABLES = (
     "cluster_assets",
     "cluster_labelled_members",
 )
-LOCK_KEY = 7_310_043  # pg_advisory_xact_lock key: one clustering write per database at a time
+LOCK_KEY = 7_310_043  # advisory lock key: one clustering write per database at a time
 
 # Transactions in an id range with two or more distinct known input addresses (common input), or, when a
 # change heuristic runs, every non-coinbase transaction with a known input address.
@@ -213,18 +212,14 @@ async def save_state(conn: asyncpg.Connection, chain: str, state: ClusterState) 
 async def chain_extent(conn: asyncpg.Connection, chain: str) -> tuple[int, int, int]:
     """(largest transaction id of the chain, its highest block, largest address id of any chain).
 
-    Read under the indexer's write lock (exclusive, for this read only): every batch that drew ids below
-    the largest one has committed, and later batches draw larger ids, so nothing commits under it later."""
-    await conn.execute("SELECT pg_advisory_lock($1)", WRITE_LOCK_KEY)
-    try:
-        row = await conn.fetchrow(
-            """SELECT (SELECT COALESCE(max(id), 0) FROM transactions WHERE chain = $1),
-                      (SELECT COALESCE(max(height), -1) FROM blocks WHERE chain = $1),
-                      (SELECT COALESCE(max(id), 0) FROM addresses)""",
-            chain,
-        )
-    finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", WRITE_LOCK_KEY)
+    Every transaction below the largest id is committed already: writers draw ids under a lock they hold
+    until they commit (tracer.store.chaindata), so ids follow commit order."""
+    row = await conn.fetchrow(
+        """SELECT (SELECT COALESCE(max(id), 0) FROM transactions WHERE chain = $1),
+                  (SELECT COALESCE(max(height), -1) FROM blocks WHERE chain = $1),
+                  (SELECT COALESCE(max(id), 0) FROM addresses)""",
+        chain,
+    )
     return (row[0], row[1], row[2]) if row else (0, -1, 0)
 
 
@@ -263,7 +258,8 @@ async def late_inputs(conn: asyncpg.Connection, chain: str, upto: int) -> list[i
 
 
 async def forget_late_inputs(conn: asyncpg.Connection, chain: str, upto: int) -> None:
-    """The run has read every transaction up to id ``upto`` with its inputs as they are now."""
+    """The run has read every transaction up to id ``upto`` with its inputs as they are in its snapshot
+    (inputs resolved by a batch that committed since stay queued: the run did not see them)."""
     await conn.execute("DELETE FROM cluster_late_inputs WHERE chain = $1 AND tx_id <= $2", chain, upto)
 
 
