@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import aiohttp
 import asyncpg
@@ -45,6 +46,8 @@ def serving(database_url: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
         if server.poll() is None:
             server.kill()
             server.wait()
+        if server.stderr is not None:
+            server.stderr.close()
 
 
 def wait_serving(server: subprocess.Popen[bytes]) -> None:
@@ -121,3 +124,33 @@ async def test_workers_on_a_port_in_use_say_so(fresh_db: str) -> None:
     assert result.returncode == 1
     assert f"tracer: address_in_use: 127.0.0.1:{port} is already in use" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+async def test_workers_stop_when_their_parent_is_killed(fresh_db: str) -> None:
+    port = free_port()
+    with serving(fresh_db, port) as server:
+        await asyncio.wait_for(asyncio.to_thread(wait_serving, server), timeout=120)
+        workers = children_of(server.pid)
+        assert len(workers) == WORKERS
+        server.kill()  # SIGKILL: no chance to stop them itself
+        server.wait()
+        for _ in range(300):
+            if not alive(workers):
+                return
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"workers {workers} outlived their parent")
+
+
+def alive(pids: list[int]) -> list[int]:
+    return [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found

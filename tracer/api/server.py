@@ -16,9 +16,9 @@ from tracer.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-# Set by `serve --workers N` (tracer.api.workers) for each worker: a pipe to write one byte to once listening.
-# Not TRACER_-prefixed: it is not a setting.
-READY_FD_ENV = "_TRACER_READY_FD"
+# Set by `serve --workers N` (tracer.api.workers) for each worker; not TRACER_-prefixed: not settings.
+READY_FD_ENV = "_TRACER_READY_FD"  # a pipe to write one byte to once listening
+LIFELINE_FD_ENV = "_TRACER_LIFELINE_FD"  # a pipe the parent never writes: at its end (EOF), stop too
 
 
 class AddressInUse(ConfigError):
@@ -66,12 +66,17 @@ async def serve_forever(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    lifeline = os.environ.pop(LIFELINE_FD_ENV, None)
+    if lifeline is not None:  # a worker whose parent died (even by SIGKILL) must not serve on, orphaned
+        loop.add_reader(int(lifeline), stop.set)
     try:
         await stop.wait()
         log.info("stopping: finishing in-flight requests")
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        if lifeline is not None:
+            loop.remove_reader(int(lifeline))
         await runner.cleanup()
 
 

@@ -6,7 +6,8 @@ and starts N ``tracer serve`` processes that listen on it with SO_REUSEPORT; the
 connections over them. Each worker is a whole API with its own pool, key cache and audit writer; the audit
 stays one hash chain because the database orders appends (the ``audit_chain`` trigger under an advisory
 lock), whichever process writes. Rate limits are per worker: a key may get up to N times its rate.
-SIGTERM/SIGINT to the parent stop every worker gracefully; a worker that dies stops the others.
+SIGTERM/SIGINT to the parent stop every worker gracefully; a worker that dies stops the others; workers
+stop by themselves when the parent is gone, however it ended (a "lifeline" pipe reaches end of file).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Iterator
 
-from tracer.api.server import READY_FD_ENV, AddressInUse
+from tracer.api.server import LIFELINE_FD_ENV, READY_FD_ENV, AddressInUse
 from tracer.config import ENV_PREFIX, Settings
 from tracer.errors import ConfigError
 from tracer.store.pool import open_pool, resolve_url
@@ -70,12 +72,16 @@ async def serve_workers(settings: Settings) -> None:
     database_url = await resolve_url(settings)
     async with open_pool(settings.model_copy(update={"database_url": database_url})):
         pass  # migrate once here, not N times at once in the workers
-    with reserve_port(settings.host, settings.port) as reserved:
+    lifeline_read, lifeline_write = os.pipe()  # the write end lives (unwritten) as long as this process
+    with reserve_port(settings.host, settings.port) as reserved, _closing(lifeline_write):
         port = reserved.getsockname()[1]
-        env = worker_env(settings, database_url, port)
-        started = await asyncio.gather(
-            *(_start_worker(env) for _ in range(settings.workers)), return_exceptions=True
-        )
+        env = worker_env(settings, database_url, port) | {LIFELINE_FD_ENV: str(lifeline_read)}
+        try:
+            started = await asyncio.gather(
+                *(_start_worker(env, lifeline_read) for _ in range(settings.workers)), return_exceptions=True
+            )
+        finally:
+            os.close(lifeline_read)
         workers = [w for w in started if isinstance(w, asyncio.subprocess.Process)]
         failed = [e for e in started if isinstance(e, BaseException)]
         if failed:
@@ -86,13 +92,21 @@ async def serve_workers(settings: Settings) -> None:
         await _supervise(workers)
 
 
-async def _start_worker(env: dict[str, str]) -> asyncio.subprocess.Process:
+@contextlib.contextmanager
+def _closing(fd: int) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        os.close(fd)
+
+
+async def _start_worker(env: dict[str, str], lifeline: int) -> asyncio.subprocess.Process:
     """One worker, returned once it listens (so "serving" means every worker takes connections)."""
     ready_read, ready_write = os.pipe()
     try:
         worker = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tracer.cli", "serve",
-            env={**env, READY_FD_ENV: str(ready_write)}, pass_fds=(ready_write,),
+            env={**env, READY_FD_ENV: str(ready_write)}, pass_fds=(ready_write, lifeline),
         )  # fmt: skip
         os.close(ready_write)
         ready_write = -1
