@@ -41,6 +41,10 @@ _INDEXES = """
 SELECT indexname AS name, tablename AS table_name, indexdef AS definition
 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = ANY($1::text[])
 """
+# Memory for the rebuild, this transaction only: index builds sort in memory (maintenance_work_mem) and
+# the foreign keys' validating anti-joins hash in memory (work_mem) instead of spilling to disk; the
+# defaults (64 MB, 4 MB) are sized for many concurrent sessions, not for one set-based rebuild.
+_REBUILD_MEMORY = "SET LOCAL maintenance_work_mem = '1GB'; SET LOCAL work_mem = '512MB'"
 _RECORD = """INSERT INTO bulk_load_dropped (name, table_name, kind, definition) VALUES ($1, $2, $3, $4)
              ON CONFLICT (name) DO NOTHING"""
 
@@ -73,6 +77,7 @@ async def leave(conn: asyncpg.Connection) -> list[str]:
     started = time.perf_counter()
     async with conn.transaction():
         await conn.execute("LOCK TABLE bulk_load_dropped IN EXCLUSIVE MODE")
+        await conn.execute(_REBUILD_MEMORY)
         rows = await conn.fetch(
             "SELECT name, table_name, kind, definition FROM bulk_load_dropped ORDER BY kind DESC, name"
         )
