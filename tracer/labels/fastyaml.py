@@ -107,7 +107,7 @@ def _split_items(lines: list[str], first: int) -> tuple[int, list[list[str]]] | 
 def load_items(items: list[list[str]], indent: int) -> list[Any]:
     """Flat items read here; the others by PyYAML in one call per document (a call costs ~0.5 ms of
     set-up, and packs with nested ``concepts`` or folded ``context`` lines have hundreds of them)."""
-    out: list[Any] = [_flat_mapping(chunk, indent) for chunk in items]
+    out: list[Any] = [read_flat(chunk, indent) for chunk in items]
     rest = [i for i, item in enumerate(out) if item is None]
     if rest:
         loaded = yaml.load("\n".join(line for i in rest for line in items[i]), Loader=_LOADER)
@@ -116,8 +116,10 @@ def load_items(items: list[list[str]], indent: int) -> list[Any]:
     return out
 
 
-def _flat_mapping(chunk: list[str], indent: int) -> dict[str, object] | None:
-    """``{key: value}`` of an item whose lines are all ``key: simple scalar``; None otherwise."""
+def read_flat(chunk: list[str], indent: int) -> dict[str, object] | None:
+    """``{key: value}`` of an item whose lines are all ``key: simple scalar``, or ``key:`` followed by
+    a list of simple scalars at the key's own indent (as PyYAML and GraphSense write lists), or
+    ``key: []``; None otherwise."""
     lines = [chunk[0][indent + 2 :]]
     for line in chunk[1:]:
         if not line.strip():
@@ -126,15 +128,29 @@ def _flat_mapping(chunk: list[str], indent: int) -> dict[str, object] | None:
             return None  # deeper: a nested block or a scalar's continuation
         lines.append(line[indent + 2 :])
     out: dict[str, object] = {}
+    entries: list[object] | None = None  # the list being read, after a bare "key:"
     for line in lines:
-        key, colon, raw = line.partition(": ")
-        if not colon or not _plain_key(key) or key in out:
+        if entries is not None and line.startswith("- "):
+            entry = _scalar(line[2:].strip(" "))
+            if entry is None:
+                return None
+            entries.append(entry)
+            continue
+        if entries is not None and not entries:
+            return None  # a bare "key:" without entries: null, or something only PyYAML reads
+        key, colon, raw = line.partition(":")
+        if not colon or not _plain_key(key) or key in out or (raw and raw[0] != " "):
             return None
-        value = _scalar(raw.strip(" "))
+        raw = raw.strip(" ")
+        if not raw:
+            entries = out[key] = []
+            continue
+        entries = None
+        value = [] if raw == "[]" else _scalar(raw)
         if value is None:
             return None
         out[key] = value
-    return out
+    return None if entries is not None and not entries else out
 
 
 _KEYS_SEEN: dict[str, bool] = {}  # the few distinct keys of TagPacks, checked once each
