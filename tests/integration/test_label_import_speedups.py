@@ -19,9 +19,10 @@ import yaml
 from tracer.errors import MalformedInput
 from tracer.jobs import labels as jobs_labels
 from tracer.jobs.ahead import ahead
-from tracer.jobs.labels import import_labels
+from tracer.jobs.labels import import_labels, import_records
 from tracer.labels.actors import parse_actor_pack
 from tracer.labels.formats import parse_label_file
+from tracer.labels.records import SourceSpec
 from tracer.store.labels import delete_source
 
 LABELS = Path(__file__).parents[1] / "fixtures" / "labels"
@@ -107,3 +108,22 @@ async def test_labels_are_stored_as_parsed_in_file_order(pool: asyncpg.Pool, tmp
     )
     assert [tuple(row) for row in stored] == expected
     assert len(expected) > 7000
+
+
+async def test_only_the_import_insert_skips_the_keys_check(pool: asyncpg.Pool) -> None:
+    """The import's INSERT takes its keys from its joins and skips the check (migration 018); a write
+    after it in the same transaction is checked again."""
+    records = parse_label_file(XBT.name, XBT.read_bytes()).records
+    spec = SourceSpec("xbt", "OFAC XBT", "ofac-list", str(XBT), "0" * 64)
+    async with pool.acquire() as conn, conn.transaction():
+        await import_records(conn, spec, records)
+        source_id = await conn.fetchval("SELECT id FROM label_sources")
+        with pytest.raises(asyncpg.ForeignKeyViolationError, match="address"):
+            async with conn.transaction():
+                await conn.execute(
+                    """INSERT INTO labels (source_id, address_id, label, category, categories)
+                       VALUES ($1, -1, 'x', 'other', '{}')""",
+                    source_id,
+                )
+        assert await conn.fetchval("SELECT current_setting('work_mem')") == "4MB"
+    assert await pool.fetchval("SELECT count(*) FROM labels") == 435
