@@ -19,7 +19,7 @@ import yaml
 from tracer.errors import MalformedInput
 from tracer.jobs import labels as jobs_labels
 from tracer.jobs.ahead import ahead
-from tracer.jobs.labels import import_labels, import_records
+from tracer.jobs.labels import ImportOptions, import_labels, import_records
 from tracer.labels.actors import parse_actor_pack
 from tracer.labels.formats import parse_label_file
 from tracer.labels.records import SourceSpec
@@ -127,3 +127,24 @@ async def test_only_the_import_insert_skips_the_keys_check(pool: asyncpg.Pool) -
                 )
         assert await conn.fetchval("SELECT current_setting('work_mem')") == "4MB"
     assert await pool.fetchval("SELECT count(*) FROM labels") == 435
+
+
+async def test_a_reimport_keeps_the_labels_it_repeats(pool: asyncpg.Pool, tmp_path: Path) -> None:
+    """Re-importing a source rewrites only what changed: labels that say the same keep their rows (ids,
+    so the exposure refresh has nothing to search again), others are deleted or added."""
+    a, b, c, d = XBT.read_text().split()[:4]  # four OFAC SDN XBT addresses
+    table = tmp_path / "mine.csv"
+    table.write_text(f"address,label\n{a},one\n{b},two\n{c},three\n")
+    await import_labels(pool, table)
+    query = (
+        "SELECT a.address, l.label, l.id FROM labels l JOIN addresses a ON a.id = l.address_id ORDER BY l.id"
+    )
+    first = {(r["address"], r["label"]): r["id"] for r in await pool.fetch(query)}
+    await import_labels(pool, table)  # the same file again: nothing rewritten
+    assert {(r["address"], r["label"]): r["id"] for r in await pool.fetch(query)} == first
+    table.write_text(f"address,label\n{a},one\n{b},TWO\n{d},four\n")
+    await import_labels(pool, table, ImportOptions(replace="mine.csv"))  # keeps 1 of 3: asked for
+    after = [(r["address"], r["label"], r["id"]) for r in await pool.fetch(query)]
+    assert after[0] == (a, "one", first[(a, "one")])
+    assert [(address, label) for address, label, _ in after[1:]] == [(b, "TWO"), (d, "four")]
+    assert min(i for _, _, i in after[1:]) > max(first.values())
