@@ -1,6 +1,7 @@
-"""An actor record lives as long as the source that describes it (migration 018, tracer.store.actors):
-deleting the source deletes its actors, and a re-import that no longer describes an actor deletes it;
-labels of other sources keep the actor's key and name and link again when the actor is described again.
+"""An actor record lives as long as the source that describes it (migration label_writes_joined,
+tracer.store.actors): deleting the source deletes its actors, and a re-import that no longer describes
+an actor deletes it; labels of other sources keep the actor's key and name and link again when the actor
+is described again.
 
 Files: the curated scam-centre table (tests/fixtures/labels/scam-centres/scam_centre_addresses.csv: Prince
 Group / CHEN Zhi and Funnull with their OFAC designations) and the OFAC SDN XBT snapshot of 2025-10-22

@@ -111,8 +111,8 @@ async def test_labels_are_stored_as_parsed_in_file_order(pool: asyncpg.Pool, tmp
 
 
 async def test_only_the_import_insert_skips_the_keys_check(pool: asyncpg.Pool) -> None:
-    """The import's INSERT takes its keys from its joins and skips the check (migration 018); a write
-    after it in the same transaction is checked again."""
+    """The import's INSERT takes its keys from its joins and skips the check (migration
+    label_writes_joined); a write after it in the same transaction is checked again."""
     records = parse_label_file(XBT.name, XBT.read_bytes()).records
     spec = SourceSpec("xbt", "OFAC XBT", "ofac-list", str(XBT), "0" * 64)
     async with pool.acquire() as conn, conn.transaction():

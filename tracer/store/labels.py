@@ -333,7 +333,8 @@ async def write_labels(
     if replaced:
         await conn.execute(_DELETE_UNREPEATED, replaced)
     work_mem = await conn.fetchval("SELECT current_setting('work_mem')")
-    # The insert's keys come from its joins: the keys check (migrations 015, 018) skips this one statement.
+    # The insert's keys come from its joins: the keys check (migrations label_keys_per_statement and
+    # label_writes_joined) skips this one statement.
     await conn.execute(f"SET LOCAL work_mem = '{_SORT_MEMORY}'; SET LOCAL tracer.label_keys = 'joined'")
     await conn.execute(_INSERT_LABELS, replaced or [])
     await conn.execute(
