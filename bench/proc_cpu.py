@@ -18,18 +18,24 @@ def _stat(pid: str) -> tuple[int, float] | None:
     return int(fields[1]), (int(fields[11]) + int(fields[12])) / _TICKS
 
 
-def tree_cpu_seconds(roots: list[int]) -> float:
+def tree_cpu_seconds(roots: list[int]) -> dict[int, float]:
     """CPU seconds used so far by ``roots`` and their children (a server and its workers, PostgreSQL's
-    postmaster and its backends). Children that already ended are not counted."""
+    postmaster and its backends), by pid."""
     wanted = set(roots)
-    total = 0.0
+    used = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         stat = _stat(entry.name)
         if stat is not None and (int(entry.name) in wanted or stat[0] in wanted):
-            total += stat[1]
-    return total
+            used[int(entry.name)] = stat[1]
+    return used
+
+
+def cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two readings by the processes alive at the second (one that ended in
+    between, e.g. an autovacuum worker, is left out rather than subtracted)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def postmaster_pid(data_dir: Path) -> int | None:

@@ -39,7 +39,7 @@ import orjson
 from aiohttp import web
 
 from bench.common import FIXTURES, scratch_settings
-from bench.proc_cpu import postmaster_pid, tree_cpu_seconds
+from bench.proc_cpu import cpu_since, postmaster_pid, tree_cpu_seconds
 from chains.bitcoin.address import p2pkh_address, segwit_address
 from tracer.config import Settings
 from tracer.demo import load
@@ -133,7 +133,7 @@ def load_level(target: Target, concurrency: int, seconds: float) -> dict[str, fl
     """One level, measured by a separate client process (one core at most), with the CPU the side's server
     processes and the database used per request."""
     server_before = tree_cpu_seconds(target.servers)
-    database_before = tree_cpu_seconds([target.postgres]) if target.postgres else 0.0
+    database_before = tree_cpu_seconds([target.postgres]) if target.postgres else {}
     result = subprocess.run(
         [sys.executable, "-m", "bench.screen_load", "--client", target.url, "--key", target.key,
          "--addresses", str(target.addresses_file), "--concurrency", str(concurrency),
@@ -142,9 +142,9 @@ def load_level(target: Target, concurrency: int, seconds: float) -> dict[str, fl
     )  # fmt: skip
     figures: dict[str, float] = orjson.loads(result.stdout)
     requests = max(figures["requests"], 1)
-    figures["server_cpu_ms"] = 1000 * (tree_cpu_seconds(target.servers) - server_before) / requests
+    figures["server_cpu_ms"] = 1000 * cpu_since(server_before, tree_cpu_seconds(target.servers)) / requests
     if target.postgres:
-        database_cpu = tree_cpu_seconds([target.postgres]) - database_before
+        database_cpu = cpu_since(database_before, tree_cpu_seconds([target.postgres]))
         figures["database_cpu_ms"] = 1000 * database_cpu / requests
     return figures
 

@@ -136,7 +136,9 @@ async def test_writer_recovers_when_its_connection_is_killed(pool: asyncpg.Pool)
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle'"
         )
-        with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+        with pytest.raises(
+            (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
+        ):
             await writer.append(entry(1))  # the held connection is gone: this batch fails (a 503 in the API)
         await writer.append(entry(2))  # the next batch takes a fresh connection
     finally:
