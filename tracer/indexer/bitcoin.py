@@ -222,12 +222,12 @@ class BitcoinAdapter:
         self._bulk = bulk = await bulkload.wanted(conn, self.chain, heights, bulk)
         if bulk:
             await bulkload.enter(conn, bulkload.BITCOIN)
-        elif await bulkload.active(conn):
-            await bulkload.leave(conn)
+        elif await bulkload.active(conn, bulkload.BITCOIN):
+            await bulkload.leave(conn, bulkload.BITCOIN)
 
     async def after_run(self, conn: asyncpg.Connection) -> None:
         if self._bulk:
-            await bulkload.leave(conn)
+            await bulkload.leave(conn, bulkload.BITCOIN)
             self._bulk = False
         await refresh_grown_statistics(conn, CHAIN_TABLES)
 

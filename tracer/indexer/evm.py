@@ -157,12 +157,12 @@ class AccountAdapter:
         self._bulk = bulk = await bulkload.wanted(conn, self.chain, heights, bulk)
         if bulk:
             await bulkload.enter(conn, bulkload.ACCOUNT)
-        elif await bulkload.active(conn):
-            await bulkload.leave(conn)
+        elif await bulkload.active(conn, bulkload.ACCOUNT):
+            await bulkload.leave(conn, bulkload.ACCOUNT)
 
     async def after_run(self, conn: asyncpg.Connection) -> None:
         if self._bulk:
-            await bulkload.leave(conn)
+            await bulkload.leave(conn, bulkload.ACCOUNT)
             self._bulk = False
         await refresh_grown_statistics(conn, ACCOUNT_TABLES)
 

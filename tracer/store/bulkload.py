@@ -14,7 +14,8 @@ records in one transaction. DDL is transactional in PostgreSQL, so a kill -9 at 
 the full schema or the records to rebuild it from; a bulk run after a crash carries on, any other run
 rebuilds first (``leave``). Rows are the same either way: only checks and indexes are deferred, and the
 writer deletes a block's rows explicitly (no reliance on ``ON DELETE CASCADE`` from the dropped keys).
-``leave`` rebuilds whatever is recorded, whichever model deferred it.
+``active`` and ``leave`` see only their own model's tables: a Bitcoin run does not rebuild what an
+account-chain first pass deferred, nor the other way round.
 """
 
 from __future__ import annotations
@@ -42,6 +43,11 @@ class Deferred:
 
     foreign_keys: Mapping[str, tuple[str, ...]]  # every key of the table to one of these tables
     indexes: tuple[str, ...]
+
+    @property
+    def tables(self) -> list[str]:
+        """The tables whose keys and indexes this model defers (all of its indexes are on them)."""
+        return list(self.foreign_keys)
 
 
 BITCOIN: Final = Deferred(
@@ -76,8 +82,14 @@ _RECORD = """INSERT INTO bulk_load_dropped (name, table_name, kind, definition) 
              ON CONFLICT (name) DO NOTHING"""
 
 
-async def active(conn: asyncpg.Connection) -> bool:
-    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM bulk_load_dropped)"))
+async def active(conn: asyncpg.Connection, deferred: Deferred) -> bool:
+    """Whether a killed first pass left some of this model's checks or indexes deferred."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM bulk_load_dropped WHERE table_name = ANY($1::text[]))",
+            deferred.tables,
+        )
+    )
 
 
 async def wanted(conn: asyncpg.Connection, chain: str, heights: int, bulk: bool | None) -> bool:
@@ -110,13 +122,16 @@ async def enter(conn: asyncpg.Connection, deferred: Deferred) -> list[str]:
     return dropped
 
 
-async def leave(conn: asyncpg.Connection) -> list[str]:
-    """Build every recorded index and constraint again (one transaction); returns their names."""
+async def leave(conn: asyncpg.Connection, deferred: Deferred) -> list[str]:
+    """Build every recorded index and constraint of this model's tables again (one transaction); returns
+    their names. Another model's first pass, running meanwhile, keeps its own deferred."""
     started = time.perf_counter()
     async with conn.transaction():
         await conn.execute("LOCK TABLE bulk_load_dropped IN EXCLUSIVE MODE")
         rows = await conn.fetch(
-            "SELECT name, table_name, kind, definition FROM bulk_load_dropped ORDER BY kind DESC, name"
+            "SELECT name, table_name, kind, definition FROM bulk_load_dropped"
+            " WHERE table_name = ANY($1::text[]) ORDER BY kind DESC, name",
+            deferred.tables,
         )
         for row in rows:  # indexes first: the foreign keys' validation joins do not need them, reads do
             if row["kind"] == "index":
@@ -125,7 +140,9 @@ async def leave(conn: asyncpg.Connection) -> list[str]:
                 await conn.execute(
                     f'ALTER TABLE {row["table_name"]} ADD CONSTRAINT "{row["name"]}" {row["definition"]}'
                 )
-        await conn.execute("DELETE FROM bulk_load_dropped")
+        await conn.execute(
+            "DELETE FROM bulk_load_dropped WHERE name = ANY($1::text[])", [r["name"] for r in rows]
+        )
     names = [row["name"] for row in rows]
     if names:
         log.info(
