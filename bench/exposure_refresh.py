@@ -32,8 +32,8 @@ from tracer.config import Settings
 from tracer.jobs.cluster import run_clustering
 from tracer.jobs.index import index_files
 from tracer.jobs.labels import import_labels
-from tracer.store.chaindata import delete_from_height
 from tracer.store import embedded
+from tracer.store.chaindata import delete_from_height
 from tracer.store.exposure_refresh import refresh_exposure
 from tracer.store.pool import open_pool
 
