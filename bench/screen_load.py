@@ -7,7 +7,10 @@ load client runs in a third process (so it uses at most one core), at several co
 of the largest cluster. Then one bulk request of 10,000 addresses. The last line is
 ``ratio: <tracer's peak rps / the floor's peak rps>``.
 
-Run: .venv/bin/python -m bench.screen_load [--duration 20] [--concurrency 1,2,4,8,16,64]
+Run: .venv/bin/python -m bench.screen_load [--duration 20] [--concurrency 1,2,4,8,16,64] [--workers 1]
+
+``--workers N`` serves both sides with N processes on one port (SO_REUSEPORT): ``tracer serve --workers N``
+and N floor processes, so the ratio compares like with like.
 
 Little's law sets which levels can meet "p99 < 10 ms at >= 2,000 rps": concurrency = rps x latency, so
 2,000 rps at a few ms each is a concurrency of about 4-16; at 64 requests queue (64 / 2,000 rps = 32 ms).
@@ -46,6 +49,7 @@ MIX = {"unknown": 0.4, "known": 0.4, "largest_cluster": 0.2}  # share of request
 ADDRESSES_PER_KIND = 2000
 BULK_SIZE = 10_000
 _FLOOR_SELECT = "SELECT id FROM addresses WHERE chain = $1 AND address = $2"
+FLOOR_READY = b"floor listening"
 
 
 # --- the floor: one indexed select behind a bare aiohttp handler --------------------------------------
@@ -184,11 +188,10 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server_process(args: list[str], env: dict[str, str]) -> Iterator[None]:
-    # Output to DEVNULL, never an unread pipe: a server that logs would block once the pipe is full.
-    process = subprocess.Popen(
-        [sys.executable, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+def server_process(args: list[str], env: dict[str, str], log: Path) -> Iterator[None]:
+    # Output to a file, never an unread pipe: a server that logs would block once the pipe is full.
+    with log.open("wb") as out:
+        process = subprocess.Popen([sys.executable, *args], env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
         yield
     finally:
@@ -197,6 +200,15 @@ def server_process(args: list[str], env: dict[str, str]) -> Iterator[None]:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+async def wait_logged(logs: list[Path], marker: bytes) -> None:
+    """Until every log says ``marker`` (every process listens: a load level must not start on fewer)."""
+    for _ in range(1200):
+        if all(marker in log.read_bytes() for log in logs):
+            return
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"servers did not come up: {[log.read_bytes()[-500:] for log in logs]}")
 
 
 async def wait_until_up(base: str) -> None:
@@ -243,7 +255,8 @@ async def measure(args: argparse.Namespace) -> None:
             _, key = await create_key(pool, Role.SCREENING, "public", 1_000_000)
         print(
             f"mix: {', '.join(f'{MIX[k]:.0%} {k} ({len(v)} addresses)' for k, v in kinds.items())}; "
-            f"{args.duration:g} s per level; load client: one process; {os.cpu_count()} cores, shared",
+            f"{args.duration:g} s per level; load client: one process; server processes per side: "
+            f"{args.workers}; {os.cpu_count()} cores, shared",
             flush=True,
         )
         addresses_file = Path(settings.home) / "addresses.json"
@@ -252,7 +265,10 @@ async def measure(args: argparse.Namespace) -> None:
         env |= {"TRACER_DATABASE_URL": str(settings.database_url), "TRACER_LOG_LEVEL": "WARNING"}
         peaks: dict[str, float] = {}
         tracer_port, floor_port = free_port(), free_port()
-        with server_process(["-m", "tracer.cli", "serve", "--port", str(tracer_port)], env):
+        home = Path(settings.home)
+        serve = ["-m", "tracer.cli", "serve", "--port", str(tracer_port), "--workers", str(args.workers)]
+        with server_process(serve, env | {"TRACER_LOG_LEVEL": "INFO"}, home / "tracer.log"):
+            await wait_logged([home / "tracer.log"], b'"workers":' if args.workers > 1 else b'"serving"')
             await wait_until_up(f"http://127.0.0.1:{tracer_port}")
             url = f"http://127.0.0.1:{tracer_port}/v1/screen"
             peaks["tracer"] = run_levels(Target("tracer", url, key, addresses_file), levels, args.duration)
@@ -261,7 +277,19 @@ async def measure(args: argparse.Namespace) -> None:
             print(
                 f"tracer bulk {BULK_SIZE:,} addresses: best {best:.3f} s, median {median:.3f} s", flush=True
             )
-        with server_process(["-m", "bench.screen_load", "--floor", str(floor_port)], env):
+        floor_logs = [home / f"floor{n}.log" for n in range(args.workers)]
+        with contextlib.ExitStack() as floors:
+            for log in floor_logs:
+                floor = [
+                    "-m",
+                    "bench.screen_load",
+                    "--floor",
+                    str(floor_port),
+                    "--workers",
+                    str(args.workers),
+                ]
+                floors.enter_context(server_process(floor, env, log))
+            await wait_logged(floor_logs, FLOOR_READY)
             await wait_until_up(f"http://127.0.0.1:{floor_port}")
             url = f"http://127.0.0.1:{floor_port}/v1/screen"
             peaks["floor"] = run_levels(Target("floor", url, key, addresses_file), levels, args.duration)
@@ -282,6 +310,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per concurrency level")
     parser.add_argument("--concurrency", default="1,2,4,8,16,64", help="comma-separated levels")
+    parser.add_argument("--workers", type=int, default=1, help="server processes on each side")
     parser.add_argument("--client", help=argparse.SUPPRESS)  # internal: run the load client against URL
     parser.add_argument("--key", help=argparse.SUPPRESS)
     parser.add_argument("--addresses", help=argparse.SUPPRESS)
@@ -295,7 +324,12 @@ def main() -> None:
         sys.stdout.write(orjson.dumps(figures).decode())
     elif args.floor:
         web.run_app(
-            floor_app(Settings.from_env()), host="127.0.0.1", port=args.floor, print=None, access_log=None
+            floor_app(Settings.from_env()),
+            host="127.0.0.1",
+            port=args.floor,
+            reuse_port=args.workers > 1,  # the floor's processes share the port as tracer's workers do
+            print=lambda _text: print(FLOOR_READY.decode(), flush=True),
+            access_log=None,
         )
     else:
         asyncio.run(measure(args))

@@ -32,6 +32,8 @@ class Settings(BaseModel):
     database_url: str | None = None  # a real server; else the embedded one under home
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)  # API processes sharing the port (tracer.api.workers)
+    reuse_port: bool = False  # listen with SO_REUSEPORT: set for the processes of `serve --workers N`
     log_level: str = "INFO"
     btc_rpc_url: str | None = None  # Bitcoin Core JSON-RPC, e.g. http://user:pass@127.0.0.1:8332
     esplora_url: str | None = None  # Esplora REST base URL

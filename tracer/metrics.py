@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -13,6 +13,24 @@ class Metrics:
     requests: Counter
     request_seconds: Histogram
     screenings: Counter
+    # labelled children by label values: prometheus_client's labels() locks and builds keys on every call
+    _children: dict[tuple[str, ...], tuple[Counter, Histogram]] = field(default_factory=dict)
+    _screen_children: dict[tuple[str, str], Counter] = field(default_factory=dict)
+
+    def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
+        key = (route, method, str(status))
+        children = self._children.get(key)
+        if children is None:
+            children = (self.requests.labels(*key), self.request_seconds.labels(route))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def count_screening(self, chain: str, level: str) -> None:
+        child = self._screen_children.get((chain, level))
+        if child is None:
+            child = self._screen_children[(chain, level)] = self.screenings.labels(chain, level)
+        child.inc()
 
     @classmethod
     def create(cls) -> Metrics:

@@ -84,3 +84,26 @@ def test_actor_pack_early_skip_matches_a_full_pyyaml_load() -> None:
     assert fast.actors == full.actors and len(fast.actors) == 1350
     assert fast.skipped == full.skipped == {"actor outside the actor taxonomy": 2463}
     assert (fast.title, fast.as_of) == (full.title, full.as_of)
+
+
+async def test_labels_are_stored_as_parsed_in_file_order(pool: asyncpg.Pool, tmp_path: Path) -> None:
+    """Labels that say the same share one staging row of fields (tracer.store.labels); every label must
+    still be stored with its own values, in the order of the files and of the records in each."""
+    packs = ["ransomware.yaml.gz", "ofac.yaml", "lazarus.yaml"]  # many tags alike; actors; mixed fields
+    for name in packs:
+        (tmp_path / name).write_bytes((LABELS / "graphsense-tagpacks/packs" / name).read_bytes())
+    (tmp_path / XBT.name).write_bytes(XBT.read_bytes())
+    await import_labels(pool, tmp_path)
+    expected = []
+    for name in sorted([*packs, XBT.name]):
+        for r in parse_label_file(name, (tmp_path / name).read_bytes()).records:
+            categories = [c.value for c in r.categories]
+            values = (r.label, categories[0], categories, r.actor, r.confidence, r.reference, r.actor_key)
+            expected.append((r.chain.value, r.address, *values, dict(r.attributes)))
+    stored = await pool.fetch(
+        """SELECT a.chain, a.address, l.label, l.category, l.categories, l.actor, l.confidence, l.reference,
+                  l.actor_key, l.attributes
+           FROM labels l JOIN addresses a ON a.id = l.address_id ORDER BY l.id"""
+    )
+    assert [tuple(row) for row in stored] == expected
+    assert len(expected) > 7000

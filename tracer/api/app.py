@@ -10,9 +10,20 @@ from aiohttp import web
 
 from tracer.api import actors, audit, auth, export, health, middleware, openapi, routes, trace, why
 from tracer.api.endpoints import Endpoint, Endpoints
-from tracer.api.keys import AUDIT, DB_STATE, ENDPOINTS, LIMITER, METRICS, POOL, PRINCIPALS, SETTINGS
+from tracer.api.keys import (
+    AUDIT,
+    DB_STATE,
+    ENDPOINTS,
+    LIMITER,
+    METRICS,
+    POOL,
+    PRINCIPALS,
+    SETTINGS,
+    SHARED_JSON,
+)
 from tracer.api.limits import DatabaseState, RateLimiter
 from tracer.api.principals import Principals
+from tracer.api.responses import SharedJson
 from tracer.config import Settings
 from tracer.metrics import Metrics
 from tracer.store.audit import AuditWriter
@@ -44,6 +55,7 @@ def make_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[METRICS] = Metrics.create()
     app[LIMITER] = RateLimiter()
+    app[SHARED_JSON] = SharedJson()
     app[ENDPOINTS] = {}
     for endpoint in endpoints():
         app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)

@@ -8,6 +8,7 @@ from aiohttp import web
 from tracer.api.endpoints import Endpoint
 from tracer.api.limits import DatabaseState, RateLimiter
 from tracer.api.principals import Principal, Principals
+from tracer.api.responses import SharedJson
 from tracer.config import Settings
 from tracer.metrics import Metrics
 from tracer.store.audit import AuditWriter
@@ -20,6 +21,7 @@ PRINCIPALS = web.AppKey("principals", Principals)
 AUDIT = web.AppKey("audit", AuditWriter)
 LIMITER = web.AppKey("limiter", RateLimiter)
 DB_STATE = web.AppKey("db_state", DatabaseState)
+SHARED_JSON = web.AppKey("shared_json", SharedJson)  # blocks many answers carry unchanged, encoded once
 
 # Per request: set by the guard and the handlers, read by the audit.
 PRINCIPAL = web.RequestKey("principal", Principal)

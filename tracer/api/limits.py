@@ -52,6 +52,8 @@ async def read_body(request: web.Request, max_bytes: int, seconds: float) -> byt
     declared = request.content_length
     if declared is not None and declared > max_bytes:
         raise PayloadTooLarge(f"the body is {declared} bytes; the limit is {max_bytes}", bytes=declared)
+    if declared is not None and request.content.is_eof():  # all of it arrived with the headers: no wait
+        return await request.content.read()
     chunks: list[bytes] = []
     size = 0
     try:

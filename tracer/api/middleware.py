@@ -120,9 +120,7 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = await handler(request)
     elapsed = time.perf_counter() - started
     route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
-    metrics = request.app[METRICS]
-    metrics.requests.labels(route, request.method, str(response.status)).inc()
-    metrics.request_seconds.labels(route).observe(elapsed)
+    request.app[METRICS].observe_request(route, request.method, response.status, elapsed)
     if request.path.startswith(_AUDITED_PREFIX):
         try:
             await request.app[AUDIT].append(_audit_entry(request, response, elapsed))

@@ -7,7 +7,7 @@ from collections import Counter
 from aiohttp import web
 
 from tracer.api.endpoints import Endpoints
-from tracer.api.keys import ANSWER, METRICS, POOL, PRINCIPAL, SETTINGS
+from tracer.api.keys import ANSWER, METRICS, POOL, PRINCIPAL, SETTINGS, SHARED_JSON
 from tracer.api.params import path_id, validated_body, validated_query
 from tracer.api.responses import json_response
 from tracer.api.schemas import AddressAnswer, BulkAnswer, ClusterAnswer, Page, ScreenAnswer, ScreenRequest
@@ -57,6 +57,7 @@ async def screen(request: web.Request) -> web.Response:
     if body.address is not None:
         result = await _screen_one(request, body.chain, body.address)
         request[ANSWER] = _risk_digest(result)
+        result["coverage"] = request.app[SHARED_JSON].fragment(result["coverage"])  # same for many answers
         return json_response(result)
     addresses = body.addresses or []
     limit = request.app[SETTINGS].bulk_screen_max
@@ -91,7 +92,7 @@ async def _screen_bulk(
     async with translate_errors(), request.app[POOL].acquire() as conn:
         batch = await screen_many(conn, chain, list(valid), _options(request))
     for positions, answer in zip(valid.values(), batch.results, strict=True):
-        request.app[METRICS].screenings.labels(chain.value, _level(answer)).inc()
+        request.app[METRICS].count_screening(chain.value, _level(answer))
         for i in positions:
             results[i] = answer
     return results, batch.coverage
@@ -107,7 +108,7 @@ async def _screen_one(request: web.Request, raw_chain: str, raw_address: str) ->
     chain, address = parse_target(raw_chain, raw_address)
     async with translate_errors(), request.app[POOL].acquire() as conn:
         result = await screen_on(conn, chain, address, _options(request))
-    request.app[METRICS].screenings.labels(chain.value, _level(result)).inc()
+    request.app[METRICS].count_screening(chain.value, _level(result))
     return result
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import os
 import signal
 
 from aiohttp import web
@@ -14,6 +15,10 @@ from tracer.config import Settings
 from tracer.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+# Set by `serve --workers N` (tracer.api.workers) for each worker; not TRACER_-prefixed: not settings.
+READY_FD_ENV = "_TRACER_READY_FD"  # a pipe to write one byte to once listening
+LIFELINE_FD_ENV = "_TRACER_LIFELINE_FD"  # a pipe the parent never writes: at its end (EOF), stop too
 
 
 class AddressInUse(ConfigError):
@@ -31,7 +36,7 @@ async def start_server(settings: Settings) -> tuple[web.AppRunner, str]:
         shutdown_timeout=settings.shutdown_timeout,
     )
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
+    site = web.TCPSite(runner, settings.host, settings.port, reuse_port=settings.reuse_port or None)
     try:
         await site.start()
     except OSError as exc:
@@ -56,14 +61,27 @@ async def serve_forever(settings: Settings) -> None:
     if settings.auth == "off":
         log.warning("API keys are OFF (TRACER_AUTH=off): anyone who can reach %s may use every route", url)
     log.info("serving", extra={"url": url, "auth": settings.auth})
+    _tell_parent_ready()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    lifeline = os.environ.pop(LIFELINE_FD_ENV, None)
+    if lifeline is not None:  # a worker whose parent died (even by SIGKILL) must not serve on, orphaned
+        loop.add_reader(int(lifeline), stop.set)
     try:
         await stop.wait()
         log.info("stopping: finishing in-flight requests")
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        if lifeline is not None:
+            loop.remove_reader(int(lifeline))
         await runner.cleanup()
+
+
+def _tell_parent_ready() -> None:
+    fd = os.environ.pop(READY_FD_ENV, None)
+    if fd is not None:
+        os.write(int(fd), b"1")
+        os.close(int(fd))

@@ -43,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             database_url=args.database_url,
             host=getattr(args, "host", None),
             port=getattr(args, "port", None),
+            workers=getattr(args, "api_workers", None),
         )
         verbose = args.verbose or args.command == "serve"  # the demo narrates on stdout itself
         tracer_logging.configure(settings.log_level if verbose else "WARNING")

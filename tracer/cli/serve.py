@@ -20,8 +20,9 @@ DEFAULT_DEMO_DATA = Path(__file__).resolve().parent.parent.parent / "tests" / "f
 
 async def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from tracer.api.server import serve_forever
+    from tracer.api.workers import serve_workers
 
-    await serve_forever(settings)
+    await (serve_workers(settings) if settings.workers > 1 else serve_forever(settings))
     return 0
 
 
@@ -47,6 +48,12 @@ def register(sub: Subparsers) -> None:
     serve = sub.add_parser("serve", help="serve the REST API")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers",
+        type=int,
+        dest="api_workers",
+        help="API processes sharing the port (env TRACER_WORKERS; default 1)",
+    )
     serve.set_defaults(run=cmd_serve)
 
     demo = sub.add_parser("demo", help="index the bundled real data, cluster, import labels, serve the API")

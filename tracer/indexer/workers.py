@@ -6,8 +6,8 @@ moves on; when only chunks others hold are left it waits, so that a worker kille
 over once that lease expires. No double work: a batch commits only while its lease is still held.
 
 Inputs whose spent output lies in another worker's chunk are written unresolved and filled when the output's
-batch commits; the writer serialises that late resolution per chain (see ``tracer.store.chaindata``), so
-the rows end the same as one worker's.
+batch commits; the writer serialises batches per chain from the moment they draw transaction ids (see
+``tracer.store.chaindata``), so the rows end the same as one worker's and ids follow commit order.
 """
 
 from __future__ import annotations

@@ -9,6 +9,11 @@ merges go), when stored evidence disappeared (a reorg or a re-index deleted bloc
 them), or when late-resolved inputs meet a heuristic the collapse guards decide in chain order. Batch and
 incremental give the same clusters, evidence and aggregates (tests/integration/test_cluster_incremental.py).
 
+Concurrent indexing: a run reads one snapshot (REPEATABLE READ). Writers draw transaction ids in commit order
+(tracer.store.chaindata), so every transaction up to the largest id in the snapshot is in it, and what
+commits later -- new transactions and inputs resolved late, queued in ``cluster_late_inputs`` -- is left for
+the next run: the run deletes only the queue rows its snapshot holds.
+
 Reads: the default Bitcoin run (common input alone) reads inputs and outputs as integer columns through
 binary COPY (tracer.clustering.columnar); other heuristics read rebuilt transactions, a span of ids at a time.
 Evidence is written span by span as it is produced. Memory: the forest (8 bytes per address id), the owners
@@ -17,8 +22,10 @@ of labelled addresses, one span, and on a full Bitcoin run one set of totals per
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import asyncpg
@@ -100,11 +107,27 @@ async def cluster_chain(
         enabled = catalog.for_chain(parsed, options.heuristics)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    async with translate_errors(), pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", store.LOCK_KEY)
+    async with (
+        translate_errors(),
+        pool.acquire() as conn,
+        _clustering_lock(conn),
+        conn.transaction(isolation="repeatable_read"),  # one snapshot: see the module doc
+    ):
         report = await _cluster(conn, parsed, enabled, options)
     await refresh_statistics(pool, store.CLUSTER_TABLES)
     return _with_seconds(report, time.perf_counter() - clock)
+
+
+@contextlib.asynccontextmanager
+async def _clustering_lock(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """One clustering write per database at a time; taken before the run's transaction, so that its
+    snapshot is taken after the previous run committed."""
+    await conn.execute("SELECT pg_advisory_lock($1)", store.LOCK_KEY)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(asyncpg.PostgresError, OSError):  # a lost connection released it already
+            await conn.execute("SELECT pg_advisory_unlock($1)", store.LOCK_KEY)
 
 
 async def _cluster(

@@ -3,10 +3,17 @@ each row written once.
 
 Inputs get their spent output's address and value *before* they are written: from the batch itself, from the
 in-process ``UtxoCache``, then one set-based lookup for what is left. Only inputs whose spent output is not
-stored yet (another worker's range, blocks indexed out of order) are updated later, when that output arrives;
-both directions of that late resolution run under one advisory lock per chain, so of two concurrent batches
-the one that commits second always sees the first one's rows (READ COMMITTED: each statement takes a new
-snapshot, and the lock is only granted after the other transaction ended).
+stored yet (a lower range another worker has not written, blocks indexed out of order) are updated later,
+by the batch that writes that output.
+
+Batches of one chain take a per-chain advisory lock before they draw transaction ids and hold it until
+they commit, so that concurrent writers (``--workers N``) are serialised from that point on:
+- transaction ids follow commit order: once id X is visible, every id below it is committed (or was rolled
+  back) -- the clustering job's watermark "clustered up to id X" misses nothing committed later;
+- the lookup of spent outputs sees every batch committed before (READ COMMITTED: each statement takes a
+  new snapshot, and the lock is only granted after the other transaction ended), and the batch's own
+  outputs resolve the earlier inputs that spend them (queued for the clustering job).
+What runs before the lock (address ids, deleting replaced blocks) still overlaps between workers.
 
 A block already stored with the same hash is skipped by the caller (the indexer recognises it from its
 header); ``replace`` deletes a stored block at the same height first (a reorg, or ``--reindex``).
@@ -123,16 +130,8 @@ FROM unnest($2::bytea[], $3::integer[], $4::integer[]) AS m(txid, vout, i)
 JOIN transactions t ON t.chain = $1 AND t.txid = m.txid
 JOIN tx_outputs o ON o.tx_id = t.id AND o.vout = m.vout
 """
-# Late resolution, both directions (see the module docstring); run under the chain's advisory lock.
-_RESOLVE_OWN_INPUTS = """
-UPDATE tx_inputs i
-SET value = o.value, address_id = o.address_id, script_type = o.script_type, source = 'stored'
-FROM transactions t JOIN tx_outputs o ON o.tx_id = t.id
-WHERE i.tx_id = ANY($1::bigint[]) AND i.value IS NULL AND i.prev_txid IS NOT NULL
-  AND t.chain = $2 AND t.txid = i.prev_txid AND o.vout = i.prev_vout
-"""
-# ... and queues what it resolved for the clustering job (cluster_late_inputs, migration 017): those inputs
-# may belong to transactions an incremental clustering run has already passed.
+# Earlier batches' inputs that spend the outputs a batch just wrote (under the write lock), queued for the
+# clustering job (cluster_late_inputs, migration 017): an incremental run may have passed their transactions.
 _RESOLVE_OLD_INPUTS = """
 WITH resolved AS (
     UPDATE tx_inputs i
@@ -146,7 +145,7 @@ queued AS (
 SELECT count(*) FROM resolved
 """
 _ANY_PENDING = "SELECT EXISTS (SELECT 1 FROM tx_inputs WHERE value IS NULL AND prev_txid IS NOT NULL)"
-_RESOLVE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('tracer.resolve_inputs.' || $1))"
+_WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('tracer.chain_write.' || $1))"  # see the module doc
 
 
 class ChainWriter:
@@ -177,6 +176,7 @@ class ChainWriter:
             await delete_blocks(conn, chain, "= ANY($2::integer[])", list(replace))
             self.utxos.clear()  # the cache may hold outputs of what was just deleted
         ids = await self.addresses.ids(conn, _addresses_of(blocks))
+        await conn.execute(_WRITE_LOCK, chain)  # before drawing ids: ids follow commit order (module doc)
         tx_count = sum(len(b.txs) for b in blocks)
         tx_ids: list[int] = await conn.fetchval(
             "SELECT array_agg(nextval(pg_get_serial_sequence('transactions', 'id')))"
@@ -185,13 +185,14 @@ class ChainWriter:
         )
         tx_rows, out_rows, new_outputs = self._tx_and_output_rows(blocks, tx_ids, ids)
         in_rows, misses, spent = self._input_rows(blocks, tx_ids, ids, new_outputs)
-        still = await self._lookup_misses(conn, in_rows, misses)
+        await self._lookup_misses(conn, in_rows, misses)
         resolved = _count_stored(in_rows)
         await conn.copy_records_to_table("blocks", records=self._block_rows(blocks), columns=_BLOCK_COLUMNS)
         await conn.copy_records_to_table("transactions", records=tx_rows, columns=_TX_COLUMNS)
         await conn.copy_records_to_table("tx_outputs", records=out_rows, columns=_OUTPUT_COLUMNS)
         await conn.copy_records_to_table("tx_inputs", records=in_rows, columns=_INPUT_COLUMNS)
-        resolved += await self._resolve_late(conn, tx_ids, sorted({_int(in_rows[i][0]) for i in still}))
+        if await conn.fetchval(_ANY_PENDING):  # earlier batches' inputs that spend what we just wrote
+            resolved += await conn.fetchval(_RESOLVE_OLD_INPUTS, tx_ids, chain)
         self.utxos.stage(new_outputs, spent)
         return BatchStats(
             len(blocks),
@@ -288,11 +289,11 @@ class ChainWriter:
 
     async def _lookup_misses(
         self, conn: asyncpg.Connection, rows: list[list[object]], misses: list[int]
-    ) -> list[int]:
-        """One set-based lookup of the spent outputs neither the batch nor the cache had; returns the row
-        numbers still unresolved."""
+    ) -> None:
+        """One set-based lookup of the spent outputs neither the batch nor the cache had (under the write
+        lock: what is not found, no committed batch holds)."""
         if not misses:
-            return []
+            return
         found = await conn.fetch(
             _LOOKUP_SPENT,
             self.chain,
@@ -303,21 +304,6 @@ class ChainWriter:
         for i, address_id, value, script in found:
             row = rows[i]
             row[5], row[6], row[7], row[8] = address_id, value, script, _STORED
-        resolved = {r[0] for r in found}
-        return [i for i in misses if i not in resolved]
-
-    async def _resolve_late(
-        self, conn: asyncpg.Connection, tx_ids: list[int], unresolved_tx_ids: list[int]
-    ) -> int:
-        """Under the chain's lock: our inputs whose outputs a concurrent batch committed meanwhile, and
-        earlier inputs that spend the outputs we just wrote."""
-        await conn.execute(_RESOLVE_LOCK, self.chain)
-        resolved = 0
-        if unresolved_tx_ids:
-            resolved += _count(await conn.execute(_RESOLVE_OWN_INPUTS, unresolved_tx_ids, self.chain))
-        if await conn.fetchval(_ANY_PENDING):
-            resolved += await conn.fetchval(_RESOLVE_OLD_INPUTS, tx_ids, self.chain)
-        return resolved
 
 
 def _addresses_of(blocks: Sequence[BlockRows]) -> set[str]:
@@ -326,11 +312,6 @@ def _addresses_of(blocks: Sequence[BlockRows]) -> set[str]:
         found.update(o[2] for o in b.outputs if o[2] is not None)
         found.update(i[5] for i in b.inputs if i[5] is not None)
     return found
-
-
-def _int(value: object) -> int:
-    assert isinstance(value, int)
-    return value
 
 
 def _count_stored(rows: list[list[object]]) -> int:

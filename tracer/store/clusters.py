@@ -25,7 +25,7 @@ CLUSTER_TABLES = (
     "cluster_assets",
     "cluster_labelled_members",
 )
-LOCK_KEY = 7_310_043  # pg_advisory_xact_lock key: one clustering write per database at a time
+LOCK_KEY = 7_310_043  # advisory lock key: one clustering write per database at a time
 
 # Transactions in an id range with two or more distinct known input addresses (common input), or, when a
 # change heuristic runs, every non-coinbase transaction with a known input address.
@@ -210,7 +210,10 @@ async def save_state(conn: asyncpg.Connection, chain: str, state: ClusterState) 
 
 
 async def chain_extent(conn: asyncpg.Connection, chain: str) -> tuple[int, int, int]:
-    """(largest transaction id of the chain, its highest block, largest address id of any chain)."""
+    """(largest transaction id of the chain, its highest block, largest address id of any chain).
+
+    Every transaction below the largest id is committed already: writers draw ids under a lock they hold
+    until they commit (tracer.store.chaindata), so ids follow commit order."""
     row = await conn.fetchrow(
         """SELECT (SELECT COALESCE(max(id), 0) FROM transactions WHERE chain = $1),
                   (SELECT COALESCE(max(height), -1) FROM blocks WHERE chain = $1),
@@ -255,7 +258,8 @@ async def late_inputs(conn: asyncpg.Connection, chain: str, upto: int) -> list[i
 
 
 async def forget_late_inputs(conn: asyncpg.Connection, chain: str, upto: int) -> None:
-    """The run has read every transaction up to id ``upto`` with its inputs as they are now."""
+    """The run has read every transaction up to id ``upto`` with its inputs as they are in its snapshot
+    (inputs resolved by a batch that committed since stay queued: the run did not see them)."""
     await conn.execute("DELETE FROM cluster_late_inputs WHERE chain = $1 AND tx_id <= $2", chain, upto)
 
 
