@@ -18,8 +18,8 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from integration.test_cluster_incremental import BLOCKS, aggregates, decisions, index_part, membership
 
+from integration.test_cluster_incremental import BLOCKS, aggregates, decisions, index_part, membership
 from tracer.indexer.bitcoin import parse_block
 from tracer.jobs.cluster import ClusterOptions, run_clustering
 from tracer.store.addresses import AddressIds
