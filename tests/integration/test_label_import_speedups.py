@@ -19,9 +19,10 @@ import yaml
 from tracer.errors import MalformedInput
 from tracer.jobs import labels as jobs_labels
 from tracer.jobs.ahead import ahead
-from tracer.jobs.labels import import_labels
+from tracer.jobs.labels import ImportOptions, import_labels, import_records
 from tracer.labels.actors import parse_actor_pack
 from tracer.labels.formats import parse_label_file
+from tracer.labels.records import SourceSpec
 from tracer.store.labels import delete_source
 
 LABELS = Path(__file__).parents[1] / "fixtures" / "labels"
@@ -107,3 +108,43 @@ async def test_labels_are_stored_as_parsed_in_file_order(pool: asyncpg.Pool, tmp
     )
     assert [tuple(row) for row in stored] == expected
     assert len(expected) > 7000
+
+
+async def test_only_the_import_insert_skips_the_keys_check(pool: asyncpg.Pool) -> None:
+    """The import's INSERT takes its keys from its joins and skips the check (migration
+    label_writes_joined); a write after it in the same transaction is checked again."""
+    records = parse_label_file(XBT.name, XBT.read_bytes()).records
+    spec = SourceSpec("xbt", "OFAC XBT", "ofac-list", str(XBT), "0" * 64)
+    async with pool.acquire() as conn, conn.transaction():
+        await import_records(conn, spec, records)
+        source_id = await conn.fetchval("SELECT id FROM label_sources")
+        with pytest.raises(asyncpg.ForeignKeyViolationError, match="address"):
+            async with conn.transaction():
+                await conn.execute(
+                    """INSERT INTO labels (source_id, address_id, label, category, categories)
+                       VALUES ($1, -1, 'x', 'other', '{}')""",
+                    source_id,
+                )
+        assert await conn.fetchval("SELECT current_setting('work_mem')") == "4MB"
+    assert await pool.fetchval("SELECT count(*) FROM labels") == 435
+
+
+async def test_a_reimport_keeps_the_labels_it_repeats(pool: asyncpg.Pool, tmp_path: Path) -> None:
+    """Re-importing a source rewrites only what changed: labels that say the same keep their rows (ids,
+    so the exposure refresh has nothing to search again), others are deleted or added."""
+    a, b, c, d = XBT.read_text().split()[:4]  # four OFAC SDN XBT addresses
+    table = tmp_path / "mine.csv"
+    table.write_text(f"address,label\n{a},one\n{b},two\n{c},three\n")
+    await import_labels(pool, table)
+    query = (
+        "SELECT a.address, l.label, l.id FROM labels l JOIN addresses a ON a.id = l.address_id ORDER BY l.id"
+    )
+    first = {(r["address"], r["label"]): r["id"] for r in await pool.fetch(query)}
+    await import_labels(pool, table)  # the same file again: nothing rewritten
+    assert {(r["address"], r["label"]): r["id"] for r in await pool.fetch(query)} == first
+    table.write_text(f"address,label\n{a},one\n{b},TWO\n{d},four\n")
+    await import_labels(pool, table, ImportOptions(replace="mine.csv"))  # keeps 1 of 3: asked for
+    after = [(r["address"], r["label"], r["id"]) for r in await pool.fetch(query)]
+    assert after[0] == (a, "one", first[(a, "one")])
+    assert [(address, label) for address, label, _ in after[1:]] == [(b, "TWO"), (d, "four")]
+    assert min(i for _, _, i in after[1:]) > max(first.values())

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import orjson
 import pytest
+import yaml
 
 from chains.model import Chain
 from tracer.errors import MalformedInput, UnsupportedFormat
 from tracer.labels.formats import parse_label_file
+from tracer.labels.tagpack import parse_tagpack, parse_tagpack_text
 from tracer.risk.categories import Category
 
 LABELS = Path(__file__).parents[1] / "fixtures" / "labels"
@@ -206,3 +208,17 @@ def test_gzip_wrapping_is_transparent() -> None:
     plain = parse_label_file("sinbad_io.yaml", raw)
     zipped = parse_label_file("sinbad_io.yaml.gz", gzip.compress(raw))
     assert plain == zipped
+
+
+TAGPACKS = sorted((Path(__file__).parents[1] / "fixtures" / "labels").rglob("*.yaml*"))
+
+
+@pytest.mark.parametrize("path", [p for p in TAGPACKS if "actorpack" not in p.name], ids=lambda p: p.name)
+def test_tagpack_read_the_fast_way_gives_the_labels_pyyaml_gives(path: Path) -> None:
+    """tracer.labels.tagpack.parse_tagpack_text (fields read once per distinct tag text) against the
+    reference: the whole document loaded by PyYAML, then parse_tagpack."""
+    data = path.read_bytes()
+    text = gzip.decompress(data) if path.name.endswith(".gz") else data
+    fast = parse_tagpack_text(text, path.name)
+    assert fast is not None
+    assert fast == parse_tagpack(yaml.load(text, Loader=yaml.CSafeLoader), path.name)

@@ -111,14 +111,42 @@ def load_actor_pack(text: str) -> tuple[Any, int] | None:
     """(the ActorPack with only the actors that may be in the taxonomy, how many were left out); None if
     ``text`` is not an ActorPack of the usual shape. Two thirds of GraphSense's 3,800 actors are DeFi
     protocols and companies with nested context that PyYAML takes ~0.2 ms each to build: their plain
-    ``categories`` lines are read first, and only actors whose categories could matter are loaded."""
+    ``categories`` lines are read first, and only actors whose categories could matter are loaded, without
+    the parts of their ``context`` that tracer does not read (all but its ``aliases``)."""
     found = fastyaml.split(text, "actors")
     if found is None or "tags" in found.header:
         return None
-    kept = [item for item in found.items if _may_be_actor(item, found.indent + 2)]
+    key_indent = found.indent + 2
+    kept = [without_context(item, key_indent) for item in found.items if _may_be_actor(item, key_indent)]
     doc = dict(found.header)
     doc["actors"] = fastyaml.load_items(kept, found.indent)
     return doc, len(found.items) - len(kept)
+
+
+def without_context(item: list[str], key_indent: int) -> list[str]:
+    """The item's lines without its block ``context`` mapping's keys other than ``aliases`` (and without
+    ``context:`` itself if nothing is left under it). A key's value is every deeper line after it."""
+    inner = " " * (key_indent + 2)
+    out: list[str] = []
+    context: list[str] | None = None  # the lines kept of the context block being read
+    keep = False
+    for line in item:
+        if line[key_indent : key_indent + 1] not in (" ", ""):  # the item's next key
+            if context is not None and len(context) > 1:
+                out.extend(context)
+            context = [line] if line[key_indent:].rstrip() == "context:" else None
+            if context is None:
+                out.append(line)
+        elif context is None:
+            out.append(line)
+        else:
+            if line.startswith(inner) and line[len(inner) : len(inner) + 1] not in (" ", "-", ""):
+                keep = line[len(inner) :].startswith("aliases:")  # a key of the context mapping
+            if keep:
+                context.append(line)
+    if context is not None and len(context) > 1:
+        out.extend(context)
+    return out
 
 
 def _may_be_actor(item: list[str], key_indent: int) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 from yaml.resolver import Resolver
@@ -107,7 +107,7 @@ def _split_items(lines: list[str], first: int) -> tuple[int, list[list[str]]] | 
 def load_items(items: list[list[str]], indent: int) -> list[Any]:
     """Flat items read here; the others by PyYAML in one call per document (a call costs ~0.5 ms of
     set-up, and packs with nested ``concepts`` or folded ``context`` lines have hundreds of them)."""
-    out: list[Any] = [_flat_mapping(chunk, indent) for chunk in items]
+    out: list[Any] = [read_flat(chunk, indent) for chunk in items]
     rest = [i for i, item in enumerate(out) if item is None]
     if rest:
         loaded = yaml.load("\n".join(line for i in rest for line in items[i]), Loader=_LOADER)
@@ -116,25 +116,117 @@ def load_items(items: list[list[str]], indent: int) -> list[Any]:
     return out
 
 
-def _flat_mapping(chunk: list[str], indent: int) -> dict[str, object] | None:
-    """``{key: value}`` of an item whose lines are all ``key: simple scalar``; None otherwise."""
-    lines = [chunk[0][indent + 2 :]]
-    for line in chunk[1:]:
+class KeyedItem(NamedTuple):
+    """An item read as its value of one key and the number of the rest of it in ``Keyed.rests``."""
+
+    value: object
+    rest: int
+
+
+@dataclass(frozen=True, slots=True)
+class Keyed:
+    """A document of the ``load`` shape, each item of its list read as a KeyedItem, or whole (a mapping,
+    or whatever PyYAML reads) where only PyYAML reads it. ``{key: item.value, **rests[item.rest]}`` is
+    what PyYAML gives for a KeyedItem. Items whose other lines are the same text share one rest, read
+    once: a TagPack's tags mostly differ in their address only."""
+
+    header: dict[str, Any]
+    items: list[Any]
+    rests: list[dict[str, object]]
+
+
+def load_keyed(text: str, list_key: str, key: str) -> Keyed | None:
+    """``text`` read as Keyed items of its top-level ``list_key`` list; None if it has another shape."""
+    found = split(text, list_key)
+    if found is None:
+        return None
+    first = " " * found.indent + "- " + key + ":"
+    numbers: dict[tuple[str, ...], int | None] = {}
+    rests: list[dict[str, object]] = []
+    items: list[Any] = []
+    for chunk in found.items:
+        head = chunk[0]
+        item = None
+        if head.startswith(first) and head[len(first) : len(first) + 1] in (" ", ""):
+            value = _scalar(head[len(first) :].strip(" "))
+            rest = _rest_number(tuple(chunk[1:]), found.indent, key, numbers, rests)
+            if value is not None and rest is not None:
+                item = KeyedItem(value, rest)
+        items.append(item)
+    slow = [i for i, item in enumerate(items) if item is None]
+    for i, loaded in zip(slow, load_items([found.items[i] for i in slow], found.indent), strict=True):
+        items[i] = loaded
+    return Keyed(dict(found.header), items, rests)
+
+
+def _rest_number(
+    rest: tuple[str, ...],
+    indent: int,
+    key: str,
+    numbers: dict[tuple[str, ...], int | None],
+    rests: list[dict[str, object]],
+) -> int | None:
+    """The number of the mapping ``rest`` (an item's lines after its first) reads as, read once per
+    distinct text; None if only PyYAML reads it (or it repeats ``key``)."""
+    try:
+        return numbers[rest]
+    except KeyError:
+        pass
+    inner = _inner_lines(rest, indent)
+    mapping = None if inner is None else _read_lines(inner)
+    if mapping is None or key in mapping:
+        numbers[rest] = None
+        return None
+    numbers[rest] = len(rests)
+    rests.append(mapping)
+    return len(rests) - 1
+
+
+def read_flat(chunk: list[str], indent: int) -> dict[str, object] | None:
+    """``{key: value}`` of an item whose lines are all ``key: simple scalar``, or ``key:`` followed by
+    a list of simple scalars at the key's own indent (as PyYAML and GraphSense write lists), or
+    ``key: []``; None otherwise."""
+    inner = _inner_lines(chunk[1:], indent)
+    return None if inner is None else _read_lines([chunk[0][indent + 2 :], *inner])
+
+
+def _inner_lines(lines: list[str] | tuple[str, ...], indent: int) -> list[str] | None:
+    """An item's lines after its first, without the item's indent; None if one is deeper or a comment."""
+    out = []
+    for line in lines:
         if not line.strip():
             continue
-        if line[indent + 2] == " ":
-            return None  # deeper: a nested block or a scalar's continuation
-        lines.append(line[indent + 2 :])
+        if line[indent + 2 : indent + 3] in (" ", "") or line.lstrip().startswith("#"):
+            return None  # deeper: a nested block or a scalar's continuation; or a comment
+        out.append(line[indent + 2 :])
+    return out
+
+
+def _read_lines(lines: list[str]) -> dict[str, object] | None:
     out: dict[str, object] = {}
+    entries: list[object] | None = None  # the list being read, after a bare "key:"
     for line in lines:
-        key, colon, raw = line.partition(": ")
-        if not colon or not _plain_key(key) or key in out:
+        if entries is not None and line.startswith("- "):
+            entry = _scalar(line[2:].strip(" "))
+            if entry is None:
+                return None
+            entries.append(entry)
+            continue
+        if entries is not None and not entries:
+            return None  # a bare "key:" without entries: null, or something only PyYAML reads
+        key, colon, raw = line.partition(":")
+        if not colon or not _plain_key(key) or key in out or (raw and raw[0] != " "):
             return None
-        value = _scalar(raw.strip(" "))
+        raw = raw.strip(" ")
+        if not raw:
+            entries = out[key] = []
+            continue
+        entries = None
+        value = [] if raw == "[]" else _scalar(raw)
         if value is None:
             return None
         out[key] = value
-    return out
+    return None if entries is not None and not entries else out
 
 
 _KEYS_SEEN: dict[str, bool] = {}  # the few distinct keys of TagPacks, checked once each

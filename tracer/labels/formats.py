@@ -26,7 +26,7 @@ from tracer.labels.ofac import parse_ofac_list
 from tracer.labels.records import LabelSet
 from tracer.labels.stix import is_stix_bundle, parse_stix_bundle
 from tracer.labels.tables import parse_csv
-from tracer.labels.tagpack import load_yaml, parse_tagpack
+from tracer.labels.tagpack import load_yaml, parse_tagpack, parse_tagpack_text
 from tracer.labels.targets import UNSUPPORTED_ASSET
 
 __all__ = ["UNSUPPORTED_ASSET", "parse_label_file"]
@@ -70,6 +70,10 @@ def _parse_yaml(base: str, data: bytes) -> LabelSet:
         pack = _actor_pack(data)
         if pack is not None:
             return parse_actor_pack(pack[0], base, skipped_early=pack[1])
+    if b"tags:" in data:
+        labels = parse_tagpack_text(data, base)
+        if labels is not None:
+            return labels
     doc = load_yaml(data)
     return parse_actor_pack(doc, base) if is_actor_pack(doc) else parse_tagpack(doc, base)
 

@@ -8,6 +8,7 @@ tracer.risk.categories maps onto ours, reading the label and title when the cate
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 import yaml
@@ -31,15 +32,62 @@ def parse_tagpack(doc: Any, filename: str) -> LabelSet:
             f"{filename}: not a GraphSense TagPack: expected a mapping with a 'tags' list"
         )
     header = {k: v for k, v in doc.items() if k != "tags"}
-    title = str(header.get("title") or "GraphSense TagPack")
+    title = _title(header)
+    shared: dict[tuple[tuple[str, type, Any], ...], _Fields] = {}
+    tags = (
+        (str(tag["address"]), _fields_of(header, tag, title, shared))
+        if isinstance(tag, dict) and "address" in tag
+        else None
+        for tag in doc["tags"]
+    )
+    return _label_set(header, title, tags, filename)
+
+
+def parse_tagpack_text(data: bytes, filename: str) -> LabelSet | None:
+    """A TagPack read from its text the fast way (fastyaml.load_keyed: the fields of tags that say the
+    same are read and classified once); None if the text is not of that shape (then ``load_yaml`` and
+    ``parse_tagpack``: both ways give the same LabelSet)."""
+    try:
+        keyed = fastyaml.load_keyed(data.decode("utf-8-sig"), "tags", "address")
+    except UnicodeDecodeError:
+        return None
+    if keyed is None:
+        return None
+    header = keyed.header
+    title = _title(header)
+    shared: dict[tuple[tuple[str, type, Any], ...], _Fields] = {}
+    by_rest: dict[int, _Fields] = {}
+
+    def tags() -> Iterator[tuple[str, _Fields] | None]:
+        for tag in keyed.items:
+            if isinstance(tag, fastyaml.KeyedItem):
+                fields = by_rest.get(tag.rest)
+                if fields is None:
+                    fields = by_rest[tag.rest] = _fields({**header, **keyed.rests[tag.rest]}, title)
+                yield str(tag.value), fields
+            elif isinstance(tag, dict) and "address" in tag:
+                yield str(tag["address"]), _fields_of(header, tag, title, shared)
+            else:
+                yield None
+
+    return _label_set(header, title, tags(), filename)
+
+
+def _title(header: dict[str, Any]) -> str:
+    return str(header.get("title") or "GraphSense TagPack")
+
+
+def _label_set(
+    header: dict[str, Any], title: str, tags: Iterable[tuple[str, _Fields] | None], filename: str
+) -> LabelSet:
+    """The labels of ``tags``: (address, fields) each, or None for a tag without an address."""
     skipped: Counter[str] = Counter()
     records = []
-    shared: dict[tuple[tuple[str, type, Any], ...], _Fields] = {}
-    for tag in doc["tags"]:
-        if not isinstance(tag, dict) or "address" not in tag:
+    for tag in tags:
+        if tag is None:
             skipped["tag without address"] += 1
             continue
-        record = _record(str(tag["address"]), _fields_of(header, tag, title, shared), skipped)
+        record = _record(tag[0], tag[1], skipped)
         if record is not None:
             records.append(record)
     # Titles repeat across packs (binance.yaml and binance_hack.yaml): the file name keeps them apart.

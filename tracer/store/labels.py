@@ -18,7 +18,13 @@ from tracer.labels.records import LabelRecord, LabelSet, SourceSpec
 from tracer.store import coverage_cache
 from tracer.store.actors import link_labels, upsert_actors
 
-LABEL_TABLES = ("addresses", "label_sources", "labels")
+# What ANALYZE reads after labels change: of labels, only the columns queries filter and join on (the
+# statistics of its text, array and jsonb columns cost most of the time and no plan uses them).
+LABEL_TABLES = (
+    "addresses",
+    "label_sources",
+    "labels (tenant, source_id, address_id, category, actor_key, actor_id)",
+)
 _LABEL_COLUMNS = (
     "tenant",
     "source_id",
@@ -64,17 +70,35 @@ CREATE TEMP TABLE IF NOT EXISTS {_FIELDS} (
     ON COMMIT DELETE ROWS;
 TRUNCATE {_STAGING}, {_FIELDS}"""
 # Sorting a large batch's labels back into input order (so label ids follow it) spills to disk with the
-# default 4MB; this much memory keeps it in memory, for this transaction's label writes only.
+# default 4MB; this much memory keeps it in memory, set for that one statement.
 _SORT_MEMORY = "64MB"
+# Staged labels with their address ids, as a subquery (x).
+_STAGED = f"""SELECT s.seq, a.id AS address_id, f.*
+    FROM {_STAGING} s JOIN addresses a ON a.chain = s.chain AND a.address = s.address
+    JOIN {_FIELDS} f ON f.part = s.part AND f.fields = s.fields"""
+# A stored label (l) that says exactly what a staged one (x) says.
+_SAME = """l.source_id = x.source_id AND l.address_id = x.address_id AND l.label = x.label
+    AND l.tenant = x.tenant AND l.category = x.category AND l.categories = x.categories
+    AND l.actor IS NOT DISTINCT FROM x.actor AND l.confidence IS NOT DISTINCT FROM x.confidence
+    AND l.reference IS NOT DISTINCT FROM x.reference AND l.attributes = x.attributes
+    AND l.actor_key IS NOT DISTINCT FROM x.actor_key"""
+# Replacing sources that have labels ($1): the labels the new ones do not repeat go, the rest stay as they
+# are (ids, actor links, and the exposure computed from them: tracer.store.exposure_changes compares label
+# ids, so a re-import of an unchanged list leaves nothing to search again).
+_DELETE_UNREPEATED = f"""DELETE FROM labels l WHERE l.source_id = ANY($1::bigint[])
+    AND NOT EXISTS (SELECT 1 FROM ({_STAGED}) x WHERE {_SAME})"""
 # A label naming an actor already stored is linked as it is written: linking it afterwards
 # (tracer.store.actors.link_labels, which still links the rest) rewrites the row and its index entries.
+# Labels of sources in $1 that are stored already are not written again.
 _INSERT_LABELS = f"""INSERT INTO labels ({", ".join(_LABEL_COLUMNS)})
-    SELECT f.tenant, f.source_id, a.id, f.label, f.category, f.categories, f.actor, f.confidence,
-           f.reference, f.attributes, f.actor_key, k.id
-    FROM {_STAGING} s JOIN addresses a ON a.chain = s.chain AND a.address = s.address
-    JOIN {_FIELDS} f ON f.part = s.part AND f.fields = s.fields
-    LEFT JOIN actors k ON k.key = f.actor_key
-    ORDER BY s.seq"""
+    SELECT x.tenant, x.source_id, x.address_id, x.label, x.category, x.categories, x.actor, x.confidence,
+           x.reference, x.attributes, x.actor_key, k.id
+    FROM ({_STAGED}) x LEFT JOIN actors k ON k.key = x.actor_key
+    WHERE x.source_id <> ALL($1::bigint[]) OR NOT EXISTS (SELECT 1 FROM labels l WHERE {_SAME})
+    ORDER BY x.seq"""
+# Of the sources ($1) a write replaces, those with labels stored.
+_WITH_LABELS = """SELECT array_agg(id) FROM unnest($1::bigint[]) id
+    WHERE EXISTS (SELECT 1 FROM labels l WHERE l.source_id = id)"""
 _SOURCE_COLUMNS = """s.id, s.tenant, s.name, s.title, s.format, s.origin, s.sha256, s.as_of, s.licence,
     s.entries, s.actors, s.skipped, s.imported_at"""
 
@@ -173,9 +197,10 @@ async def import_label_set(
 async def prepare_source(
     conn: asyncpg.Connection, spec: SourceSpec, labels: LabelSet, *, replace: str | None = None
 ) -> int:
-    """Check the import (tracer.labels.guard), then upsert the source row and clear its old labels.
+    """Check the import (tracer.labels.guard), then upsert the source row and its actors.
 
-    Returns the source id for ``write_labels``. Call inside the transaction that writes the labels.
+    Returns the source id for ``write_labels``, which replaces the source's labels (``whole``). Call inside
+    the transaction that writes the labels.
     """
     same_name = await source_named(conn, spec.tenant, spec.name)
     replaced = await source_named(conn, spec.tenant, replace) if replace is not None else None
@@ -192,7 +217,6 @@ async def prepare_source(
         await conn.execute("DELETE FROM label_sources WHERE id = $1", replaced.id)
     counts = (len(labels.records), len(labels.actors), sum(labels.skipped.values()))
     source_id = await _upsert_source(conn, spec, *counts)
-    await conn.execute("DELETE FROM labels WHERE source_id = $1", source_id)
     await upsert_actors(conn, source_id, labels.actors, spec.tenant)
     return source_id
 
@@ -216,7 +240,7 @@ async def apply_label_changes(
         [c for c, _ in touched],
         [a for _, a in touched],
     )
-    await write_labels(conn, [(source_id, spec.tenant, upserts)])
+    await write_labels(conn, [(source_id, spec.tenant, upserts)], whole=False)
     await conn.execute(
         """UPDATE label_sources s SET entries = c.n, sha256 = c.digest FROM (
                SELECT count(*) AS n,
@@ -272,15 +296,21 @@ async def write_labels(
     batches: Sequence[tuple[int, str, Sequence[LabelRecord]]],
     *,
     link: bool = True,
+    whole: bool = True,
 ) -> None:
     """Write the labels of prepared sources, ``(source_id, tenant, records)`` each, in a few statements:
     COPY into the staging tables, new addresses in one sorted insert, labels joined to their address ids.
     Set-based rather than per source: the bundled lists are ~80 sources (measured: 130 round trips of
-    address ids cost ~3.8 s of a 13 s import). Label ids follow the input order, so they are reproducible.
-    ``link=False`` leaves linking labels to actors (tracer.store.actors.link_labels) to the caller, which
-    writes several batches and links once.
+    address ids cost ~3.8 s of a 13 s import). New labels' ids follow the input order, so they are
+    reproducible. ``whole``: each entry holds all the labels of its source, which replace the stored ones
+    (those that say the same stay as they are); else the entries' labels are added (tracer's callers delete
+    the labels they change first). ``link=False`` leaves linking labels to actors
+    (tracer.store.actors.link_labels) to the caller, which writes several batches and links once.
     """
-    if not any(records for _, _, records in batches):
+    replaced = (
+        await conn.fetchval(_WITH_LABELS, [source_id for source_id, _, _ in batches]) if whole else None
+    )
+    if not any(records for _, _, records in batches) and not replaced:
         if link:
             await link_labels(conn)
         return
@@ -288,9 +318,9 @@ async def write_labels(
     await conn.execute(_STAGING_DDL)
     await conn.copy_records_to_table(_FIELDS, records=fields, columns=_FIELDS_COLUMNS)
     await conn.copy_records_to_table(_STAGING, records=rows, columns=_STAGING_COLUMNS)
-    # Without statistics the planner takes the staging table for a few rows and probes the address index
+    # Without statistics the planner takes the staging tables for a few rows and probes the address index
     # once per label (measured: 145 ms of a 36,000-label batch; a hash join takes ~20 ms).
-    await conn.execute(f"ANALYZE {_STAGING}")
+    await conn.execute(f"ANALYZE {_STAGING}, {_FIELDS}")
     # Sorted insert so concurrent writers take row locks in one order; the anti-join keeps the identity
     # sequence from being burnt on addresses we already have.
     await conn.execute(
@@ -300,9 +330,16 @@ async def write_labels(
             ORDER BY s.chain, s.address
             ON CONFLICT (chain, address) DO NOTHING"""
     )
+    if replaced:
+        await conn.execute(_DELETE_UNREPEATED, replaced)
     work_mem = await conn.fetchval("SELECT current_setting('work_mem')")
-    await conn.execute(f"SET LOCAL work_mem = '{_SORT_MEMORY}'; {_INSERT_LABELS}")
-    await conn.execute("SELECT set_config('work_mem', $1, true)", work_mem)
+    # The insert's keys come from its joins: the keys check (migrations label_keys_per_statement and
+    # label_writes_joined) skips this one statement.
+    await conn.execute(f"SET LOCAL work_mem = '{_SORT_MEMORY}'; SET LOCAL tracer.label_keys = 'joined'")
+    await conn.execute(_INSERT_LABELS, replaced or [])
+    await conn.execute(
+        "SELECT set_config('tracer.label_keys', '', true), set_config('work_mem', $1, true)", work_mem
+    )
     if link:
         await link_labels(conn)
 
