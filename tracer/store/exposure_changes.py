@@ -5,11 +5,10 @@ Three kinds of change, each found set-based in SQL from what the last refresh st
 - regrouped wallets: addresses whose cluster differs from ``exposure_wallets`` (a clustering run); the
   flows touching their old and new wallets are recomputed from those wallets' transactions;
 - labels: ``wallet_labels`` rows and actor seeds that differ from the stored ones.
-The wallets whose flows changed land in the temp table ``exposure_touched`` (and, with the side on which
-they changed, paying or paid, in ``exposure_touched_sides``); those whose labels or hub state changed in
-``exposure_flagged``. An actor is searched again when its seeds changed, when a wallet it expanded has new
-flows on the side that direction reads, or when a wallet it reached before its last hop was flagged (see
-REACHED_TOUCHED); every other actor keeps its rows, which a new search would give again.
+The wallets whose flows changed land in the temp table ``exposure_touched``; those whose labels or hub
+state changed in ``exposure_flagged``. An actor is searched again when its seeds changed, when a wallet it
+expanded has new flows, or when a wallet it reached before its last hop was flagged (see REACHED_TOUCHED);
+every other actor keeps its rows, which a new search would give again.
 A reorg at the last height, other search bounds, or input values resolved since (they change old flows)
 make the refresh a full one.
 """
@@ -23,8 +22,6 @@ import asyncpg
 TEMP_TABLES = """
 CREATE TEMP TABLE exposure_regrouped (wallet bigint PRIMARY KEY) ON COMMIT DROP;
 CREATE TEMP TABLE exposure_touched (wallet bigint PRIMARY KEY) ON COMMIT DROP;
-CREATE TEMP TABLE exposure_touched_sides (wallet bigint, paid boolean, PRIMARY KEY (wallet, paid))
-    ON COMMIT DROP;
 CREATE TEMP TABLE exposure_flagged (wallet bigint PRIMARY KEY) ON COMMIT DROP;
 CREATE TEMP TABLE exposure_affected (tenant text, actor_key text, PRIMARY KEY (tenant, actor_key))
     ON COMMIT DROP;
@@ -143,10 +140,9 @@ differ AS (
     (TABLE exposure_old_flows EXCEPT ALL TABLE now)
     UNION ALL
     (TABLE now EXCEPT ALL TABLE exposure_old_flows))
-INSERT INTO exposure_touched_sides SELECT src, true FROM differ UNION SELECT dst, false FROM differ
+INSERT INTO exposure_touched SELECT src FROM differ UNION SELECT dst FROM differ
 ON CONFLICT DO NOTHING
 """
-TOUCHED = "INSERT INTO exposure_touched SELECT DISTINCT wallet FROM exposure_touched_sides"
 # Totals of the touched wallets, from their flows (as the full refresh computes every wallet's).
 TOUCHED_TOTALS = [
     "DELETE FROM wallet_totals t USING exposure_touched x WHERE t.chain = $1 AND t.wallet = x.wallet",
@@ -199,24 +195,17 @@ SELECT tenant, actor_key FROM (
      EXCEPT SELECT tenant, actor_key, wallet, weight FROM exposure_seeds WHERE chain = $1)) d
 ON CONFLICT DO NOTHING
 """
-# Actors whose search read what changed: flows of a wallet it expanded (a seed, both directions; or a
-# frontier, stored in exposure_frontiers, on the side its direction reads: incoming reads what the wallet
-# paid, outgoing what it was paid, and a frontier of a direction is one of its rows there before the last
-# hop), or the labels or hub state of a wallet it reached before its last hop ($2) (which decide whether
-# that wallet is expanded). A wallet reached otherwise changes an actor's rows only through a flow from a
-# wallet it expanded, which is touched too. The side matters for busy wallets, in many actors' frontiers:
-# one that paid more than max_fanout wallets is expanded outgoing only, so its payments in a new block
-# send none of those actors into a new search.
+# Actors whose search read what changed: flows of a wallet it expanded (a seed, or a frontier: stored in
+# exposure_frontiers), or the labels or hub state of a wallet it reached before its last hop ($2) (which
+# decide whether that wallet is expanded). A wallet reached otherwise changes an actor's rows only through
+# a flow from a wallet it expanded, which is touched too.
 REACHED_TOUCHED = """
 INSERT INTO exposure_affected
 SELECT s.tenant, s.actor_key FROM exposure_new_seeds s
 WHERE s.wallet IN (SELECT wallet FROM exposure_touched UNION SELECT wallet FROM exposure_flagged)
 UNION
-SELECT f.tenant, f.actor_key FROM exposure_frontiers f JOIN exposure_touched_sides t ON t.wallet = f.wallet
-WHERE f.chain = $1 AND EXISTS (
-    SELECT 1 FROM wallet_exposure e
-    WHERE e.wallet = f.wallet AND e.tenant = f.tenant AND e.actor_key = f.actor_key AND e.hops < $2
-      AND e.direction = CASE WHEN t.paid THEN 'incoming' ELSE 'outgoing' END)
+SELECT f.tenant, f.actor_key FROM exposure_frontiers f JOIN exposure_touched t ON t.wallet = f.wallet
+WHERE f.chain = $1
 UNION
 SELECT e.tenant, e.actor_key FROM wallet_exposure e JOIN exposure_flagged g ON g.wallet = e.wallet
 WHERE e.chain = $1 AND e.hops < $2

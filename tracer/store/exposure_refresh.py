@@ -186,7 +186,6 @@ async def _update(
     if mark.last_height > last.last_height:
         for source in applicable:
             await source.write(conn, chain, Scope(after_height=last.last_height, add=True))
-    await conn.execute(changes.TOUCHED)
     await conn.execute(changes.KEEP_OLD_HUBS, chain, params.max_fanout)
     for statement in changes.TOUCHED_TOTALS:
         await conn.execute(statement, chain)

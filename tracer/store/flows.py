@@ -14,8 +14,8 @@ Both are sums over transactions, so they are written in one of three scopes (``S
   that touch a regrouped wallet;
 - every transaction of the wallets in the temp table ``exposure_regrouped`` (whose members changed with a
   clustering run), for the pairs that touch one of them, after those pairs were deleted.
-Both ends of every pair added to land in the temp table ``exposure_touched_sides`` (new blocks); the caller
-of the regrouped scope compares what it wrote with what it deleted (most pairs come back unchanged).
+The wallets of every pair added to land in the temp table ``exposure_touched`` (new blocks); the caller of
+the regrouped scope compares what it wrote with what it deleted (most pairs come back unchanged).
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def _insert_flows(scope: Scope, select: str) -> str:
     if not scope.add:
         return insert
     return f"""WITH written AS ({insert}{_ADD_FLOWS} RETURNING src, dst)
-INSERT INTO exposure_touched_sides SELECT src, true FROM written UNION SELECT dst, false FROM written
+INSERT INTO exposure_touched SELECT src FROM written UNION SELECT dst FROM written
 ON CONFLICT DO NOTHING"""
 
 
