@@ -39,6 +39,7 @@ import orjson
 from aiohttp import web
 
 from bench.common import FIXTURES, scratch_settings
+from bench.proc_cpu import cpu_since, postmaster_pid, tree_cpu_seconds
 from chains.bitcoin.address import p2pkh_address, segwit_address
 from tracer.config import Settings
 from tracer.demo import load
@@ -124,10 +125,15 @@ class Target:
     url: str
     key: str
     addresses_file: Path  # JSON list of the mixed addresses the client cycles through
+    servers: list[int]  # pids of the side's server processes (their workers are counted with them)
+    postgres: int | None  # the database server's pid, when it runs here
 
 
 def load_level(target: Target, concurrency: int, seconds: float) -> dict[str, float]:
-    """One level, measured by a separate client process (one core at most)."""
+    """One level, measured by a separate client process (one core at most), with the CPU the side's server
+    processes and the database used per request."""
+    server_before = tree_cpu_seconds(target.servers)
+    database_before = tree_cpu_seconds([target.postgres]) if target.postgres else {}
     result = subprocess.run(
         [sys.executable, "-m", "bench.screen_load", "--client", target.url, "--key", target.key,
          "--addresses", str(target.addresses_file), "--concurrency", str(concurrency),
@@ -135,6 +141,11 @@ def load_level(target: Target, concurrency: int, seconds: float) -> dict[str, fl
         capture_output=True, check=True, timeout=seconds * 4 + 60,
     )  # fmt: skip
     figures: dict[str, float] = orjson.loads(result.stdout)
+    requests = max(figures["requests"], 1)
+    figures["server_cpu_ms"] = 1000 * cpu_since(server_before, tree_cpu_seconds(target.servers)) / requests
+    if target.postgres:
+        database_cpu = cpu_since(database_before, tree_cpu_seconds([target.postgres]))
+        figures["database_cpu_ms"] = 1000 * database_cpu / requests
     return figures
 
 
@@ -188,12 +199,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def server_process(args: list[str], env: dict[str, str], log: Path) -> Iterator[None]:
+def server_process(args: list[str], env: dict[str, str], log: Path) -> Iterator[int]:
+    """A server process (its pid) until the block ends, then SIGTERM."""
     # Output to a file, never an unread pipe: a server that logs would block once the pipe is full.
     with log.open("wb") as out:
         process = subprocess.Popen([sys.executable, *args], env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        yield
+        yield process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -241,7 +253,9 @@ async def bulk_seconds(url: str, key: str, addresses: list[str]) -> list[float]:
 def report(name: str, concurrency: int, figures: dict[str, float]) -> None:
     print(
         f"{name:6} concurrency {concurrency:3}: {figures['rps']:8,.0f} rps  p50 {figures['p50']:6.2f} ms"
-        f"  p95 {figures['p95']:6.2f} ms  p99 {figures['p99']:6.2f} ms  errors {int(figures['errors'])}",
+        f"  p95 {figures['p95']:6.2f} ms  p99 {figures['p99']:6.2f} ms  errors {int(figures['errors'])}"
+        f"  cpu/request: server {figures['server_cpu_ms']:.3f} ms"
+        + (f", database {figures['database_cpu_ms']:.3f} ms" if "database_cpu_ms" in figures else ""),
         flush=True,
     )
 
@@ -251,6 +265,8 @@ async def measure(args: argparse.Namespace) -> None:
     with scratch_settings() as settings:
         async with open_pool(settings) as pool:
             await load(pool, FIXTURES, out=lambda _text: None)
+            # Settle the database once (autovacuum would otherwise run during the first side's levels)
+            await pool.execute("VACUUM (ANALYZE)")
             kinds = await pick_addresses(pool)
             _, key = await create_key(pool, Role.SCREENING, "public", 1_000_000)
         print(
@@ -267,32 +283,27 @@ async def measure(args: argparse.Namespace) -> None:
         tracer_port, floor_port = free_port(), free_port()
         home = Path(settings.home)
         serve = ["-m", "tracer.cli", "serve", "--port", str(tracer_port), "--workers", str(args.workers)]
-        with server_process(serve, env | {"TRACER_LOG_LEVEL": "INFO"}, home / "tracer.log"):
+        postgres = postmaster_pid(home / "pg")
+        with server_process(serve, env | {"TRACER_LOG_LEVEL": "INFO"}, home / "tracer.log") as tracer_pid:
             await wait_logged([home / "tracer.log"], b'"workers":' if args.workers > 1 else b'"serving"')
             await wait_until_up(f"http://127.0.0.1:{tracer_port}")
             url = f"http://127.0.0.1:{tracer_port}/v1/screen"
-            peaks["tracer"] = run_levels(Target("tracer", url, key, addresses_file), levels, args.duration)
+            tracer = Target("tracer", url, key, addresses_file, [tracer_pid], postgres)
+            peaks["tracer"] = run_levels(tracer, levels, args.duration)
             bulk = await bulk_seconds(url, key, mixed(kinds, BULK_SIZE))
             best, median = min(bulk), statistics.median(bulk)
             print(
                 f"tracer bulk {BULK_SIZE:,} addresses: best {best:.3f} s, median {median:.3f} s", flush=True
             )
         floor_logs = [home / f"floor{n}.log" for n in range(args.workers)]
+        floor = ["-m", "bench.screen_load", "--floor", str(floor_port), "--workers", str(args.workers)]
         with contextlib.ExitStack() as floors:
-            for log in floor_logs:
-                floor = [
-                    "-m",
-                    "bench.screen_load",
-                    "--floor",
-                    str(floor_port),
-                    "--workers",
-                    str(args.workers),
-                ]
-                floors.enter_context(server_process(floor, env, log))
+            floor_pids = [floors.enter_context(server_process(floor, env, log)) for log in floor_logs]
             await wait_logged(floor_logs, FLOOR_READY)
             await wait_until_up(f"http://127.0.0.1:{floor_port}")
             url = f"http://127.0.0.1:{floor_port}/v1/screen"
-            peaks["floor"] = run_levels(Target("floor", url, key, addresses_file), levels, args.duration)
+            floor_side = Target("floor", url, key, addresses_file, floor_pids, postgres)
+            peaks["floor"] = run_levels(floor_side, levels, args.duration)
     print(f"peak rps: tracer {peaks['tracer']:,.0f}, floor {peaks['floor']:,.0f}")
     print(f"ratio: {peaks['tracer'] / peaks['floor']:.2f}")
 

@@ -8,7 +8,9 @@ false, the default):
 - ``wallet/gettransactioninfobyblocknum`` ``{"num": H}`` → the infos (receipt, logs, internal
   transactions) of H's transactions, a list; ``{}`` or ``[]`` for a block without transactions;
 - ``wallet/triggerconstantcontract`` → a read-only contract call (TRC-20 ``symbol()``, ``decimals()``):
-  ``constant_result[0]`` is the ABI-encoded answer. A node may refuse it; metadata then stays unknown.
+  ``constant_result[0]`` is the ABI-encoded answer. A node may refuse it; metadata then stays unknown;
+- ``wallet/getassetissuebyid`` ``{"value": "<id>"}`` → a TRC-10 asset's issue record (abbr, name,
+  precision); ``{}`` when the node does not have it.
 
 java-tron answers a request it cannot serve with HTTP 200 and ``{"Error": "..."}``: that is a
 ``NodeProtocolError`` (retrying the same request gets the same answer). HTTP and connection errors are
@@ -33,7 +35,7 @@ from chains.rpc import decode
 from chains.transport import PostTransport
 from chains.tron import params as p
 from chains.tron.address import to_hex
-from chains.tron.parse import parse_block
+from chains.tron.parse import parse_asset_issue, parse_block
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,11 @@ class TronHttpNode(RestNode[PostTransport]):
         ok = isinstance(answer, dict) and (answer.get("result") or {}).get("result") is True
         return "0x" + str(results[0]) if ok and isinstance(results, list) and results else None
 
+    async def asset_issue(self, asset_id: str) -> dict[str, Any]:
+        """The TRC-10 issue record of ``asset_id`` (its numeric id), ``{}`` when the node has none."""
+        answer = await self._post(p.GET_ASSET_ISSUE_BY_ID, {"value": asset_id})
+        return dict(answer) if isinstance(answer, dict) else {}
+
     async def _block(self, height: int) -> dict[str, Any]:
         if height < 0:
             raise ValueError(f"block height must be >= 0, got {height}")
@@ -120,12 +127,14 @@ def block_id(block: Any) -> str:
 
 
 class TronTokenReader:
-    """TRC-20 symbol, name and decimals through ``triggerconstantcontract``; a node that refuses it is
-    remembered, and the metadata of every token stays unknown (amounts are integer base units anyway)."""
+    """TRC-20 symbol, name and decimals through ``triggerconstantcontract``, TRC-10 abbreviation, name and
+    precision through ``getassetissuebyid``. A node that refuses either is remembered, and the metadata of
+    every token of that kind stays unknown (amounts are integer base units anyway)."""
 
     def __init__(self, node: TronHttpNode) -> None:
         self._node = node
         self.refused = False
+        self.assets_refused = False
 
     async def read(
         self, addresses: list[str], *, node_address: dict[str, str] | None = None
@@ -133,7 +142,9 @@ class TronTokenReader:
         return [await self._one(a) for a in addresses]
 
     async def _one(self, address: str) -> TokenInfo:
-        if self.refused or address.startswith(p.TRC10_PREFIX):  # TRC-10: no contract to ask
+        if address.startswith(p.TRC10_PREFIX):
+            return await self._asset(address)
+        if self.refused:
             return TokenInfo(address)
         selectors = (evm_params.SYMBOL_SELECTOR, evm_params.NAME_SELECTOR, evm_params.DECIMALS_SELECTOR)
         try:
@@ -143,3 +154,16 @@ class TronTokenReader:
             log.info("TRON node refuses triggerconstantcontract (%s): token metadata stays unknown", exc)
             return TokenInfo(address)
         return TokenInfo(address, decode_text(symbol), decode_text(name), decode_decimals(decimals))
+
+    async def _asset(self, address: str) -> TokenInfo:
+        """A TRC-10 asset (``trc10:<id>``): no contract to call, its issue record instead."""
+        if self.assets_refused:
+            return TokenInfo(address)
+        try:
+            answer = await self._node.asset_issue(address.removeprefix(p.TRC10_PREFIX))
+        except NodeError as exc:
+            self.assets_refused = True
+            log.info("TRON node refuses getassetissuebyid (%s): TRC-10 metadata stays unknown", exc)
+            return TokenInfo(address)
+        symbol, name, decimals = parse_asset_issue(answer)
+        return TokenInfo(address, symbol, name, decimals)

@@ -18,3 +18,9 @@ GET_BLOCK_BY_NUM: Final = "wallet/getblockbynum"
 GET_TX_INFO_BY_BLOCK_NUM: Final = "wallet/gettransactioninfobyblocknum"
 GET_NOW_BLOCK: Final = "wallet/getnowblock"
 TRIGGER_CONSTANT_CONTRACT: Final = "wallet/triggerconstantcontract"  # a read-only call; constant_result[0]
+# A TRC-10 asset's issue record, {"value": "<id>"}: name and abbr as hex of their bytes, precision (the
+# asset's decimals; java-tron's JSON leaves out a zero precision); {} when the node has no such asset.
+GET_ASSET_ISSUE_BY_ID: Final = "wallet/getassetissuebyid"
+# java-tron AssetIssueActuator: a TRC-10 precision is 0..6; names and abbreviations are at most 32 bytes.
+MAX_TRC10_PRECISION: Final = 6
+MAX_ASSET_TEXT_CHARS: Final = 32

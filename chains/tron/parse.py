@@ -164,3 +164,23 @@ def _internal(ref: BlockRef, tx_hash: str, internals: Sequence[Mapping[str, Any]
                 )
             )
     return out
+
+
+def parse_asset_issue(answer: Mapping[str, Any]) -> tuple[str | None, str | None, int | None]:
+    """(symbol, name, decimals) of a TRC-10 issue record (``getassetissuebyid``): ``abbr`` and ``name`` are
+    hex of their bytes (``visible`` false), ``precision`` absent means 0 (proto3 JSON omits zero fields). A
+    field that does not decode is None; an answer without ``id`` (the node has no such asset) is all None."""
+    if not answer.get("id"):
+        return None, None, None
+    precision = answer.get("precision", 0)
+    decimals = precision if isinstance(precision, int) and 0 <= precision <= p.MAX_TRC10_PRECISION else None
+    return _hex_text(answer.get("abbr")), _hex_text(answer.get("name")), decimals
+
+
+def _hex_text(value: object) -> str | None:
+    try:
+        text = bytes.fromhex(str(value)).decode("utf-8") if value else ""
+    except (ValueError, UnicodeDecodeError):
+        return None
+    printable = text.isprintable() and 0 < len(text) <= p.MAX_ASSET_TEXT_CHARS
+    return text if printable else None

@@ -40,6 +40,7 @@ async def test_actor_list_by_category(api: str, http: aiohttp.ClientSession) -> 
         ("/v1/actors?category=nope", 400, "invalid_input"),
         ("/v1/actors?limit=0", 400, "invalid_input"),
         ("/v1/actors?limit=x", 400, "invalid_input"),
+        ("/v1/actors?q=%00", 400, "invalid_input"),  # NUL: PostgreSQL text cannot hold it
     ],
 )
 async def test_actor_errors(api: str, http: aiohttp.ClientSession, path: str, status: int, code: str) -> None:

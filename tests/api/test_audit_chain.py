@@ -125,3 +125,24 @@ async def test_cli_verify_and_export(fresh_db: str, pool: asyncpg.Pool) -> None:
     bad_time = await asyncio.to_thread(cli, fresh_db, "audit", "export", "--from", "yesterday")
     assert bad_time.returncode == 2
     assert "Traceback" not in bad_time.stderr
+
+
+async def test_writer_recovers_when_its_connection_is_killed(pool: asyncpg.Pool) -> None:
+    writer = AuditWriter(pool)
+    writer.start()
+    try:
+        await writer.append(entry(0))
+        await pool.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle'"
+        )
+        with pytest.raises(
+            (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
+        ):
+            await writer.append(entry(1))  # the held connection is gone: this batch fails (a 503 in the API)
+        await writer.append(entry(2))  # the next batch takes a fresh connection
+    finally:
+        await writer.close()
+    async with pool.acquire() as conn:
+        verdict = await verify(conn)
+    assert (verdict.rows, verdict.first_break) == (2, None)

@@ -40,6 +40,21 @@ async def test_screen_ethereum_address_cli_and_api(
     activity = result["activity"]
     # alice: 1 ether in; tokens: 500 in from the owner, 150 out (bob's transferFrom), 40 to a deposit address
     assert (activity["received"], activity["sent"], activity["tx_count"]) == (ETHER, 0, 4)
+    assets = {
+        a["asset"]: (
+            a["symbol"],
+            a["decimals"],
+            a["received"],
+            a["sent"],
+            a["transfers_in"],
+            a["transfers_out"],
+        )
+        for a in activity["assets"]
+    }
+    assert assets == {
+        "native": ("ETH", 18, ETHER, 0, 1, 0),
+        from_hex(s.token): ("TUSD", 6, 500 * TOKEN_UNIT, 190 * TOKEN_UNIT, 1, 2),
+    }
     (party,) = result["counterparties"]  # only bob carries a label (frozen by the issuer)
     assert party["address"] == from_hex(s.bob) and party["direction"] == "sent_to"
     assert (party["asset"], party["amount"], party["unit"]) == (

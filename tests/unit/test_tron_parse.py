@@ -13,7 +13,7 @@ from chains.errors import AddressError, ParseError
 from chains.evm import params
 from chains.model import Chain, TokenEventKind, TransferKind
 from chains.tron.address import from_hex, normalize_address, to_hex
-from chains.tron.parse import parse_block, parse_transaction, tx_id
+from chains.tron.parse import parse_asset_issue, parse_block, parse_transaction, tx_id
 
 TRON = Path(__file__).parents[1] / "fixtures" / "tron"
 USDT = "TR7NHqjeKQxGTCi8q8ZY4pL8otSzgjLj6t"  # tronscan "Tether USD"; its HTTP-API hex is below
@@ -104,3 +104,13 @@ def test_trc10_asset_ids_in_both_api_forms() -> None:
 
     assert trc10_id("31303035303635") == trc10_id("1005065") == "1005065"  # java-tron hex / TronGrid digits
     assert trc10_id("zz") == "zz"  # not hex: kept as given
+
+
+def test_trc10_issue_records() -> None:
+    """getassetissuebyid answers in java-tron's JSON (visible false): text as hex of its bytes, precision
+    left out when 0, ``{}`` for an id the node does not have."""
+    record = {"id": "1000000", "abbr": b"EXM".hex(), "name": b"Example asset".hex(), "precision": 6}
+    assert parse_asset_issue(record) == ("EXM", "Example asset", 6)
+    assert parse_asset_issue({"id": "1000001", "abbr": "5345454420"[:8], "name": "zz"}) == ("SEED", None, 0)
+    assert parse_asset_issue({}) == (None, None, None)
+    assert parse_asset_issue({"id": "1", "abbr": "00", "precision": 40}) == (None, None, None)

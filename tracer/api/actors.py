@@ -23,13 +23,15 @@ from tracer.store.keys import Role
 ENDPOINTS = Endpoints(tag="actors")
 
 _CATEGORIES = frozenset(c.value for c in ACTOR_CATEGORIES)
+_NO_NUL = r"^[^\x00]*$"
 
 
 class ActorQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    category: str | None = Field(default=None, max_length=40)
-    q: str | None = Field(default=None, max_length=200)
+    # PostgreSQL text cannot hold NUL: refused here (400), not failed in the database (503).
+    category: str | None = Field(default=None, max_length=40, pattern=_NO_NUL)
+    q: str | None = Field(default=None, max_length=200, pattern=_NO_NUL)
     limit: int = Field(default=100, ge=1, le=1000)
     offset: int = Field(default=0, ge=0, le=MAX_INT)
 

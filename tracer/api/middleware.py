@@ -109,8 +109,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         except InputError as exc:  # the audit row says what was refused and why
             request[BODY_REJECTED] = {"bytes": request.content_length, **exc.details, "reason": exc.code}
             raise
-    async with limits.answer_within(settings.request_timeout):
-        return await handler(request)
+    return await limits.answer_within(settings.request_timeout, handler(request))
 
 
 @web.middleware

@@ -45,7 +45,7 @@ async def cmd_index_evm(args: argparse.Namespace, settings: Settings) -> int:
     job = EvmJob(
         args.rpc or args.tron_api,
         Chain(args.evm_chain),
-        RunOptions(args.batch, parse_workers=args.parse_workers, reindex=args.reindex),
+        RunOptions(args.batch, parse_workers=args.parse_workers, reindex=args.reindex, bulk=args.bulk),
         chain_id=args.chain_id,
         traces=not args.no_traces,
         tron_http=bool(args.tron_api),

@@ -2,7 +2,8 @@
 
 The real client stack (``HttpRestTransport`` + ``chains.tron.http.TronHttpNode``) talks to it as to
 java-tron or TronGrid: ``POST /wallet/getnowblock``, ``/wallet/getblockbynum`` (``{}`` for a height it does
-not have, as java-tron answers beyond its tip) and ``/wallet/gettransactioninfobyblocknum``. It refuses
+not have, as java-tron answers beyond its tip), ``/wallet/gettransactioninfobyblocknum`` and
+``/wallet/getassetissuebyid`` (TRC-10 issue records it was given, ``{}`` for others). It refuses
 ``/wallet/triggerconstantcontract`` with java-tron's ``{"Error": ...}`` shape, as limited providers do, so
 token metadata stays unknown and indexing goes on.
 
@@ -12,14 +13,16 @@ Recordings (``TronReplayStore.from_records``): a list of ``{"blockNumber", "bloc
 recording of a whole mainnet block was found, so each recorded transaction is served as the only
 transaction of a block at its real height and timestamp. The block's ``blockID`` and ``parentHash`` are
 NOT mainnet's: they are derived here (the height in the first 8 bytes, as TRON block ids have it, then a
-sha256 of a fixed label), so consecutive replayed heights chain; nothing else is made up.
+sha256 of a fixed label and the branch), so consecutive replayed heights chain. With ``gap_blocks``, the
+heights between recorded ones are empty assembled blocks (timestamps 3 s apart); ``reorg`` scripts a
+chain reorganisation. Nothing else is made up.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,52 +34,98 @@ from tracer.devnode.serving import serving
 
 DEFAULT_HOST: Final = "127.0.0.1"
 ASSEMBLED_LABEL: Final = "tracer replay: assembled TRON block header"
+BLOCK_INTERVAL_MS: Final = 3_000  # TRON makes a block every 3 s (DPoS slots): the gap blocks' timestamps
 
 
-def assembled_block_id(height: int) -> str:
-    """The replay's id for ``height``: 8 bytes of height (java-tron BlockCapsule.BlockId) + 24 derived."""
-    digest = hashlib.sha256(f"{ASSEMBLED_LABEL} {height}".encode()).hexdigest()
-    return f"{height:016x}" + digest[16:]
+def assembled_block_id(height: int, branch: str = "") -> str:
+    """The replay's id for ``height`` on ``branch`` ("" the first one): 8 bytes of height (java-tron
+    BlockCapsule.BlockId) + 24 derived."""
+    label = f"{ASSEMBLED_LABEL} {height}" + (f" {branch}" if branch else "")
+    return f"{height:016x}" + hashlib.sha256(label.encode()).hexdigest()[16:]
 
 
 @dataclass(slots=True)
 class TronReplayStore:
-    blocks: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Recorded transactions by height. ``gap_blocks``: heights between two recorded ones are served as
+    empty assembled blocks, so a range indexes without holes. ``reorg`` switches heights from one on to
+    another branch: new block ids, and the transactions it leaves out gone from those blocks."""
+
+    txs: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     infos: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    times: dict[int, int] = field(default_factory=dict)  # height -> block timestamp (ms), as recorded
+    assets: dict[str, dict[str, Any]] = field(default_factory=dict)  # TRC-10 id -> getassetissuebyid answer
+    gap_blocks: bool = False
+    forks: list[tuple[int, str]] = field(default_factory=list)  # (first height, branch), oldest first
+    extended_to: int = 0  # a branch's empty blocks above the recorded ones (``reorg(tip=...)``)
 
     @property
     def tip(self) -> int:
-        return max(self.blocks, default=0)
+        return max(max(self.times, default=0), self.extended_to)
 
     @classmethod
-    def from_records(cls, path: Path) -> TronReplayStore:
-        store = cls()
+    def from_records(cls, path: Path, *, gap_blocks: bool = False) -> TronReplayStore:
+        store = cls(gap_blocks=gap_blocks)
         for record in json.loads(path.read_text()):
             store.add(int(record["blockNumber"]), int(record["block_timestamp"]), record)
         return store
 
     def add(self, height: int, timestamp_ms: int, record: dict[str, Any]) -> None:
-        block = self.blocks.setdefault(height, _header(height, timestamp_ms))
-        block["transactions"].append(record["transaction"])
+        self.times[height] = timestamp_ms
+        self.txs.setdefault(height, []).append(record["transaction"])
         self.infos.setdefault(height, []).append(record["info"])
+
+    def reorg(
+        self, from_height: int, branch: str, *, drop: Collection[str] = (), tip: int | None = None
+    ) -> None:
+        """From ``from_height`` on, serve ``branch``: every block id changes, the transactions whose txID is
+        in ``drop`` are not in the new branch (their infos neither), and with ``tip`` the branch goes on to
+        that height with empty blocks (a longer chain, as a node switches to)."""
+        self.forks.append((from_height, branch))
+        if tip is not None:
+            self.gap_blocks, self.extended_to = True, tip
+        for height in [h for h in self.txs if h >= from_height]:
+            kept = [(tx, info) for tx, info in zip(self.txs[height], self.infos[height], strict=True)
+                    if tx["txID"] not in drop]  # fmt: skip
+            self.txs[height] = [tx for tx, _ in kept]
+            self.infos[height] = [info for _, info in kept]
+
+    def block(self, height: int) -> dict[str, Any]:
+        """The block at ``height`` as getblockbynum answers (``{}``: none)."""
+        timestamp = self._timestamp(height)
+        if timestamp is None:
+            return {}
+        raw = {"number": height, "timestamp": timestamp, "parentHash": self.block_id(height - 1)}
+        block: dict[str, Any] = {"blockID": self.block_id(height), "block_header": {"raw_data": raw}}
+        if self.txs.get(height):
+            block["transactions"] = list(self.txs[height])
+        return block
+
+    def block_id(self, height: int) -> str:
+        branch = next((name for first, name in reversed(self.forks) if height >= first), "")
+        return assembled_block_id(height, branch)
+
+    def _timestamp(self, height: int) -> int | None:
+        if height in self.times:
+            return self.times[height]
+        below = [h for h in self.times if h < height]
+        if not self.gap_blocks or not below or height > self.tip:
+            return None
+        return self.times[max(below)] + BLOCK_INTERVAL_MS * (height - max(below))
 
     def answer(self, endpoint: str, body: dict[str, Any]) -> Any:
         if endpoint == "getnowblock":
-            return self.blocks.get(self.tip, {})
+            return self.block(self.tip)
         if endpoint == "getblockbynum":
-            return self.blocks.get(_num(body), {})
+            return self.block(_num(body))
         if endpoint == "gettransactioninfobyblocknum":
             return self.infos.get(_num(body), [])
+        if endpoint == "getassetissuebyid":
+            return self.assets.get(str(body.get("value")), {})  # java-tron: {} for an id it does not have
         if endpoint == "triggerconstantcontract":
             return {
                 "Error": "class java.lang.UnsupportedOperationException : this replay node runs no contracts"
             }
         raise web.HTTPNotFound(text=f"no such endpoint /wallet/{endpoint}")
-
-
-def _header(height: int, timestamp_ms: int) -> dict[str, Any]:
-    raw = {"number": height, "timestamp": timestamp_ms, "parentHash": assembled_block_id(height - 1)}
-    return {"blockID": assembled_block_id(height), "block_header": {"raw_data": raw}, "transactions": []}
 
 
 def _num(body: dict[str, Any]) -> int:

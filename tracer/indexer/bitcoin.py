@@ -38,14 +38,6 @@ from tracer.store.chaindata import (
 )
 from tracer.store.pool import refresh_grown_statistics
 
-# A run this long into a store it at least doubles defers checks and indexes (tracer.store.bulkload):
-# rebuilding them costs one pass over the tables, which a short run on a big store would not repay.
-BULK_MIN_BLOCKS = 1_000
-
-
-async def _stored_blocks(conn: asyncpg.Connection, chain: str) -> int:
-    return int(await conn.fetchval("SELECT count(*) FROM blocks WHERE chain = $1", chain))
-
 
 def parse_block(raw: bytes, height: int) -> BlockRows:
     """Worker-process entry point: one serialized block -> its rows (no records in between)."""
@@ -227,17 +219,15 @@ class BitcoinAdapter:
     async def before_run(self, conn: asyncpg.Connection, *, heights: int, bulk: bool | None) -> None:
         """Enter the first-pass mode for a long range into a store it at least doubles (or when told);
         otherwise rebuild whatever a killed first pass left deferred."""
-        if bulk is None:
-            bulk = heights >= BULK_MIN_BLOCKS and await _stored_blocks(conn, self.chain) < heights
-        self._bulk = bulk
+        self._bulk = bulk = await bulkload.wanted(conn, self.chain, heights, bulk)
         if bulk:
-            await bulkload.enter(conn)
-        elif await bulkload.active(conn):
-            await bulkload.leave(conn)
+            await bulkload.enter(conn, bulkload.BITCOIN)
+        elif await bulkload.active(conn, bulkload.BITCOIN):
+            await bulkload.leave(conn, bulkload.BITCOIN)
 
     async def after_run(self, conn: asyncpg.Connection) -> None:
         if self._bulk:
-            await bulkload.leave(conn)
+            await bulkload.leave(conn, bulkload.BITCOIN)
             self._bulk = False
         await refresh_grown_statistics(conn, CHAIN_TABLES)
 

@@ -27,6 +27,7 @@ from chains.transport import HttpTransport
 from chains.tron.address import from_hex as tron_from_hex
 from tracer.errors import InputError
 from tracer.indexer.adapter import BatchStats, Header
+from tracer.store import bulkload
 from tracer.store.chaindata import delete_from_height, stored_hashes
 from tracer.store.freeze_labels import freeze_subjects_from, refresh_freeze_labels
 from tracer.store.pool import refresh_grown_statistics
@@ -88,6 +89,7 @@ class AccountAdapter:
         # screening reads (``tracer.jobs.evm_index``); pending while their batch is open.
         self.labels_changed = False
         self._labels_pending = False
+        self._bulk = False  # this run defers checks and indexes (before_run)
 
     @property
     def chain(self) -> str:
@@ -150,9 +152,18 @@ class AccountAdapter:
         self._labels_pending = False
 
     async def before_run(self, conn: asyncpg.Connection, *, heights: int, bulk: bool | None) -> None:
-        """Account-chain writes keep their checks (their rows are few per block)."""
+        """A first pass over a long range defers the rows' foreign keys and address indexes
+        (``tracer.store.bulkload``); any other run rebuilds what a killed first pass left deferred."""
+        self._bulk = bulk = await bulkload.wanted(conn, self.chain, heights, bulk)
+        if bulk:
+            await bulkload.enter(conn, bulkload.ACCOUNT)
+        elif await bulkload.active(conn, bulkload.ACCOUNT):
+            await bulkload.leave(conn, bulkload.ACCOUNT)
 
     async def after_run(self, conn: asyncpg.Connection) -> None:
+        if self._bulk:
+            await bulkload.leave(conn, bulkload.ACCOUNT)
+            self._bulk = False
         await refresh_grown_statistics(conn, ACCOUNT_TABLES)
 
 

@@ -17,11 +17,11 @@ from chains.model import Chain
 from tracer.config import Settings
 from tracer.errors import InvalidAddress, UnsupportedChain
 from tracer.labels.records import PUBLIC_TENANT, check_tenant
-from tracer.risk.exposure import Actor, exposures_of, ownership_findings
+from tracer.risk.exposure import Actor, asset_name, exposures_of, ownership_findings
 from tracer.risk.scoring import assess
 from tracer.store.coverage_cache import read_coverage_cached
 from tracer.store.errors import translate_errors
-from tracer.store.exposure import LabelRow, Limits, ScreeningData, Stats, read_screening
+from tracer.store.exposure import AssetActivity, LabelRow, Limits, ScreeningData, Stats, read_screening
 
 # Bitcoin from tx_inputs / tx_outputs, Ethereum and TRON from transfers (tracer.store.flows).
 SCREENABLE_CHAINS = (Chain.BITCOIN, Chain.ETHEREUM, Chain.TRON)
@@ -125,7 +125,7 @@ def _answer(
     result.update(
         known=True,
         cluster={"id": target.wallet, "size": target.wallet_size},
-        activity=_activity(data.stats.get(target.id)),
+        activity=_activity(chain, data.stats.get(target.id), data, target.id),
         labels=[label_json(lb, "self" if lb.address_id == target.id else "cluster") for lb in own],
         counterparties=[e.as_counterparty() for e in exposures if e.row.hops == 1],
         exposure=[e.as_dict() for e in exposures],
@@ -134,13 +134,14 @@ def _answer(
     return result
 
 
-def _activity(stats: Stats | None) -> dict[str, object]:
+def _activity(chain: Chain, stats: Stats | None, data: ScreeningData, address_id: int) -> dict[str, object]:
     """An address's activity as of the last exposure refresh. ``sent`` is null when some spends have no
-    known value (their spent outputs are not indexed): ``sent_known`` is then what we can sum."""
+    known value (their spent outputs are not indexed): ``sent_known`` is then what we can sum. Account
+    chains add ``assets``: received and sent per asset (native coin and tokens), in base units."""
     if stats is None:  # labelled, never seen in a transaction (or indexed after the last refresh)
         stats = Stats(0, 0, 0, 0, 0, None, None)
     unknown = stats.spends_value_unknown
-    return {
+    activity: dict[str, object] = {
         "tx_count": stats.tx_count,
         "received": stats.received,
         "sent": None if unknown else stats.sent,
@@ -148,6 +149,19 @@ def _activity(stats: Stats | None) -> dict[str, object]:
         "inputs_value_unknown": unknown,
         "first_block": stats.first_height,
         "last_block": stats.last_height,
+    }
+    if chain is not Chain.BITCOIN:
+        activity["assets"] = [_asset_activity(chain, a, data) for a in data.assets.get(address_id, ())]
+    return activity
+
+
+def _asset_activity(chain: Chain, activity: AssetActivity, data: ScreeningData) -> dict[str, object]:
+    return {
+        **asset_name(chain, activity.asset_id, data).as_dict(),
+        "received": activity.received,
+        "sent": activity.sent,
+        "transfers_in": activity.transfers_in,
+        "transfers_out": activity.transfers_out,
     }
 
 

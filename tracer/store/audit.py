@@ -56,10 +56,16 @@ class AuditEntry:
 
 class AuditWriter:
     """Appends entries in group commits: a request awaits the commit that holds its row, so no answer
-    leaves unaudited, while many concurrent requests share one transaction (and one fsync)."""
+    leaves unaudited, while many concurrent requests share one transaction (and one fsync).
+
+    The writer keeps one pooled connection for itself: under load every other connection is busy screening,
+    and a commit queued behind them for a connection would hold up every request in its batch. A failed
+    write gives that connection back (the pool replaces a broken one) and the next batch takes a fresh one.
+    """
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self._conn: asyncpg.Connection | None = None  # a pooled one, held
         self._pending: list[tuple[AuditEntry, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -80,6 +86,7 @@ class AuditWriter:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         await self._write_pending()  # whatever arrived during shutdown
+        await self._give_back()
 
     async def _run(self) -> None:
         while True:
@@ -93,9 +100,12 @@ class AuditWriter:
         if not batch:
             return
         try:
-            async with self._pool.acquire() as conn:  # executemany is atomic: one transaction, one trip
-                await conn.executemany(_INSERT, [entry.row() for entry, _ in batch])
+            if self._conn is None:
+                self._conn = await self._pool.acquire()
+            # executemany is atomic: one transaction, one round trip
+            await self._conn.executemany(_INSERT, [entry.row() for entry, _ in batch])
         except Exception as exc:  # handed to every waiting request, which answers 503
+            await self._give_back()
             for _, done in batch:
                 if not done.done():
                     done.set_exception(exc)
@@ -103,6 +113,12 @@ class AuditWriter:
         for _, done in batch:
             if not done.done():
                 done.set_result(None)
+
+    async def _give_back(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # a broken connection is closed by the pool instead
+                await self._pool.release(conn)
 
 
 @dataclass(frozen=True, slots=True)

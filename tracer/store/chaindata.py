@@ -390,6 +390,10 @@ async def read_cursor(conn: asyncpg.Connection | asyncpg.Pool, chain: str, sourc
     return int(value) if value is not None else None
 
 
+# The account chains' rows of a block (tracer.store.transfers), children of ``blocks`` like transactions.
+ACCOUNT_ROW_TABLES = ("token_events", "transfers", "account_txs")
+
+
 async def delete_from_height(conn: asyncpg.Connection, chain: str, height: int) -> int:
     """Drop blocks at ``height`` and above (a reorg); returns how many blocks went."""
     return await delete_blocks(conn, chain, ">= $2", height)
@@ -399,6 +403,8 @@ async def delete_blocks(conn: asyncpg.Connection, chain: str, heights: str, arg:
     """Delete the blocks whose height matches ``heights`` (an SQL condition on $2), and their rows. Each
     table explicitly, child first: a first pass (``tracer.store.bulkload``) runs without the foreign keys
     whose ``ON DELETE CASCADE`` would otherwise do it."""
+    for table in ACCOUNT_ROW_TABLES:
+        await conn.execute(f"DELETE FROM {table} WHERE chain = $1 AND block_height {heights}", chain, arg)
     txs = f"SELECT id FROM transactions WHERE chain = $1 AND block_height {heights}"
     for table in ("tx_inputs", "tx_outputs"):
         await conn.execute(f"DELETE FROM {table} WHERE tx_id IN ({txs})", chain, arg)

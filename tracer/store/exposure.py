@@ -19,6 +19,7 @@ class Limits:
     labels_per_wallet: int = 200  # ownership labels read per wallet (an exchange's wallet can hold thousands)
     exposures_per_wallet: int = 50  # the riskiest first (stored score), then fewest hops, largest amounts
     labels_per_actor: int = 20  # labels read per actor met through exposure
+    assets_per_address: int = 50  # assets listed in an address's activity, most transfers first (airdrops)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,17 @@ class Stats:
     last_height: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class AssetActivity:
+    """An address's activity in one asset (account chains): amounts in base units."""
+
+    asset_id: int  # 0: the native coin
+    received: int
+    sent: int
+    transfers_in: int
+    transfers_out: int
+
+
 @dataclass(slots=True)
 class ScreeningData:
     targets: dict[str, Target] = field(default_factory=dict)
@@ -85,6 +97,7 @@ class ScreeningData:
     )
     totals: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)  # (wallet, asset) -> in, out
     stats: dict[int, Stats] = field(default_factory=dict)
+    assets: dict[int, list[AssetActivity]] = field(default_factory=lambda: defaultdict(list))  # by address
     addresses: dict[int, str] = field(default_factory=dict)  # wallet id -> its (smallest) address
     # asset id -> (contract, symbol, decimals); symbol and decimals None when the token did not say
     tokens: dict[int, tuple[str, str | None, int | None]] = field(default_factory=dict)
@@ -130,6 +143,12 @@ actor_rows AS (
         WHERE wl.wallet = sd.wallet AND wl.tenant = sd.tenant AND wl.actor_key = sd.actor_key
         ORDER BY l.id LIMIT $6) y),
 on_path AS (SELECT DISTINCT p.id FROM e CROSS JOIN unnest(e.path) p (id)),
+activity AS (
+    SELECT t.id AS address_id, x.* FROM t CROSS JOIN LATERAL (
+        SELECT aa.asset_id, aa.received::text AS received, aa.sent::text AS sent, aa.transfers_in,
+               aa.transfers_out
+        FROM address_assets aa WHERE aa.address_id = t.id
+        ORDER BY aa.transfers_in + aa.transfers_out DESC, aa.asset_id LIMIT $7) x),
 totals AS (
     SELECT tt.wallet, tt.asset_id, tt.incoming::text AS incoming, tt.outgoing::text AS outgoing
     FROM (SELECT DISTINCT wallet, asset_id FROM e) k
@@ -141,8 +160,9 @@ SELECT (SELECT json_agg(r) FROM t r) AS targets,
        (SELECT json_agg(json_build_array(a.id, a.address)) FROM on_path p JOIN addresses a ON a.id = p.id)
            AS path_addresses,
        (SELECT json_agg(r) FROM totals r) AS totals,
+       (SELECT json_agg(r) FROM activity r) AS activity,
        (SELECT json_agg(json_build_array(tk.id, tk.address, tk.symbol, tk.decimals)) FROM tokens tk
-        WHERE tk.id IN (SELECT asset_id FROM e)) AS tokens
+        WHERE tk.id IN (SELECT asset_id FROM e UNION SELECT asset_id FROM activity)) AS tokens
 """
 # One address: a scalar parameter keeps the plan generic (an array's length would make each call planned
 # anew: 0.9 ms planning vs 0.08 ms running).
@@ -163,6 +183,7 @@ async def read_screening(
         limits.labels_per_wallet,
         limits.exposures_per_wallet,
         limits.labels_per_actor,
+        limits.assets_per_address,
     )
     data = ScreeningData()
     if row is None or row["targets"] is None:
@@ -180,6 +201,12 @@ async def read_screening(
     for lb in _json_list(row["actor_labels"]):
         data.actor_labels[(lb["wallet"], lb["tenant"], lb["actor_key"])].append(LabelRow(**lb))
     data.addresses.update((wallet, address) for wallet, address in _json_list(row["path_addresses"]))
+    for a in _json_list(row["activity"]):
+        data.assets[a["address_id"]].append(
+            AssetActivity(
+                a["asset_id"], int(a["received"]), int(a["sent"]), a["transfers_in"], a["transfers_out"]
+            )
+        )
     for tt in _json_list(row["totals"]):
         data.totals[(tt["wallet"], tt["asset_id"])] = (int(tt["incoming"]), int(tt["outgoing"]))
     data.tokens.update(

@@ -32,6 +32,7 @@ EXPOSURE_TABLES = (
     "wallet_flows",
     "wallet_totals",
     "address_stats",
+    "address_assets",
     "wallet_labels",
     "wallet_exposure",
     "exposure_seeds",
@@ -80,6 +81,7 @@ _CLEAR = [
     "DELETE FROM wallet_totals WHERE chain = $1",
     "DELETE FROM wallet_flows WHERE chain = $1",
     "DELETE FROM address_stats WHERE chain = $1",
+    "DELETE FROM address_assets WHERE chain = $1",
 ]
 _TOTALS = """
 INSERT INTO wallet_totals (chain, wallet, asset_id, incoming, outgoing, senders, receivers)

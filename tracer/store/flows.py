@@ -5,7 +5,8 @@ One interface, one implementation per storage model, so exposure does not care w
 - ``TransferFlows`` (EVM, TRON): a ``transfers`` row moves an amount of an asset from one account to another.
 
 Each writes, for one chain, the rows of ``wallet_flows`` (wallet -> wallet, summed) and ``address_stats``
-(what screening reports as an address's activity). A wallet is a cluster id, or the address id of an
+(what screening reports as an address's activity); ``TransferFlows`` also ``address_assets`` (that
+activity per asset). A wallet is a cluster id, or the address id of an
 unclustered address. Unknown values are counted as unknown, never summed as 0.
 
 Both are sums over transactions, so they are written in one of three scopes (``Scope``):
@@ -204,6 +205,32 @@ FROM sides GROUP BY address_id
 {_ADD_STATS if scope.add else ""}"""
 
 
+_ADD_ASSETS = """
+ON CONFLICT (address_id, asset_id) DO UPDATE SET
+    received = address_assets.received + EXCLUDED.received,
+    sent = address_assets.sent + EXCLUDED.sent,
+    transfers_in = address_assets.transfers_in + EXCLUDED.transfers_in,
+    transfers_out = address_assets.transfers_out + EXCLUDED.transfers_out
+"""
+
+
+def _transfer_assets(scope: Scope) -> str:
+    """Each address's activity per asset (0: the native coin): what screening lists beside the totals."""
+    since = "AND block_height > $2" if scope.after_height >= 0 else ""
+    return f"""
+INSERT INTO address_assets (address_id, chain, asset_id, received, sent, transfers_in, transfers_out)
+WITH x AS (
+    SELECT from_id, to_id, COALESCE(asset_id, 0) AS asset_id, amount FROM transfers WHERE chain = $1 {since}),
+sides AS (
+    SELECT from_id AS address_id, asset_id, 0::numeric AS received, amount AS sent, 0 AS n_in, 1 AS n_out
+    FROM x
+    UNION ALL
+    SELECT to_id, asset_id, amount, 0, 1, 0 FROM x)
+SELECT address_id, $1, asset_id, sum(received), sum(sent), sum(n_in), sum(n_out)
+FROM sides GROUP BY address_id, asset_id
+{_ADD_ASSETS if scope.add else ""}"""
+
+
 def _args(scope: Scope, chain: str) -> tuple[object, ...]:
     return (chain, scope.after_height) if scope.after_height >= 0 and not scope.regrouped else (chain,)
 
@@ -242,6 +269,7 @@ class TransferFlows:
         await conn.execute(_transfer_flows(scope), *_args(scope, chain))
         if not scope.regrouped:
             await conn.execute(_transfer_stats(scope), *_args(scope, chain))
+            await conn.execute(_transfer_assets(scope), *_args(scope, chain))
 
 
 FLOW_SOURCES: tuple[FlowSource, ...] = (UtxoFlows(), TransferFlows())

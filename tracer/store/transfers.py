@@ -2,7 +2,7 @@
 
 The same contract as ``tracer.store.chaindata.write_blocks`` for Bitcoin: one transaction per batch, bulk
 COPY, a block stored with the same hash is skipped, a different block at a stored height (a reorg) or
-``reindex`` replaces it (its rows go with it by ON DELETE CASCADE), and the cursor moves in the same
+``reindex`` replaces it (its rows deleted with it), and the cursor moves in the same
 transaction as the rows.
 """
 
@@ -16,7 +16,7 @@ import asyncpg
 
 from chains.model import AccountBlock, TokenEventKind
 from tracer.store.addresses import ensure_address_ids
-from tracer.store.chaindata import move_cursor, stored_hashes_at
+from tracer.store.chaindata import delete_blocks, move_cursor, stored_hashes_at
 from tracer.store.freeze_labels import freeze_subjects_at, refresh_freeze_labels
 from tracer.store.tokens import ensure_token_ids
 
@@ -95,8 +95,9 @@ async def write_account_rows(
     replace: Sequence[int] = (),
     issuers: Mapping[str, str] | None = None,
 ) -> AccountWriteStats:
-    """The rows of ``blocks`` in the caller's transaction; heights in ``replace`` are deleted first (their
-    rows go by cascade). Freeze events of the ``issuers`` contracts refresh the subjects' labels."""
+    """The rows of ``blocks`` in the caller's transaction; heights in ``replace`` are deleted first, rows
+    and all (explicitly: a first pass runs without the cascading foreign keys, ``tracer.store.bulkload``).
+    Freeze events of the ``issuers`` contracts refresh the subjects' labels."""
     if not blocks:
         return AccountWriteStats(0, 0, 0, 0)
     chain = blocks[0].chain.value
@@ -104,9 +105,7 @@ async def write_account_rows(
     touched: set[str] = set()
     if replace:
         touched = await freeze_subjects_at(conn, chain, replace)
-        await conn.execute(
-            "DELETE FROM blocks WHERE chain = $1 AND height = ANY($2::integer[])", chain, list(replace)
-        )
+        await delete_blocks(conn, chain, "= ANY($2::integer[])", list(replace))
     stats = await _copy_rows(conn, chain, blocks, source)
     touched |= {e.subject for b in blocks for e in b.events if e.kind in _FREEZE_KINDS and e.token in issuers}
     if not (touched and issuers):
