@@ -89,14 +89,17 @@ def test_actor_pack_early_skip_matches_a_full_pyyaml_load() -> None:
 
 async def test_labels_are_stored_as_parsed_in_file_order(pool: asyncpg.Pool, tmp_path: Path) -> None:
     """Labels that say the same share one staging row of fields (tracer.store.labels); every label must
-    still be stored with its own values, in the order of the files and of the records in each."""
+    still be stored with its own values, in the order of the files (largest first, tracer.jobs.labels) and
+    of the records in each."""
     packs = ["ransomware.yaml.gz", "ofac.yaml", "lazarus.yaml"]  # many tags alike; actors; mixed fields
     for name in packs:
         (tmp_path / name).write_bytes((LABELS / "graphsense-tagpacks/packs" / name).read_bytes())
     (tmp_path / XBT.name).write_bytes(XBT.read_bytes())
     await import_labels(pool, tmp_path)
     expected = []
-    for name in sorted([*packs, XBT.name]):
+    by_size = sorted([*packs, XBT.name], key=lambda name: (-(tmp_path / name).stat().st_size, name))
+    assert by_size[0] == "ransomware.yaml.gz"
+    for name in by_size:
         for r in parse_label_file(name, (tmp_path / name).read_bytes()).records:
             categories = [c.value for c in r.categories]
             values = (r.label, categories[0], categories, r.actor, r.confidence, r.reference, r.actor_key)
