@@ -7,7 +7,8 @@ Run: .venv/bin/python -m bench.exposure_refresh [--txs 1000000] [--home DIR]
    back; index all but those through the file indexer, cluster (the chain's first refresh: full), import
    a label list (synthetic actors on real addresses of the chain: the busiest wallets and random ones);
 2. time a full refresh; then a label import of three new actors (its incremental refresh); then one new
-   block: index it, cluster incrementally, and its incremental refresh; then the next block the same way.
+   block: index it, cluster incrementally, and its incremental refresh; then the next block the same way;
+   then delete the top block (a reorg's rollback).
 
 Each figure is the refresh's own time (``exposure_runs.seconds``), with the actors it searched again.
 With ``--home`` the database is kept and reused (blocks already there are not indexed again). The last
@@ -32,6 +33,7 @@ from tracer.jobs.cluster import run_clustering
 from tracer.jobs.index import index_files
 from tracer.jobs.labels import import_labels
 from tracer.store import embedded
+from tracer.store.chaindata import delete_from_height
 from tracer.store.exposure_refresh import refresh_exposure
 from tracer.store.pool import open_pool
 
@@ -106,7 +108,18 @@ async def _measure(pool: asyncpg.Pool, work: Path, new_blocks: list[bytes]) -> N
         )
         figure(f"+1 block ({n}): clustering and refresh together", t[0], "s")
         one_block = one_block or seconds
+    await _rollback_top(pool)
     print(f"ratio: {full / one_block:.1f}")
+
+
+async def _rollback_top(pool: asyncpg.Pool) -> None:
+    """A reorg's first step: delete the top block with its rows (a kept database indexes it again next run;
+    the refresh after a reorg is a full one, measured above)."""
+    async with pool.acquire() as conn, conn.transaction():
+        top = await conn.fetchval("SELECT max(height) FROM blocks WHERE chain = 'bitcoin'")
+        with timed() as t:
+            await delete_from_height(conn, "bitcoin", top)
+    figure("delete the top block (a reorg's rollback, its rows cascading)", t[0], "s")
 
 
 async def main(argv: Sequence[str] | None = None) -> None:

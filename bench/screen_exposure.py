@@ -138,9 +138,10 @@ def _labels_csv(addresses: Sequence[str]) -> str:
 
 
 async def _prepare(pool: asyncpg.Pool, work: Path, txs: int) -> None:
-    with timed() as t:
-        report = await index_generated(pool, work / "blocks", txs)
-    figure(f"index {report.txs:,} generated txs", t[0], "s")
+    if not await pool.fetchval("SELECT EXISTS (SELECT 1 FROM blocks)"):  # a kept chain: not again
+        with timed() as t:
+            report = await index_generated(pool, work / "blocks", txs)
+        figure(f"index {report.txs:,} generated txs", t[0], "s")
     with timed() as t:
         clusters = await run_clustering(pool)
     figure(

@@ -27,6 +27,7 @@ CREATE TEMP TABLE exposure_affected (tenant text, actor_key text, PRIMARY KEY (t
     ON COMMIT DROP;
 CREATE TEMP TABLE exposure_moved (address_id bigint PRIMARY KEY, old bigint, new bigint, clustered boolean)
     ON COMMIT DROP;
+CREATE TEMP TABLE exposure_old_flows (LIKE wallet_flows) ON COMMIT DROP;
 """
 
 
@@ -119,14 +120,29 @@ async def find_regrouped(conn: asyncpg.Connection, chain: str) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM exposure_regrouped"))
 
 
-# The regrouped wallets' flows go; both ends of each count as touched.
+# The regrouped wallets' flows go, kept aside in ``exposure_old_flows`` until they are written again.
 DROP_REGROUPED_FLOWS = [
     f"""WITH gone AS (DELETE FROM wallet_flows w USING exposure_regrouped r
-                      WHERE w.chain = $1 AND w.{side} = r.wallet RETURNING w.src, w.dst)
-        INSERT INTO exposure_touched SELECT src FROM gone UNION SELECT dst FROM gone
-        ON CONFLICT DO NOTHING"""
+                      WHERE w.chain = $1 AND w.{side} = r.wallet RETURNING w.*)
+        INSERT INTO exposure_old_flows SELECT * FROM gone"""
     for side in ("src", "dst")
 ]
+# Once they are written again: both ends of each flow that differs from before (new, gone or changed)
+# count as touched. A regrouped wallet's other flows are what they were (a cluster that grew by a few
+# addresses keeps most of its counterparties, amounts and transactions), so the actors that expanded those
+# wallets read the same flows as before and need no new search.
+REGROUPED_FLOWS_CHANGED = """
+WITH now AS (
+    SELECT w.* FROM wallet_flows w
+    WHERE w.chain = $1 AND (w.src IN (SELECT wallet FROM exposure_regrouped)
+                            OR w.dst IN (SELECT wallet FROM exposure_regrouped))),
+differ AS (
+    (TABLE exposure_old_flows EXCEPT ALL TABLE now)
+    UNION ALL
+    (TABLE now EXCEPT ALL TABLE exposure_old_flows))
+INSERT INTO exposure_touched SELECT src FROM differ UNION SELECT dst FROM differ
+ON CONFLICT DO NOTHING
+"""
 # Totals of the touched wallets, from their flows (as the full refresh computes every wallet's).
 TOUCHED_TOTALS = [
     "DELETE FROM wallet_totals t USING exposure_touched x WHERE t.chain = $1 AND t.wallet = x.wallet",

@@ -184,9 +184,7 @@ async def _update(
             await conn.execute(statement, chain)
         for source in applicable:
             await source.write(conn, chain, Scope(regrouped=True))
-        await conn.execute(
-            "INSERT INTO exposure_touched SELECT wallet FROM exposure_regrouped ON CONFLICT DO NOTHING"
-        )
+        await conn.execute(changes.REGROUPED_FLOWS_CHANGED, chain)
     if mark.last_height > last.last_height:
         for source in applicable:
             await source.write(conn, chain, Scope(after_height=last.last_height, add=True))

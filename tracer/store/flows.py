@@ -15,7 +15,8 @@ Both are sums over transactions, so they are written in one of three scopes (``S
   that touch a regrouped wallet;
 - every transaction of the wallets in the temp table ``exposure_regrouped`` (whose members changed with a
   clustering run), for the pairs that touch one of them, after those pairs were deleted.
-Every written pair's wallets land in the temp table ``exposure_touched`` (incremental scopes only).
+The wallets of every pair added to land in the temp table ``exposure_touched`` (new blocks); the caller of
+the regrouped scope compares what it wrote with what it deleted (most pairs come back unchanged).
 """
 
 from __future__ import annotations
@@ -84,14 +85,14 @@ def _pair_filter(scope: Scope, src: str, dst: str) -> str:
 
 
 def _insert_flows(scope: Scope, select: str) -> str:
-    """The INSERT of ``select``'s flows, adding to stored rows and noting the touched wallets if the scope
-    is incremental (a stored transaction's later txids never come before the stored ones)."""
+    """The INSERT of ``select``'s flows; with ``add``, added to stored rows (a stored transaction's later
+    txids never come before the stored ones), noting the touched wallets."""
     insert = f"""INSERT INTO wallet_flows (chain, src, dst, asset_id, amount, unknown_txs, tx_count, txids,
                           first_height, last_height)
 {select}"""
-    if not scope.incremental:
+    if not scope.add:
         return insert
-    return f"""WITH written AS ({insert}{_ADD_FLOWS if scope.add else ""} RETURNING src, dst)
+    return f"""WITH written AS ({insert}{_ADD_FLOWS} RETURNING src, dst)
 INSERT INTO exposure_touched SELECT src FROM written UNION SELECT dst FROM written
 ON CONFLICT DO NOTHING"""
 
