@@ -24,7 +24,6 @@ import contextlib
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from bench.proc_cpu import cpu_since, postmaster_pid, tree_cpu_seconds
 from chains.bitcoin.address import p2pkh_address, segwit_address
 from tracer.config import Settings
 from tracer.demo import load
+from tracer.devnode.serving import free_port
 from tracer.store.keys import Role, create_key
 from tracer.store.pool import open_pool
 
@@ -189,13 +189,6 @@ def mixed(kinds: dict[str, list[str]], count: int) -> list[str]:
     rng = random.Random(11)
     names = list(MIX)
     return [rng.choice(kinds[rng.choices(names, [MIX[n] for n in names])[0]]) for _ in range(count)]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager

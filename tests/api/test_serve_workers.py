@@ -17,19 +17,13 @@ import asyncpg
 import pytest
 
 from api.test_keys_cli import tracer
+from tracer.devnode.serving import free_port
 from tracer.store.audit import verify
 from tracer.store.keys import Role, create_key
 
 WORKERS = 2
 SCREENS = 240
 CONNECTIONS = 24  # fresh TCP connections: the kernel spreads them over the workers
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager

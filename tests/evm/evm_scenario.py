@@ -6,6 +6,7 @@ wallet (one through a forwarding contract: an internal transfer), and a freeze."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from chains.evm.address import from_hex
 from tracer.devnode.evm_anvil import Anvil, calldata
@@ -87,4 +88,19 @@ def expected_transfers(s: Scenario) -> set[tuple[str, str | None, str, str, int]
         ("token", token, c(DEPOSIT_2), c(s.exchange), 40 * TOKEN_UNIT),
         ("native", None, DEPOSIT_1, c(s.forwarder), ETHER // 2),
         ("internal", None, c(s.forwarder), c(s.exchange), ETHER // 2),  # only traces show this one
+    }
+
+
+def asset_rows(activity: Any) -> dict[str, tuple[object, ...]]:
+    """A screening answer's per-asset activity as (symbol, decimals, received, sent, in, out) by asset."""
+    return {
+        a["asset"]: (
+            a["symbol"],
+            a["decimals"],
+            a["received"],
+            a["sent"],
+            a["transfers_in"],
+            a["transfers_out"],
+        )
+        for a in activity["assets"]
     }

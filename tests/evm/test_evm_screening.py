@@ -17,7 +17,7 @@ import asyncpg
 
 from chains.evm.address import from_hex
 from chains.model import Chain
-from evm.evm_scenario import ETHER, TOKEN_UNIT, run_scenario
+from evm.evm_scenario import ETHER, TOKEN_UNIT, asset_rows, run_scenario
 from tracer.api.server import start_server
 from tracer.config import Settings
 from tracer.devnode.evm_anvil import Anvil
@@ -40,17 +40,7 @@ async def test_screen_ethereum_address_cli_and_api(
     activity = result["activity"]
     # alice: 1 ether in; tokens: 500 in from the owner, 150 out (bob's transferFrom), 40 to a deposit address
     assert (activity["received"], activity["sent"], activity["tx_count"]) == (ETHER, 0, 4)
-    assets = {
-        a["asset"]: (
-            a["symbol"],
-            a["decimals"],
-            a["received"],
-            a["sent"],
-            a["transfers_in"],
-            a["transfers_out"],
-        )
-        for a in activity["assets"]
-    }
+    assets = asset_rows(activity)
     assert assets == {
         "native": ("ETH", 18, ETHER, 0, 1, 0),
         from_hex(s.token): ("TUSD", 6, 500 * TOKEN_UNIT, 190 * TOKEN_UNIT, 1, 2),

@@ -14,6 +14,7 @@ import asyncpg
 
 from chains.model import Chain
 from chains.tron.address import from_hex
+from evm.evm_scenario import asset_rows
 from evm.test_tron_http import LEDGER_ACCOUNT, RECORDS, ROWS, USDT_HEX
 from tracer.devnode.tron_replay import TronReplayStore, serve_tron_replay
 from tracer.indexer.pipeline import RunOptions
@@ -99,17 +100,7 @@ async def test_trc10_metadata_and_per_asset_activity(pool: asyncpg.Pool) -> None
     assert tokens == {"trc10:1005065": ("TSTA", "Test asset record", 3), USDT: (None, None, None)}
 
     result = await screen(pool, "tron", LEDGER_ACCOUNT)
-    assets = {
-        a["asset"]: (
-            a["symbol"],
-            a["decimals"],
-            a["received"],
-            a["sent"],
-            a["transfers_in"],
-            a["transfers_out"],
-        )
-        for a in result["activity"]["assets"]  # type: ignore[index]
-    }
+    assets = asset_rows(result["activity"])
     assert assets == {
         "native": ("TRX", 6, 1, 150_466_320, 1, 1),
         "trc10:1005065": ("TSTA", 3, 8_888_880_000, 0, 1, 0),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-import socket
 import time
 
 import aiohttp
@@ -15,15 +14,10 @@ import pytest
 from indexer.conftest import start_tracer
 from tracer.config import Settings
 from tracer.devnode.bitcoin_replay import ReplayNode
+from tracer.devnode.serving import free_port
 
 DEADLINE_S = 120.0
 _BLOCKS = re.compile(r'^tracer_index_blocks_total\{chain="bitcoin"\} (\S+)$', re.MULTILINE)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def scrape_until_all_blocks(url: str, blocks: int) -> str:

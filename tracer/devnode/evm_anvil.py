@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from chains.errors import NodeError
 from chains.evm.parse import hex_int
 from chains.rpc import JsonRpcClient
 from chains.transport import HttpTransport
+from tracer.devnode.serving import free_port
 
 ROOT: Final = Path(__file__).resolve().parents[2]
 ANVIL_BIN: Final = ROOT / ".tools/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil"
@@ -35,12 +35,6 @@ STARTUP_TIMEOUT_S: Final = 30.0
 
 class AnvilMissing(RuntimeError):
     pass
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.asynccontextmanager
