@@ -39,7 +39,7 @@ TABLES = {
     "exposure_seeds": "chain, tenant, actor_key, wallet",
     "exposure_cuts": "chain, tenant, actor_key",
     "exposure_wallets": "address_id",
-    "wallet_answers": "wallet",  # the answer parts screening passes through (tracer.store.wallet_answers)
+    "wallet_answers": "wallet, address_id",  # the answer parts screening passes through
     "answer_digests": "chain, tenant, actor_key, asset_id",
 }
 

@@ -18,14 +18,13 @@ from chains.model import Chain
 from tracer.config import Settings
 from tracer.errors import InvalidAddress, UnsupportedChain
 from tracer.labels.records import PUBLIC_TENANT, check_tenant
-from tracer.risk.answers import plain
+from tracer.risk.answers import label_json, plain
 from tracer.risk.exposure import Actor, asset_name, exposures_of, ownership_findings
 from tracer.risk.scoring import assess
 from tracer.store.coverage_cache import read_coverage_cached
 from tracer.store.errors import translate_errors
 from tracer.store.exposure import (
     AssetActivity,
-    LabelRow,
     Limits,
     ScreeningData,
     Stats,
@@ -115,7 +114,8 @@ async def screen_many(
 ) -> Screened:
     """Screen normalised addresses of one chain, set-based (not one statement per address): one round
     trip for the addresses whose wallets' answer parts the refresh stored (tracer.store.wallet_answers;
-    their ``counterparties``, ``exposure`` and ``risk.reasons`` are JSON fragments), one more for the rest.
+    their ``labels``, ``counterparties``, ``exposure`` and ``risk.reasons`` are JSON fragments), one more
+    for the rest.
     The coverage reference is mostly cached (it changes with indexing, imports and refreshes, not per
     screen); its full block is at ``GET /v1/coverage/{id}``. ``precomputed=False`` answers every address
     the reference way (the oracle the stored parts are checked against)."""
@@ -123,14 +123,12 @@ async def screen_many(
     coverage = await read_coverage_cached(conn, options.tenants)
     answers: dict[str, dict[str, object]] = {}
     if precomputed and options.tenants == ANSWER_TENANTS and options.limits == ANSWER_LIMITS:
-        rows = await read_answers(
-            conn, chain.value, addresses, options.tenants, options.limits.assets_per_address
-        )
+        rows = await read_answers(conn, chain.value, addresses, options.limits.assets_per_address)
         for address in addresses:
             row = rows.get(address)
             if row is None:
                 answers[address] = _answer(chain, address, ScreeningData(), screened_at, {})  # not known
-            elif row.built and not row.labelled:
+            elif row.built:
                 answers[address] = _from_parts(chain, row, screened_at)
     rest = [a for a in addresses if a not in answers]
     if rest:  # the reference way: from the exposure rows, actors and paths
@@ -141,7 +139,7 @@ async def screen_many(
 
 
 def _from_parts(chain: Chain, row: AnswerRow, screened_at: str) -> dict[str, object]:
-    """The answer of an address whose wallet has no labels of its own, from its wallet's stored parts."""
+    """An address's answer from its wallet's stored parts (as the address sees them: its own labels)."""
     r = row.record
     data = ScreeningData()
     for a in orjson.loads(r["assets"] or "[]"):
@@ -156,10 +154,9 @@ def _from_parts(chain: Chain, row: AnswerRow, screened_at: str) -> dict[str, obj
         "known": True,
         "cluster": {"id": r["wallet"], "size": r["wallet_size"]},
         "activity": _activity(chain, stats, data, r["id"]),
-        "labels": [],
     }
-    if row.parts is None:
-        result.update(counterparties=[], exposure=[], risk=assess([]).as_dict())
+    if row.parts is None:  # no labels, no exposure
+        result.update(labels=[], counterparties=[], exposure=[], risk=assess([]).as_dict())
     else:
         result.update(row.parts.fill(r["address"]))
     return result
@@ -221,18 +218,4 @@ def _asset_activity(chain: Chain, activity: AssetActivity, data: ScreeningData) 
         "sent": activity.sent,
         "transfers_in": activity.transfers_in,
         "transfers_out": activity.transfers_out,
-    }
-
-
-def label_json(label: LabelRow, relation: str) -> dict[str, object]:
-    return {
-        "address": label.address,
-        "relation": relation,
-        "label": label.label,
-        "category": label.category,
-        "source": label.source,
-        "actor": label.actor,
-        "actor_id": label.actor_id,  # its actor record (GET /v1/actors/{id}); None: the label names none
-        "confidence": label.confidence,
-        "reference": label.reference,
     }

@@ -2,8 +2,7 @@
 screening: one indexed row per screened address instead of its exposure rows, actors and paths.
 
 Parts are built for the public lists with the default read limits (``ANSWER_TENANTS``, ``ANSWER_LIMITS``);
-a screening that sees a tenant's private labels or reads other limits, and an address whose wallet carries
-labels of its own (ownership depends on which member is screened), is answered the reference way
+a screening that sees a tenant's private labels or reads other limits is answered the reference way
 (tracer.risk.screening). A full refresh rebuilds every wallet's parts; an incremental one those of the
 wallets whose parts could differ: exposure rows of the actors it searched again (before and after), flows,
 totals, clusters or labels it changed, and actors or tokens whose shown details changed (``answer_digests``).
@@ -25,10 +24,15 @@ from tracer.store.exposure import TARGETS_SQL, Limits, read_wallets
 ANSWER_TENANTS = (PUBLIC_TENANT,)
 ANSWER_LIMITS = Limits()
 _BATCH = 2000  # wallets per read: ~100,000 exposure rows at most
-_COLUMNS = ("wallet", "chain", "score", "level", "counterparties", "exposure", "reasons")
+_COLUMNS = (
+    "wallet", "address_id", "chain", "score", "level", "labels", "counterparties", "exposure", "reasons"
+)  # fmt: skip
 
-_WALLETS_WITH_EXPOSURE = """
-SELECT DISTINCT wallet FROM wallet_exposure WHERE chain = $1 AND tenant = ANY($2::text[]) ORDER BY wallet
+# Wallets with parts: those with exposure or labels.
+_WALLETS_WITH_PARTS = """
+SELECT wallet FROM wallet_exposure WHERE chain = $1 AND tenant = ANY($2::text[])
+UNION SELECT wallet FROM wallet_labels WHERE chain = $1 AND tenant = ANY($2::text[])
+ORDER BY wallet
 """
 # What the parts show of an actor (for each of its labels: wallet, label, source title, actor record) and
 # of a token; a wallet's parts change with them even when its exposure rows stay.
@@ -79,9 +83,10 @@ WHERE e.chain = $1 AND e.asset_id IN (SELECT asset_id FROM c WHERE asset_id <> -
 ON CONFLICT DO NOTHING
 """
 _DROP_DIRTY = "DELETE FROM wallet_answers a USING answers_dirty d WHERE a.wallet = d.wallet"
-_DIRTY_WITH_EXPOSURE = """
+_DIRTY_WITH_PARTS = """
 SELECT d.wallet FROM answers_dirty d
 WHERE EXISTS (SELECT 1 FROM wallet_exposure e WHERE e.wallet = d.wallet AND e.tenant = ANY($1::text[]))
+   OR EXISTS (SELECT 1 FROM wallet_labels l WHERE l.wallet = d.wallet AND l.tenant = ANY($1::text[]))
 ORDER BY d.wallet
 """
 
@@ -89,7 +94,7 @@ ORDER BY d.wallet
 async def rebuild_all(conn: asyncpg.Connection, chain: str) -> int:
     """Every wallet's parts on ``chain`` (a full refresh). Returns how many wallets have parts."""
     await conn.execute("DELETE FROM wallet_answers WHERE chain = $1", chain)
-    wallets = [r["wallet"] for r in await conn.fetch(_WALLETS_WITH_EXPOSURE, chain, list(ANSWER_TENANTS))]
+    wallets = [r["wallet"] for r in await conn.fetch(_WALLETS_WITH_PARTS, chain, list(ANSWER_TENANTS))]
     built = await _build(conn, chain, wallets)
     await conn.execute("INSERT INTO answer_chains (chain) VALUES ($1) ON CONFLICT DO NOTHING", chain)
     await conn.execute(_NEW_DIGESTS, chain)
@@ -110,7 +115,7 @@ async def rebuild_changed(conn: asyncpg.Connection, chain: str) -> int:
     await conn.execute(_NEW_DIGESTS, chain)
     await conn.execute(_DIRTY_CHANGED, chain)
     await conn.execute(_DROP_DIRTY)
-    wallets = [r["wallet"] for r in await conn.fetch(_DIRTY_WITH_EXPOSURE, list(ANSWER_TENANTS))]
+    wallets = [r["wallet"] for r in await conn.fetch(_DIRTY_WITH_PARTS, list(ANSWER_TENANTS))]
     built = await _build(conn, chain, wallets)
     for statement in _STORE_DIGESTS:
         await conn.execute(statement, *([chain] if "$1" in statement else []))
@@ -124,7 +129,7 @@ async def _build(conn: asyncpg.Connection, chain: str, wallets: Sequence[int]) -
         batch = wallets[start : start + _BATCH]
         data = await read_wallets(conn, chain, batch, ANSWER_TENANTS, ANSWER_LIMITS)
         actors: dict[tuple[int, str, str], Actor] = {}
-        parts = [p for w in batch if (p := wallet_parts(Chain(chain), w, data, actors)) is not None]
+        parts = [p for w in batch for p in wallet_parts(Chain(chain), w, data, actors)]
         await conn.copy_records_to_table(
             "wallet_answers", records=[_record(chain, p) for p in parts], columns=_COLUMNS
         )
@@ -133,19 +138,25 @@ async def _build(conn: asyncpg.Connection, chain: str, wallets: Sequence[int]) -
 
 
 def _record(chain: str, p: WalletParts) -> tuple[object, ...]:
-    return (p.wallet, chain, p.score, p.level, p.counterparties, p.exposure, p.reasons)
+    return (
+        p.wallet,
+        p.address_id,
+        chain,
+        p.score,
+        p.level,
+        p.labels,
+        p.counterparties,
+        p.exposure,
+        p.reasons,
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class AnswerRow:
     """A screened address as the fast read gives it: where it is, its activity, and its wallet's parts."""
 
-    record: asyncpg.Record  # the TARGETS_SQL columns, ``assets`` (JSON) and ``labelled``
-    parts: WalletParts | None  # None: the wallet has no exposure
-
-    @property
-    def labelled(self) -> bool:
-        return bool(self.record["labelled"])
+    record: asyncpg.Record  # the TARGETS_SQL columns, ``assets`` (JSON) and ``built``
+    parts: WalletParts | None  # None: the wallet has no exposure and no labels
 
     @property
     def built(self) -> bool:
@@ -153,17 +164,18 @@ class AnswerRow:
         return bool(self.record["built"])
 
 
+# The parts as the address sees them: its own (a labelled member), else those of any member.
 _READ = """
-SELECT t.*, EXISTS (SELECT 1 FROM wallet_labels wl WHERE wl.wallet = t.wallet AND wl.tenant = ANY($3::text[]))
-           AS labelled,
-       EXISTS (SELECT 1 FROM answer_chains WHERE chain = $1) AS built,
+SELECT t.*, EXISTS (SELECT 1 FROM answer_chains WHERE chain = $1) AS built,
        (SELECT json_agg(x) FROM (
             SELECT aa.asset_id, aa.received::text AS received, aa.sent::text AS sent, aa.transfers_in,
                    aa.transfers_out, tk.address AS contract, tk.symbol, tk.decimals
             FROM address_assets aa LEFT JOIN tokens tk ON tk.id = aa.asset_id WHERE aa.address_id = t.id
-            ORDER BY aa.transfers_in + aa.transfers_out DESC, aa.asset_id LIMIT $4) x) AS assets,
-       wa.wallet AS parts_wallet, wa.score, wa.level, wa.counterparties, wa.exposure, wa.reasons
-FROM ({targets}) t LEFT JOIN wallet_answers wa ON wa.wallet = t.wallet
+            ORDER BY aa.transfers_in + aa.transfers_out DESC, aa.asset_id LIMIT $3) x) AS assets,
+       wa.address_id AS parts_of, wa.score, wa.level, wa.labels, wa.counterparties, wa.exposure, wa.reasons
+FROM ({targets}) t LEFT JOIN LATERAL (
+    SELECT * FROM wallet_answers wa WHERE wa.wallet = t.wallet AND wa.address_id IN (t.id, 0)
+    ORDER BY wa.address_id DESC LIMIT 1) wa ON true
 """
 # One address: a scalar parameter keeps the plan generic (see tracer.store.exposure).
 _READ_ONE = _READ.format(targets=TARGETS_SQL.format(targets="(SELECT $2::text AS address) x"))
@@ -171,17 +183,24 @@ _READ_MANY = _READ.format(targets=TARGETS_SQL.format(targets="unnest($2::text[])
 
 
 async def read_answers(
-    conn: asyncpg.Connection, chain: str, addresses: Sequence[str], tenants: Sequence[str], assets: int
+    conn: asyncpg.Connection, chain: str, addresses: Sequence[str], assets: int
 ) -> dict[str, AnswerRow]:
-    """The known ones of ``addresses`` with their wallets' parts, in one statement."""
+    """The known ones of ``addresses`` with their wallets' parts (``ANSWER_TENANTS``), in one statement."""
     query, target = (_READ_ONE, addresses[0]) if len(addresses) == 1 else (_READ_MANY, list(addresses))
-    rows = await conn.fetch(query, chain, target, list(tenants), assets)
+    rows = await conn.fetch(query, chain, target, assets)
     return {r["address"]: AnswerRow(r, _parts(r)) for r in rows}
 
 
 def _parts(r: asyncpg.Record) -> WalletParts | None:
-    if r["parts_wallet"] is None:
+    if r["parts_of"] is None:
         return None
     return WalletParts(
-        r["parts_wallet"], r["score"], r["level"], r["counterparties"], r["exposure"], r["reasons"]
+        r["wallet"],
+        r["parts_of"],
+        r["score"],
+        r["level"],
+        r["labels"],
+        r["counterparties"],
+        r["exposure"],
+        r["reasons"],
     )

@@ -1,15 +1,19 @@
 -- Each wallet's screening answer parts, built by the exposure refresh (tracer/store/wallet_answers.py) from
--- the rows screening would otherwise read and assemble per request: the counterparties, exposure and risk
--- reasons as JSON, with the screened address left as a placeholder. A screening of an address whose wallet
--- has no labels of its own reads one row and passes the JSON through.
+-- the rows screening would otherwise read and assemble per request: the labels, counterparties, exposure
+-- and risk reasons as JSON, with the screened address left as a placeholder. One row serves every member
+-- of the wallet without a label of its own (address_id 0), one more each labelled member (its labels are
+-- 'self', the others 'cluster'). A screening reads one row and passes the JSON through.
 CREATE TABLE wallet_answers (
-    wallet          bigint  PRIMARY KEY,   -- wallet ids are address ids: unique across chains
+    wallet          bigint  NOT NULL,   -- wallet ids are address ids: unique across chains
+    address_id      bigint  NOT NULL,   -- 0: any member without a label of its own
     chain           text    NOT NULL,
     score           integer NOT NULL,
     level           text    NOT NULL,
+    labels          bytea   NOT NULL,
     counterparties  bytea   NOT NULL,
     exposure        bytea   NOT NULL,
-    reasons         bytea   NOT NULL
+    reasons         bytea   NOT NULL,
+    PRIMARY KEY (wallet, address_id)
 );
 CREATE INDEX wallet_answers_chain ON wallet_answers (chain);
 
