@@ -48,11 +48,8 @@ SELECT $1, '', '', tk.id, md5(concat_ws('|', tk.address, tk.symbol, tk.decimals)
 WHERE tk.chain = $1
 """
 _NEW_DIGESTS = f"CREATE TEMP TABLE answer_new_digests ON COMMIT DROP AS {_DIGESTS}"
-_STORE_DIGESTS = [
-    "DELETE FROM answer_digests WHERE chain = $1",
-    "INSERT INTO answer_digests SELECT * FROM answer_new_digests",
-    "DROP TABLE answer_new_digests",
-]
+_DROP_DIGESTS = "DELETE FROM answer_digests WHERE chain = $1"
+_STORE_DIGESTS = "INSERT INTO answer_digests SELECT * FROM answer_new_digests; DROP TABLE answer_new_digests"
 _DIRTY = "CREATE TEMP TABLE IF NOT EXISTS answers_dirty (wallet bigint PRIMARY KEY) ON COMMIT DROP"
 # Wallets with rows of the actors the incremental refresh searches again: run before their rows go, and
 # after the new ones are written.
@@ -98,8 +95,7 @@ async def rebuild_all(conn: asyncpg.Connection, chain: str) -> int:
     built = await _build(conn, chain, wallets)
     await conn.execute("INSERT INTO answer_chains (chain) VALUES ($1) ON CONFLICT DO NOTHING", chain)
     await conn.execute(_NEW_DIGESTS, chain)
-    for statement in _STORE_DIGESTS:
-        await conn.execute(statement, *([chain] if "$1" in statement else []))
+    await _store_digests(conn, chain)
     return built
 
 
@@ -117,10 +113,15 @@ async def rebuild_changed(conn: asyncpg.Connection, chain: str) -> int:
     await conn.execute(_DROP_DIRTY)
     wallets = [r["wallet"] for r in await conn.fetch(_DIRTY_WITH_PARTS, list(ANSWER_TENANTS))]
     built = await _build(conn, chain, wallets)
-    for statement in _STORE_DIGESTS:
-        await conn.execute(statement, *([chain] if "$1" in statement else []))
+    await _store_digests(conn, chain)
     await conn.execute("DROP TABLE answers_dirty")
     return built
+
+
+async def _store_digests(conn: asyncpg.Connection, chain: str) -> None:
+    """The digests just computed (``answer_new_digests``) become the stored ones."""
+    await conn.execute(_DROP_DIGESTS, chain)
+    await conn.execute(_STORE_DIGESTS)
 
 
 async def _build(conn: asyncpg.Connection, chain: str, wallets: Sequence[int]) -> int:
