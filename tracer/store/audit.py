@@ -2,7 +2,7 @@
 
 Each row's ``hash`` is SHA-256 over the previous row's hash and the row's content as ``audit_digest``
 (migration 009) renders it. The writer computes the hashes of a batch itself (tracer.store.audit_digest)
-and appends the batch in one statement (``audit_append``, migration 022) under an advisory lock, so every
+and appends the batch in one statement (``audit_append``, migration 023) under an advisory lock, so every
 process extends the same chain; a row inserted without a hash (a manual INSERT) is chained by the trigger.
 """
 
