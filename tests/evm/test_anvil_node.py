@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import tempfile
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +16,7 @@ from chains.model import AccountBlock, Chain, TokenEventKind, TransferKind
 from chains.rpc import JsonRpcClient
 from chains.transport import HttpTransport
 from evm.evm_scenario import TOKEN_UNIT, expected_transfers, run_scenario
-from tracer.devnode.evm_anvil import Anvil
+from tracer.devnode.evm_anvil import Anvil, run_anvil
 
 
 @pytest.fixture
@@ -77,3 +79,26 @@ async def test_per_transaction_receipts_and_call_traces_give_the_same_blocks(
     assert [t for b in reference for t in b.transfers if t.kind is not TransferKind.INTERNAL] == [
         t for b in without for t in b.transfers
     ]
+
+
+async def test_anvil_keeps_its_block_states_in_a_home_of_its_own_that_goes_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # anvil moves old block states to $HOME/.foundry/anvil/tmp; a killed anvil used to leave them behind in
+    # the user's home (44 GB over a day of test and bench runs).
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    async with run_anvil() as url, Anvil.connect(url) as chain:
+        sender, to = chain.accounts[:2]
+        for value in range(1, 1_201):  # one block each: anvil automines
+            await chain.client.call("eth_sendTransaction", [{"from": sender, "to": to, "value": hex(value)}])
+        assert _persisted_states(tmp_path) > 0  # states did go to disk, in anvil's own home
+    assert not _entries(tmp_path)
+
+
+def _persisted_states(temp: Path) -> int:
+    (home,) = temp.glob("tracer-anvil-*")
+    return sum(len(_entries(d)) for d in (home / ".foundry/anvil/tmp").iterdir())
+
+
+def _entries(directory: Path) -> list[Path]:
+    return list(directory.iterdir())

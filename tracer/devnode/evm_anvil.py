@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import signal
+import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,17 +45,24 @@ async def run_anvil(*, chain_id: int = 1, extra: Sequence[str] = ()) -> AsyncIte
         raise AnvilMissing(f"{ANVIL_BIN} is missing: run scripts/bootstrap")
     port = free_port()
     args = [str(ANVIL_BIN), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id), *extra]
-    proc = await asyncio.create_subprocess_exec(
-        *args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        await _wait_ready(url, proc)
-        yield url
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        await proc.wait()
+    # anvil moves old block states to disk under $HOME/.foundry/anvil/tmp and removes them only when it exits
+    # cleanly; a killed anvil leaves them (hundreds of MB a run). Its own HOME, removed here, keeps none.
+    with tempfile.TemporaryDirectory(prefix="tracer-anvil-") as home:
+        proc = await asyncio.create_subprocess_exec(
+            *args,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, "HOME": home},
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            await _wait_ready(url, proc)
+            yield url
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
 
 
 async def _wait_ready(url: str, proc: asyncio.subprocess.Process) -> None:
