@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import asyncpg
@@ -117,16 +116,19 @@ WALLET_LABELS_SQL = """
 # addresses with their wallet and activity; each distinct wallet's labels and riskiest exposures (a bounded
 # number); each actor met once with its labels; the addresses on the paths; the wallets' totals; the
 # tokens. Amounts come as text: JSON numbers cannot carry every uint256.
-_SCREEN = f"""
-WITH t AS MATERIALIZED (
+TARGETS_SQL = """
     SELECT a.address, a.id, COALESCE(ac.cluster_id, a.id) AS wallet, COALESCE(c.size, 1) AS wallet_size,
            s.tx_count, s.received::text AS received, s.sent::text AS sent, s.spends, s.spends_value_unknown,
            s.first_height, s.last_height
-    FROM {{targets}}
+    FROM {targets}
     JOIN addresses a ON a.chain = $1 AND a.address = x.address
     LEFT JOIN address_clusters ac ON ac.address_id = a.id
     LEFT JOIN clusters c ON c.id = ac.cluster_id
-    LEFT JOIN address_stats s ON s.address_id = a.id),
+    LEFT JOIN address_stats s ON s.address_id = a.id"""
+# Wallets instead of addresses (the refresh builds each wallet's answer parts: tracer.store.wallet_answers).
+_WALLETS = "SELECT x.wallet AS id, x.wallet FROM unnest($2::bigint[]) x (wallet)"
+_SCREEN = f"""
+WITH t AS MATERIALIZED ({{targets}}),
 w AS MATERIALIZED (SELECT DISTINCT wallet FROM t),
 own AS (
     SELECT y.* FROM w CROSS JOIN LATERAL ({WALLET_LABELS_SQL}
@@ -136,7 +138,7 @@ e AS MATERIALIZED (
         SELECT e.tenant, e.actor_key, e.direction, e.asset_id, e.hops, e.amount::text AS amount,
                e.unknown_txs, e.tx_count, e.path, e.path_txids, e.txids
         FROM wallet_exposure e WHERE e.wallet = w.wallet AND e.tenant = ANY($3::text[])
-        ORDER BY e.score DESC, e.hops, e.amount DESC, e.actor_key, e.direction LIMIT $5) x),
+        ORDER BY e.score DESC, e.hops, e.amount DESC, e.actor_key, e.direction, e.asset_id LIMIT $5) x),
 seeds AS MATERIALIZED (SELECT DISTINCT path[1] AS wallet, tenant, actor_key FROM e),
 actor_rows AS (
     SELECT y.* FROM seeds sd CROSS JOIN LATERAL ({WALLET_LABELS_SQL}
@@ -166,8 +168,9 @@ SELECT (SELECT json_agg(r) FROM t r) AS targets,
 """
 # One address: a scalar parameter keeps the plan generic (an array's length would make each call planned
 # anew: 0.9 ms planning vs 0.08 ms running).
-_SCREEN_ONE = _SCREEN.format(targets="(SELECT $2::text AS address) x")
-_SCREEN_MANY = _SCREEN.format(targets="unnest($2::text[]) x (address)")
+_SCREEN_ONE = _SCREEN.format(targets=TARGETS_SQL.format(targets="(SELECT $2::text AS address) x"))
+_SCREEN_MANY = _SCREEN.format(targets=TARGETS_SQL.format(targets="unnest($2::text[]) x (address)"))
+_SCREEN_WALLETS = _SCREEN.format(targets=_WALLETS)
 
 
 async def read_screening(
@@ -175,7 +178,38 @@ async def read_screening(
 ) -> ScreeningData:
     """Everything the screening of ``addresses`` needs, in one statement (one round trip, one snapshot)."""
     query, target = (_SCREEN_ONE, addresses[0]) if len(addresses) == 1 else (_SCREEN_MANY, list(addresses))
-    row = await conn.fetchrow(
+    row = await _fetch(conn, query, target, chain=chain, tenants=tenants, limits=limits)
+    data = ScreeningData()
+    if row is None or row["targets"] is None:
+        return data
+    for t in orjson.loads(row["targets"]):
+        target_row = Target(t["address"], t["id"], t["wallet"], t["wallet_size"])
+        data.targets[target_row.address] = target_row
+        data.labels.setdefault(target_row.wallet, [])
+        if t["tx_count"] is not None:
+            data.stats[target_row.id] = stats_of(t)
+    return _parse(row, data)
+
+
+async def read_wallets(
+    conn: asyncpg.Connection, chain: str, wallets: Sequence[int], tenants: Sequence[str], limits: Limits
+) -> ScreeningData:
+    """What the answers of ``wallets`` need besides the screened address (no targets, no activity)."""
+    no_activity = replace(limits, assets_per_address=0)
+    row = await _fetch(conn, _SCREEN_WALLETS, list(wallets), chain=chain, tenants=tenants, limits=no_activity)
+    return ScreeningData() if row is None else _parse(row, ScreeningData())
+
+
+async def _fetch(
+    conn: asyncpg.Connection,
+    query: str,
+    target: object,
+    *,
+    chain: str,
+    tenants: Sequence[str],
+    limits: Limits,
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
         query,
         chain,
         target,
@@ -185,15 +219,9 @@ async def read_screening(
         limits.labels_per_actor,
         limits.assets_per_address,
     )
-    data = ScreeningData()
-    if row is None or row["targets"] is None:
-        return data
-    for t in orjson.loads(row["targets"]):
-        target_row = Target(t["address"], t["id"], t["wallet"], t["wallet_size"])
-        data.targets[target_row.address] = target_row
-        data.labels.setdefault(target_row.wallet, [])
-        if t["tx_count"] is not None:
-            data.stats[target_row.id] = _stats(t)
+
+
+def _parse(row: asyncpg.Record, data: ScreeningData) -> ScreeningData:
     for lb in _json_list(row["labels"]):
         data.labels[lb["wallet"]].append(LabelRow(**lb))
     for e in _json_list(row["exposures"]):
@@ -202,11 +230,7 @@ async def read_screening(
         data.actor_labels[(lb["wallet"], lb["tenant"], lb["actor_key"])].append(LabelRow(**lb))
     data.addresses.update((wallet, address) for wallet, address in _json_list(row["path_addresses"]))
     for a in _json_list(row["activity"]):
-        data.assets[a["address_id"]].append(
-            AssetActivity(
-                a["asset_id"], int(a["received"]), int(a["sent"]), a["transfers_in"], a["transfers_out"]
-            )
-        )
+        data.assets[a["address_id"]].append(asset_activity(a))
     for tt in _json_list(row["totals"]):
         data.totals[(tt["wallet"], tt["asset_id"])] = (int(tt["incoming"]), int(tt["outgoing"]))
     data.tokens.update(
@@ -225,7 +249,13 @@ def _hex(value: str) -> str:
     return value[2:]
 
 
-def _stats(r: dict[str, Any]) -> Stats:
+def asset_activity(a: dict[str, Any]) -> AssetActivity:
+    return AssetActivity(
+        a["asset_id"], int(a["received"]), int(a["sent"]), a["transfers_in"], a["transfers_out"]
+    )
+
+
+def stats_of(r: dict[str, Any]) -> Stats:
     return Stats(
         tx_count=r["tx_count"],
         received=int(r["received"]),
@@ -252,62 +282,3 @@ def _exposure_row(e: dict[str, Any]) -> ExposureRow:
         path_txids=[_hex(t) for t in e["path_txids"]],
         txids=[_hex(t) for t in e["txids"]],
     )
-
-
-# One statement for the coverage (cached per connection: tracer/store/coverage_cache.py).
-_COVERAGE = """
-SELECT (SELECT json_agg(b) FROM (
-            SELECT chain, min(height) AS min_height, max(height) AS max_height, count(*) AS blocks,
-                   max(indexed_at) AS last_indexed_at
-            FROM blocks GROUP BY chain ORDER BY chain) b) AS indexed,
-       (SELECT json_agg(s) FROM (
-            SELECT name, title, tenant, entries, as_of, licence, imported_at FROM label_sources
-            WHERE tenant = ANY($1::text[]) ORDER BY name, tenant) s) AS sources,
-       (SELECT row_to_json(r) FROM (
-            SELECT refreshed_at, chains, parameters, truncated FROM exposure_runs ORDER BY id DESC LIMIT 1) r)
-           AS last_run
-"""
-
-
-async def read_coverage(conn: asyncpg.Connection, tenants: Sequence[str]) -> dict[str, object]:
-    """What an answer covered: chains and heights indexed, label sources and their dates, the exposure run."""
-    row = await conn.fetchrow(_COVERAGE, list(tenants))
-    if row is None:  # a SELECT without FROM always returns one row
-        raise RuntimeError("coverage query returned no row")
-    run = orjson.loads(row["last_run"]) if row["last_run"] else None
-    return {
-        "indexed": {
-            b["chain"]: {
-                "min_height": b["min_height"],
-                "max_height": b["max_height"],
-                "blocks": b["blocks"],
-                "last_indexed_at": _iso(b["last_indexed_at"]),
-            }
-            for b in orjson.loads(row["indexed"] or "[]")
-        },
-        "label_sources": [
-            {
-                "name": s["title"],  # as reasons name it
-                "key": s["name"],  # as `tracer labels` names it
-                "tenant": s["tenant"],
-                "labels": s["entries"],
-                "as_of": s["as_of"],
-                "licence": s["licence"],
-                "imported_at": _iso(s["imported_at"]),
-            }
-            for s in orjson.loads(row["sources"] or "[]")
-        ],
-        "exposure": None
-        if run is None
-        else {
-            "as_of": _iso(run["refreshed_at"]),
-            "chains": run["chains"],
-            "max_hops": run["parameters"].get("hops"),
-            "truncated": run["truncated"],
-        },
-    }
-
-
-def _iso(value: str | None) -> str | None:
-    """PostgreSQL's JSON timestamp (2026-11-30T02:40:01.123+00:00) to seconds."""
-    return datetime.fromisoformat(value).isoformat(timespec="seconds") if value else None

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 import asyncpg
 
-from tracer.store import coverage_cache
+from tracer.store import coverage_cache, wallet_answers
 from tracer.store import exposure_changes as changes
 from tracer.store.errors import translate_errors
 from tracer.store.exposure_search import SEEDS_SQL, ExposureParams, rule_weights, search
@@ -29,6 +29,7 @@ __all__ = ["ACTOR_KEY_SQL", "EXPOSURE_TABLES", "ExposureParams", "ExposureReport
 log = logging.getLogger(__name__)
 
 EXPOSURE_TABLES = (
+    "wallet_answers",
     "wallet_flows",
     "wallet_totals",
     "address_stats",
@@ -171,6 +172,7 @@ async def _rebuild(conn: asyncpg.Connection, chain: str, params: ExposureParams)
         "SELECT count(*) FROM (SELECT DISTINCT tenant, actor_key FROM exposure_new_seeds) a"
     )
     await conn.execute("DROP TABLE exposure_new_seeds")
+    await wallet_answers.rebuild_all(conn, chain)
     return _ChainResult(full=True, actors=int(actors))
 
 
@@ -201,11 +203,14 @@ async def _update(
     await conn.execute("DELETE FROM exposure_seeds WHERE chain = $1", chain)
     await conn.execute(_STORE_SEEDS, chain)
     await conn.execute(changes.REACHED_TOUCHED, chain, params.hops)
+    await wallet_answers.mark_affected(conn, chain)  # their old rows' wallets
     for statement in changes.DROP_AFFECTED:
         await conn.execute(statement, chain)
     actors = int(await conn.fetchval("SELECT count(*) FROM exposure_affected"))
     if actors:
         await search(conn, chain, params, actors_only=True)
+        await wallet_answers.mark_affected(conn, chain)  # their new rows' wallets
+    await wallet_answers.rebuild_changed(conn, chain)
     return _ChainResult(full=False, actors=actors)
 
 
