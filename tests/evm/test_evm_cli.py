@@ -27,6 +27,18 @@ def _env(database_url: str, home: Path) -> dict[str, str]:
     return env | {"TRACER_HOME": str(home), "TRACER_DATABASE_URL": database_url}
 
 
+async def _killed_queries_done(pool: asyncpg.Pool) -> None:
+    """A backend whose client was killed in the middle of a COMMIT still completes it: wait for the killed
+    indexer's last statements to end before reading what it left."""
+    active = """SELECT count(*) FROM pg_stat_activity
+                WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'"""
+    for _ in range(200):
+        if not await pool.fetchval(active):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the killed indexer's queries did not end")
+
+
 async def _cursor(pool: asyncpg.Pool) -> int:
     return int(
         await pool.fetchval(
@@ -72,9 +84,12 @@ async def test_kill_9_mid_index_then_resume(
     await _wait_for_progress(pool, proc)
     os.killpg(proc.pid, signal.SIGKILL)  # kill -9 the indexer and its parser processes, mid-run
     await proc.wait()
-    killed_at = await _cursor(pool)
+    await _killed_queries_done(pool)
+    killed_at, stored = await pool.fetchrow(  # one statement: one snapshot
+        "SELECT (SELECT coalesce(max(next_height), 0) FROM index_cursors WHERE chain = 'ethereum'),"
+        " (SELECT count(*) FROM blocks)"
+    )
     assert 0 < killed_at < tip + 1, "the index was not interrupted mid-way"
-    stored = await pool.fetchval("SELECT count(*) FROM blocks")
     assert stored == killed_at  # whole batches only: every stored block is below the cursor
     # A first pass over 1,500+ blocks into an empty store defers the account rows' checks and indexes.
     deferred = await pool.fetchval("SELECT count(*) FROM bulk_load_dropped")
