@@ -1,35 +1,48 @@
 """EVM ingest: the same anvil-made chain indexed by tracer and by ethereum-etl (the peer), in one run.
 
 The chain: a real ERC-20 (tests/evm/contracts) on anvil, then ``--blocks`` blocks (default 2,000), each with
-one native transfer and ``--token-transfers`` token transfers between 20 accounts. tracer indexes it into
-PostgreSQL (blocks, transactions, receipts -> native and token transfers, and anvil's ``trace_block``, which
-also carries each transaction's value so blocks are asked for with hashes only) in batches of 250 blocks,
-parsing in a thread. ethereum-etl 2.4.2 exports blocks + transactions and token transfers to CSV, run as its
-users do (two commands) with its defaults (batch 100, 5 workers), which were its best on this machine (also
-tried: -b 100 -w 2, -b 200 -w 3, -b 50 -w 8). ethereum-etl does not import on Python 3.11, so it runs from
-its own Python 3.9 virtualenv, made here on first use (``.tools/ethereum-etl-venv``, from pyenv's 3.9).
+one native transfer and ``--token-transfers`` token transfers between 20 accounts. Both tools read every
+block of it, 0..tip, and must find the same token transfers.
 
-Its two process start-ups (web3 imports) are part of its time, as for its users; the start-up is also
-printed, with both tools' blocks/s without it, so the ratio's share of fixed cost is visible.
+Each tool runs as its users run it, as a process on the command line, so both pay their start-up:
 
-Run: ``python -m bench.evm_ingest``; the last line is ``ratio: <tracer blocks/s / ethereum-etl blocks/s>``.
+- tracer: ``tracer index evm --rpc URL --chain ethereum --from 0 --to TIP --batch 250 --parse-workers 0``
+  into a PostgreSQL database that exists already (migrated before timing, as a user's would be). It reads
+  blocks (with transaction hashes), every block's receipts (``eth_getBlockReceipts``: status, contract
+  creations, logs) and anvil's ``trace_block`` (internal transfers and each transaction's value), and stores
+  blocks, transactions, native, internal and token transfers, approvals and tokens with their metadata.
+- ethereum-etl 2.4.2: ``export_blocks_and_transactions`` then ``export_token_transfers`` to CSV, with its
+  defaults (batch 100, 5 workers), which were its best on this machine (also tried: -b 100 -w 2, -b 200 -w
+  3, -b 50 -w 8). It does not import on Python 3.11, so it runs from its own Python 3.9 virtualenv, made
+  here on first use (``.tools/ethereum-etl-venv``, from pyenv's 3.9).
+
+Printed for both: wall seconds, blocks/s and transfers/s, their processes' CPU seconds, and the start-up
+(tracer: process wall minus the run its report times; ethereum-etl: both exports of block 0 alone), so the
+share of fixed costs is visible; ``--blocks 20000`` amortises them (ethereum-etl then runs ~30 s).
+
+Run: ``python -m bench.evm_ingest [--blocks N]``; the last line is
+``ratio: <tracer blocks/s / ethereum-etl blocks/s>``, both measured as processes, start-ups included.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
+import resource
 import subprocess
+import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import figure, scratch_pool
-from chains.model import Chain
+from bench.common import figure, scratch_settings
+from bench.proc_cpu import postmaster_pid, server_cpu_seconds
+from tracer.config import Settings
 from tracer.devnode.evm_anvil import ROOT, Anvil, calldata, run_anvil
-from tracer.indexer.pipeline import RunOptions
-from tracer.jobs.evm_index import EvmJob, index_evm
+from tracer.store.pool import open_pool
 
 ETL_VERSION = "2.4.2"
 ETL_VENV = ROOT / ".tools" / "ethereum-etl-venv"
@@ -88,32 +101,59 @@ def _transfer(to: str, amount: int) -> str:
     return calldata("transfer(address,uint256)", ["address", "uint256"], [to, amount])
 
 
-async def run_tracer(url: str, tip: int) -> tuple[float, int]:
-    async with scratch_pool() as pool:
-        job = EvmJob(url, Chain.ETHEREUM, RunOptions(batch_blocks=TRACER_BATCH, parse_workers=0))
+@dataclass(frozen=True, slots=True)
+class Run:
+    seconds: float  # wall time of the tool's processes, start-up included
+    transfers: int  # token transfers it found
+    cpu: float  # CPU seconds of its processes
+    startup: float  # seconds of fixed cost not spent indexing (see the module docstring)
+
+
+async def run_tracer(url: str, tip: int) -> tuple[Run, float]:
+    """``tracer index evm`` over 0..``tip`` as a process: the run, and PostgreSQL's CPU seconds."""
+    with scratch_settings() as settings:
+        async with open_pool(settings):  # the schema exists before the clock starts
+            pass
+        pg = postmaster_pid(settings.home / "pg") or 0
+        before, pg_before = _children_cpu(), server_cpu_seconds(pg)
         started = time.perf_counter()
-        report = await index_evm(pool, job, start=0, stop=tip)
+        report = await asyncio.to_thread(_tracer_cli, settings, url, tip)
         seconds = time.perf_counter() - started
-        transfers = await pool.fetchval("SELECT count(*) FROM transfers WHERE kind = 'token'")
-    assert report.blocks == tip + 1
-    return seconds, int(transfers)
+        cpu, pg_cpu = _children_cpu() - before, server_cpu_seconds(pg) - pg_before
+        async with open_pool(settings, run_migrations=False) as pool:
+            transfers = await pool.fetchval("SELECT count(*) FROM transfers WHERE kind = 'token'")
+    assert report["blocks"] == tip + 1, report
+    return Run(seconds, int(transfers), cpu, seconds - float(report["seconds"])), pg_cpu
 
 
-def run_etl(url: str, tip: int, out: Path) -> tuple[float, int]:
-    """Both exports of blocks 0..``tip``: (seconds, token transfers written)."""
+def _tracer_cli(settings: Settings, url: str, tip: int) -> dict[str, float]:
+    command = [sys.executable, "-m", "tracer.cli", "--database-url", str(settings.database_url), "--home",
+               str(settings.home), "index", "evm", "--rpc", url, "--chain", "ethereum", "--from", "0",
+               "--to", str(tip), "--batch", str(TRACER_BATCH), "--parse-workers", "0"]  # fmt: skip
+    done = subprocess.run(command, check=False, capture_output=True, text=True, cwd=ROOT)
+    if done.returncode != 0:
+        raise SystemExit(f"tracer index evm failed ({done.returncode}): {done.stderr.strip()}")
+    report: dict[str, float] = json.loads(done.stdout)  # counts and seconds
+    return report
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_etl(url: str, tip: int, out: Path) -> Run:
+    """Both exports of blocks 0..``tip``, after timing both exports of block 0 alone (the start-up)."""
+    started = time.perf_counter()
+    _etl_exports(url, 0, out)
+    startup = time.perf_counter() - started
+    before = _children_cpu()
     started = time.perf_counter()
     _etl_exports(url, tip, out)
     seconds = time.perf_counter() - started
     with (out / "token_transfers.csv").open() as fh:
         transfers = sum(1 for _ in fh) - 1  # header
-    return seconds, transfers
-
-
-def etl_startup(url: str, out: Path) -> float:
-    """Seconds both exports take for block 0 alone: process start-up, imports, one request each."""
-    started = time.perf_counter()
-    _etl_exports(url, 0, out)
-    return time.perf_counter() - started
+    return Run(seconds, transfers, _children_cpu() - before, startup)
 
 
 def _etl_exports(url: str, tip: int, out: Path) -> None:
@@ -136,22 +176,24 @@ async def main(blocks: int, token_transfers: int) -> None:
         started = time.perf_counter()
         tip = await build_chain(chain, blocks, token_transfers)
         figure("chain built on anvil (s)", time.perf_counter() - started, "s")
-        figure("blocks", tip + 1, "blocks")
-        ours, our_transfers = await run_tracer(url, tip)
+        figure("blocks (both read 0..tip)", tip + 1, "blocks")
+        ours, pg_cpu = await run_tracer(url, tip)
         with tempfile.TemporaryDirectory(prefix="tracer-etl-") as tmp:
-            startup = await asyncio.to_thread(etl_startup, url, Path(tmp))
-            theirs, their_transfers = await asyncio.to_thread(run_etl, url, tip, Path(tmp))
-    if our_transfers != their_transfers:
-        raise SystemExit(f"token transfers differ: tracer {our_transfers}, ethereum-etl {their_transfers}")
-    figure("token transfers (both)", our_transfers, "transfers")
-    figure("tracer", (tip + 1) / ours, "blocks/s")
-    figure("tracer", our_transfers / ours, "transfers/s")
-    figure("ethereum-etl", (tip + 1) / theirs, "blocks/s")
-    figure("ethereum-etl", their_transfers / theirs, "transfers/s")
-    figure("ethereum-etl start-up, both exports of block 0 (s)", startup, "s")
-    figure("ethereum-etl without start-up", tip / max(theirs - startup, 1e-9), "blocks/s")
-    print(f"ratio without ethereum-etl's start-up: {(theirs - startup) / ours:.2f}")
-    print(f"ratio: {theirs / ours:.2f}")
+            theirs = await asyncio.to_thread(run_etl, url, tip, Path(tmp))
+    if ours.transfers != theirs.transfers:
+        raise SystemExit(f"token transfers differ: tracer {ours.transfers}, ethereum-etl {theirs.transfers}")
+    figure("token transfers (both)", ours.transfers, "transfers")
+    for name, run in (("tracer", ours), ("ethereum-etl", theirs)):
+        figure(f"{name} (s)", run.seconds, "s")
+        figure(name, (tip + 1) / run.seconds, "blocks/s")
+        figure(name, run.transfers / run.seconds, "transfers/s")
+        figure(f"{name} processes' CPU (s)", run.cpu, "s")
+        figure(f"{name} start-up (s)", run.startup, "s")
+        figure(f"{name} without start-up", (tip + 1) / (run.seconds - run.startup), "blocks/s")
+    figure("tracer's PostgreSQL CPU (s)", pg_cpu, "s")
+    steady = (theirs.seconds - theirs.startup) / (ours.seconds - ours.startup)
+    print(f"ratio without either start-up: {steady:.2f}")
+    print(f"ratio: {theirs.seconds / ours.seconds:.2f}")
 
 
 if __name__ == "__main__":

@@ -44,3 +44,14 @@ def postmaster_pid(data_dir: Path) -> int | None:
         return int((data_dir / "postmaster.pid").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return None
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """CPU seconds so far of a server and all its children, those alive and those it has reaped
+    (PostgreSQL's backends end with their connections: the postmaster's cutime/cstime keep their CPU)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    reaped = (int(fields[13]) + int(fields[14])) / _TICKS
+    return reaped + sum(tree_cpu_seconds([pid]).values())

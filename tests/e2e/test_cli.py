@@ -53,6 +53,9 @@ def test_index_cluster_label_screen(fresh_db: str, tmp_path: Path) -> None:
     result = json.loads(screened.stdout)
     assert (result["address"], result["risk"]["level"]) == (SANCTIONED, "severe")
     assert "OFAC SDN list (XBT)" in {r["source"] for r in result["risk"]["reasons"]}
+    shown = run("coverage", "show", result["coverage"]["id"], database_url=fresh_db, home=tmp_path)
+    assert shown.returncode == 0, shown.stderr  # the label sources the answer's coverage id names
+    assert "OFAC SDN list (XBT)" in {s["name"] for s in json.loads(shown.stdout)["label_sources"]}
     human = run("screen", "bitcoin", SANCTIONED, database_url=fresh_db, home=tmp_path)
     assert human.stdout.startswith(f"bitcoin {SANCTIONED}: SEVERE")
     # Where did its 0.38796959 BTC come from? Its payers spent outputs of blocks not bundled: poison still
@@ -76,6 +79,8 @@ def test_index_cluster_label_screen(fresh_db: str, tmp_path: Path) -> None:
         (("trace", "ethereum", SANCTIONED), 2, "invalid_address"),  # a Bitcoin address on Ethereum
         (("index", "bitcoin", "--raw", "/no/such/file.blk"), 2, "no such file"),
         (("index", "bitcoin"), 2, "exactly one of"),
+        (("coverage", "show", "nope"), 2, "lowercase hex digits"),
+        (("coverage", "show", "0" * 24), 2, "no coverage"),
         (("labels", "import", "/no/such/dir"), 2, "no such file or directory"),
         (("labels", "import", str(FIXTURES / "README.md")), 2, "unsupported_format"),
         (

@@ -100,7 +100,7 @@ async def test_hops_are_bounded_and_a_cut_frontier_is_flagged(graph: asyncpg.Poo
     report = await refresh_exposure(graph, params=ExposureParams(hops=3, max_frontier=1))
     assert report.truncated
     result = await screen(graph, "bitcoin", addr("A"))
-    assert result["coverage"]["exposure"]["truncated"] is True  # type: ignore[index]
+    assert result["coverage"]["truncated"] is True  # type: ignore[index]
     # A hub (more counterparties than max_fanout) is reached but not expanded: A has one receiver (B).
     report = await refresh_exposure(graph, params=ExposureParams(max_fanout=0))
     assert report.truncated

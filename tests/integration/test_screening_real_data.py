@@ -14,10 +14,13 @@ Real cases used:
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 
 from tracer.risk.screening import screen
 from tracer.store.actors import actor_id_of
+from tracer.store.coverage import load_snapshot
 
 SANCTIONED_RECEIVER = "1NpHuti9NSM9fVTXLkvSDU4AnhqGQ5N53d"
 OFAC_LISTS = {"OFAC SDN list (XBT)", "OFAC SDN list (XBT, snapshot 2025-10-22)",
@@ -155,12 +158,16 @@ async def test_indirect_exposure_two_hops_from_a_labelled_actor(loaded_pool: asy
 
 async def test_every_answer_states_its_coverage(loaded_pool: asyncpg.Pool) -> None:
     result = await screen(loaded_pool, "bitcoin", "BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4")
-    coverage = result["coverage"]
-    assert isinstance(coverage, dict)
-    assert coverage["indexed"]["bitcoin"]["max_height"] == 757753  # the newest raito block file
-    assert coverage["indexed"]["bitcoin"]["min_height"] == 0
+    ref = result["coverage"]
+    assert isinstance(ref, dict)
+    assert ref["chains"]["bitcoin"] == 757753  # the newest raito block file
+    assert ref["as_of"] and ref["truncated"] is False
+    assert ref["href"] == f"/v1/coverage/{ref['id']}"
+    async with loaded_pool.acquire() as conn:  # the label sources and their dates, by the answer's id
+        coverage: Any = await load_snapshot(conn, ref["id"])
+    assert coverage is not None
     names = {s["name"] for s in coverage["label_sources"]}
     assert names >= OFAC_LISTS
     assert all(s["imported_at"] for s in coverage["label_sources"])
     assert coverage["exposure"]["max_hops"] == 3
-    assert coverage["exposure"]["as_of"]
+    assert coverage["exposure"]["as_of"] == ref["as_of"]

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from tracer.api import actors, audit, auth, export, health, middleware, openapi, routes, trace, why
+from tracer.api import actors, audit, auth, coverage, export, health, middleware, openapi, routes, trace, why
 from tracer.api.endpoints import Endpoint, Endpoints
 from tracer.api.keys import (
     AUDIT,
@@ -31,6 +31,7 @@ from tracer.store.pool import open_pool
 
 TABLES: tuple[Endpoints, ...] = (
     routes.ENDPOINTS,
+    coverage.ENDPOINTS,
     trace.ENDPOINTS,
     why.ENDPOINTS,
     actors.ENDPOINTS,

@@ -141,6 +141,16 @@ class ExposureOut(_AssetAmount):
     txids: list[str]
 
 
+class CoverageRef(_Answer):
+    """What an answer covered: chains and heights inline, the label sources by id (``href``)."""
+
+    id: str = Field(description="the coverage snapshot: GET /v1/coverage/{id}")
+    as_of: str | None = Field(description="when the exposure the answer read was computed; null: never")
+    chains: dict[str, int] = Field(description="each indexed chain's highest indexed block")
+    truncated: bool | None = Field(description="a search bound cut that exposure short")
+    href: str
+
+
 class ScreenAnswer(_Answer):
     chain: str
     address: str
@@ -150,6 +160,7 @@ class ScreenAnswer(_Answer):
     counterparties: list[Counterparty]
     exposure: list[ExposureOut]
     risk: Risk
+    coverage: CoverageRef
 
 
 class BulkItem(_Answer):
@@ -164,6 +175,36 @@ class BulkAnswer(_Answer):
     results: list[BulkItem]
     count: int
     summary: dict[str, int] = Field(description="how many answers per risk level, and 'error'")
+    coverage: CoverageRef | None = Field(description="for all the answers; null when no address was valid")
+
+
+class LabelSourceOut(_Answer):
+    name: str = Field(description="as reasons name it")
+    key: str = Field(description="as `tracer labels` names it")
+    tenant: str
+    labels: int
+    as_of: str | None
+    licence: str | None
+    imported_at: str | None
+
+
+class ExposureRunOut(_Answer):
+    as_of: str | None
+    chains: dict[str, object] = Field(description="per chain: the heights the exposure was computed over")
+    max_hops: int | None
+    truncated: bool
+
+
+class CoverageAnswer(_Answer):
+    id: str
+    label_sources: list[LabelSourceOut]
+    exposure: ExposureRunOut | None
+    indexed: dict[str, dict[str, object]] | None = Field(
+        default=None, description="the current coverage only: per chain min/max height, blocks, last indexed"
+    )
+    first_seen: str | None = Field(
+        default=None, description="a stored snapshot: when an answer first named it"
+    )
 
 
 class AddressAnswer(ScreenAnswer):

@@ -14,14 +14,44 @@ import sys
 from collections.abc import Sequence
 
 from tracer import logging as tracer_logging
-from tracer.cli import actors, audit, cluster, db, dev, export, index, keys, labels, screen, serve, trace, why
+from tracer.cli import (
+    actors,
+    audit,
+    cluster,
+    coverage,
+    db,
+    dev,
+    export,
+    index,
+    keys,
+    labels,
+    screen,
+    serve,
+    trace,
+    why,
+)
 from tracer.cli.common import exit_code
 from tracer.config import Settings
 from tracer.errors import TracerError
 
 log = logging.getLogger("tracer.cli")
 
-_COMMAND_MODULES = (db, index, cluster, why, labels, actors, screen, trace, serve, dev, keys, audit, export)
+_COMMAND_MODULES = (
+    db,
+    index,
+    cluster,
+    why,
+    labels,
+    actors,
+    screen,
+    coverage,
+    trace,
+    serve,
+    dev,
+    keys,
+    audit,
+    export,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

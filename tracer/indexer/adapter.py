@@ -92,6 +92,14 @@ class ChainAdapter(Protocol[RawT, ParsedT]):
         """Transactions in one parsed block (for progress and the ``txs`` metric)."""
         ...
 
+    @property
+    def keeps_caches(self) -> bool:
+        """Whether the adapter keeps large in-process caches across batches (Bitcoin: unspent outputs,
+        address ids). The core then moves what each batch leaves alive beyond the cyclic garbage
+        collector's reach (``pipeline._freeze_survivors``); without such caches that pass costs more than
+        it saves."""
+        ...
+
     async def stored_hashes(self, conn: asyncpg.Connection, first: int, last: int) -> dict[int, str]:
         """``{height: hash}`` of the blocks stored at ``first..last`` (heights missing when not stored)."""
         ...

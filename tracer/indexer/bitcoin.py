@@ -198,6 +198,10 @@ class BitcoinAdapter:
     def tx_count(self, parsed: BlockRows) -> int:
         return len(parsed.txs)
 
+    @property
+    def keeps_caches(self) -> bool:
+        return True  # the unspent-output and address-id caches grow with every batch
+
     async def stored_hashes(self, conn: asyncpg.Connection, first: int, last: int) -> dict[int, str]:
         return await stored_hashes(conn, self.chain, first, last)
 

@@ -102,6 +102,13 @@ class AccountAdapter:
     def tx_count(self, parsed: AccountBlock) -> int:
         return len(parsed.txs)
 
+    @property
+    def keeps_caches(self) -> bool:
+        # Nothing big lives across batches (the token registry is a few addresses); what the collector
+        # would walk is the raw JSON of the batches fetched ahead. Measured on bench.evm_ingest (2,003
+        # blocks): collecting and freezing after every batch took a third of the indexer's own CPU.
+        return False
+
     async def stored_hashes(self, conn: asyncpg.Connection, first: int, last: int) -> dict[int, str]:
         return await stored_hashes(conn, self.chain, first, last)
 

@@ -284,7 +284,8 @@ class Indexer(Generic[RawT, ParsedT]):
             self.adapter.aborted()
             raise
         self.adapter.committed()
-        _freeze_survivors()
+        if self.adapter.keeps_caches:
+            _freeze_survivors()
         if fork is not None:
             report.reorgs += 1
             self.metrics.reorgs.labels(self.adapter.chain).inc()

@@ -90,15 +90,15 @@ async def screen_on(
 @dataclass(frozen=True, slots=True)
 class Screened:
     results: list[dict[str, object]]  # in the order asked
-    coverage: dict[str, object]  # what all of them covered: chains and heights, label sources, as of when
+    coverage: dict[str, object]  # what all of them covered: chains and heights, and the id of the rest
 
 
 async def screen_many(
     conn: asyncpg.Connection, chain: Chain, addresses: Sequence[str], options: ScreeningOptions
 ) -> Screened:
     """Screen normalised addresses of one chain with one set-based statement (not one per address): one
-    round trip and one snapshot. The coverage block is mostly cached (it changes with indexing, imports and
-    refreshes, not per screen)."""
+    round trip and one snapshot. The coverage reference is mostly cached (it changes with indexing, imports
+    and refreshes, not per screen); its full block is at ``GET /v1/coverage/{id}``."""
     screened_at = datetime.now(UTC).isoformat(timespec="seconds")
     coverage = await read_coverage_cached(conn, options.tenants)
     data = await read_screening(conn, chain.value, addresses, options.tenants, options.limits)

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -252,62 +251,3 @@ def _exposure_row(e: dict[str, Any]) -> ExposureRow:
         path_txids=[_hex(t) for t in e["path_txids"]],
         txids=[_hex(t) for t in e["txids"]],
     )
-
-
-# One statement for the coverage (cached per connection: tracer/store/coverage_cache.py).
-_COVERAGE = """
-SELECT (SELECT json_agg(b) FROM (
-            SELECT chain, min(height) AS min_height, max(height) AS max_height, count(*) AS blocks,
-                   max(indexed_at) AS last_indexed_at
-            FROM blocks GROUP BY chain ORDER BY chain) b) AS indexed,
-       (SELECT json_agg(s) FROM (
-            SELECT name, title, tenant, entries, as_of, licence, imported_at FROM label_sources
-            WHERE tenant = ANY($1::text[]) ORDER BY name, tenant) s) AS sources,
-       (SELECT row_to_json(r) FROM (
-            SELECT refreshed_at, chains, parameters, truncated FROM exposure_runs ORDER BY id DESC LIMIT 1) r)
-           AS last_run
-"""
-
-
-async def read_coverage(conn: asyncpg.Connection, tenants: Sequence[str]) -> dict[str, object]:
-    """What an answer covered: chains and heights indexed, label sources and their dates, the exposure run."""
-    row = await conn.fetchrow(_COVERAGE, list(tenants))
-    if row is None:  # a SELECT without FROM always returns one row
-        raise RuntimeError("coverage query returned no row")
-    run = orjson.loads(row["last_run"]) if row["last_run"] else None
-    return {
-        "indexed": {
-            b["chain"]: {
-                "min_height": b["min_height"],
-                "max_height": b["max_height"],
-                "blocks": b["blocks"],
-                "last_indexed_at": _iso(b["last_indexed_at"]),
-            }
-            for b in orjson.loads(row["indexed"] or "[]")
-        },
-        "label_sources": [
-            {
-                "name": s["title"],  # as reasons name it
-                "key": s["name"],  # as `tracer labels` names it
-                "tenant": s["tenant"],
-                "labels": s["entries"],
-                "as_of": s["as_of"],
-                "licence": s["licence"],
-                "imported_at": _iso(s["imported_at"]),
-            }
-            for s in orjson.loads(row["sources"] or "[]")
-        ],
-        "exposure": None
-        if run is None
-        else {
-            "as_of": _iso(run["refreshed_at"]),
-            "chains": run["chains"],
-            "max_hops": run["parameters"].get("hops"),
-            "truncated": run["truncated"],
-        },
-    }
-
-
-def _iso(value: str | None) -> str | None:
-    """PostgreSQL's JSON timestamp (2026-11-30T02:40:01.123+00:00) to seconds."""
-    return datetime.fromisoformat(value).isoformat(timespec="seconds") if value else None
