@@ -30,6 +30,7 @@ import asyncpg
 from bench.chaingen import index_generated
 from bench.common import figure, scratch_settings, timed
 from chains.model import Chain
+from tracer.api.responses import encode
 from tracer.config import Settings
 from tracer.jobs.cluster import run_clustering
 from tracer.jobs.labels import import_labels
@@ -207,6 +208,9 @@ async def _measure(pool: asyncpg.Pool, n_random: int, repeat: int, bulk: int) ->
         with timed() as t:
             batch = await screen_many(conn, Chain.BITCOIN, sample, options)
         figure(f"screen_many of {len(batch.results):,} addresses (target < {BULK_TARGET_S} s)", t[0], "s")
+        with timed() as t:
+            body = encode({"results": batch.results, "coverage": batch.coverage})
+        figure(f"its JSON answer ({len(body) / 1e6:,.1f} MB, as the API writes it)", t[0], "s")
     figure(f"new p99 vs target {TARGET_P99_MS} ms", new_p99 / TARGET_P99_MS, "x of target")
     print(f"ratio: {old_p99 / new_p99:.1f}")
 

@@ -39,6 +39,8 @@ TABLES = {
     "exposure_seeds": "chain, tenant, actor_key, wallet",
     "exposure_cuts": "chain, tenant, actor_key",
     "exposure_wallets": "address_id",
+    "wallet_answers": "wallet, address_id",  # the answer parts screening passes through
+    "answer_digests": "chain, tenant, actor_key, asset_id",
 }
 
 
@@ -98,6 +100,7 @@ async def test_incremental_refresh_equals_a_full_rebuild(
     assert tuple(await last_run(pool)) == ("incremental", 3, after_labels["truncated"])
     incremental = await snapshot(pool)
     assert incremental["wallet_exposure"] and incremental["exposure_cuts"]  # the bounds did cut
+    assert incremental["wallet_answers"]
 
     report = await refresh_exposure(pool, params=SMALL, full=True)
     assert report.mode == "full"

@@ -1,7 +1,7 @@
 """The exposure refresh writes only the wallet labels and seeds that changed (tracer/store/exposure_labels.py)
-and gives exactly the rows a full rebuild gives: after a re-import that removes labels, changes their
-category and actor, and after a source is deleted. A chain without transactions keeps only its wallet
-labels until its first blocks, whose refresh is a full one.
+and gives exactly the rows a full rebuild gives: after a re-import that removes labels and changes their
+category and actor (and so the actor records' categories), and after a source is deleted. A chain without
+transactions keeps only its wallet labels until its first blocks, whose refresh is a full one.
 
 Data: a generated mainnet-shaped chain (bench.chaingen) indexed through the file indexer; labels imported
 through the label job from CSV (synthetic actors on real addresses of that chain).

@@ -12,9 +12,9 @@ from tracer.api.params import path_id, validated_body, validated_query
 from tracer.api.responses import json_response
 from tracer.api.schemas import AddressAnswer, BulkAnswer, ClusterAnswer, Page, ScreenAnswer, ScreenRequest
 from tracer.errors import InputError, NotFound
+from tracer.risk.answers import label_json
 from tracer.risk.screening import (
     ScreeningOptions,
-    label_json,
     parse_target,
     screen_many,
     screen_on,

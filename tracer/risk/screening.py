@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import asyncpg
+import orjson
 
 from chains.addresses import normalize
 from chains.errors import AddressError
@@ -17,11 +18,21 @@ from chains.model import Chain
 from tracer.config import Settings
 from tracer.errors import InvalidAddress, UnsupportedChain
 from tracer.labels.records import PUBLIC_TENANT, check_tenant
+from tracer.risk.answers import label_json, plain
 from tracer.risk.exposure import Actor, asset_name, exposures_of, ownership_findings
 from tracer.risk.scoring import assess
 from tracer.store.coverage_cache import read_coverage_cached
 from tracer.store.errors import translate_errors
-from tracer.store.exposure import AssetActivity, LabelRow, Limits, ScreeningData, Stats, read_screening
+from tracer.store.exposure import (
+    AssetActivity,
+    Limits,
+    ScreeningData,
+    Stats,
+    asset_activity,
+    read_screening,
+    stats_of,
+)
+from tracer.store.wallet_answers import ANSWER_LIMITS, ANSWER_TENANTS, AnswerRow, read_answers
 
 # Bitcoin from tx_inputs / tx_outputs, Ethereum and TRON from transfers (tracer.store.flows).
 SCREENABLE_CHAINS = (Chain.BITCOIN, Chain.ETHEREUM, Chain.TRON)
@@ -84,7 +95,7 @@ async def screen_on(
     conn: asyncpg.Connection, chain: Chain, address: str, options: ScreeningOptions
 ) -> dict[str, object]:
     batch = await screen_many(conn, chain, [address], options)
-    return {**batch.results[0], "coverage": batch.coverage}
+    return {**plain(batch.results[0]), "coverage": batch.coverage}
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,16 +105,61 @@ class Screened:
 
 
 async def screen_many(
-    conn: asyncpg.Connection, chain: Chain, addresses: Sequence[str], options: ScreeningOptions
+    conn: asyncpg.Connection,
+    chain: Chain,
+    addresses: Sequence[str],
+    options: ScreeningOptions,
+    *,
+    precomputed: bool = True,
 ) -> Screened:
-    """Screen normalised addresses of one chain with one set-based statement (not one per address): one
-    round trip and one snapshot. The coverage reference is mostly cached (it changes with indexing, imports
-    and refreshes, not per screen); its full block is at ``GET /v1/coverage/{id}``."""
+    """Screen normalised addresses of one chain, set-based (not one statement per address): one round
+    trip for the addresses whose wallets' answer parts the refresh stored (tracer.store.wallet_answers;
+    their ``labels``, ``counterparties``, ``exposure`` and ``risk.reasons`` are JSON fragments), one more
+    for the rest.
+    The coverage reference is mostly cached (it changes with indexing, imports and refreshes, not per
+    screen); its full block is at ``GET /v1/coverage/{id}``. ``precomputed=False`` answers every address
+    the reference way (the oracle the stored parts are checked against)."""
     screened_at = datetime.now(UTC).isoformat(timespec="seconds")
     coverage = await read_coverage_cached(conn, options.tenants)
-    data = await read_screening(conn, chain.value, addresses, options.tenants, options.limits)
-    actors: dict[tuple[int, str, str], Actor] = {}  # each actor's shared part, worked out once
-    return Screened([_answer(chain, address, data, screened_at, actors) for address in addresses], coverage)
+    answers: dict[str, dict[str, object]] = {}
+    if precomputed and options.tenants == ANSWER_TENANTS and options.limits == ANSWER_LIMITS:
+        rows = await read_answers(conn, chain.value, addresses, options.limits.assets_per_address)
+        for address in addresses:
+            row = rows.get(address)
+            if row is None:
+                answers[address] = _answer(chain, address, ScreeningData(), screened_at, {})  # not known
+            elif row.built:
+                answers[address] = _from_parts(chain, row, screened_at)
+    rest = [a for a in addresses if a not in answers]
+    if rest:  # the reference way: from the exposure rows, actors and paths
+        data = await read_screening(conn, chain.value, rest, options.tenants, options.limits)
+        actors: dict[tuple[int, str, str], Actor] = {}  # each actor's shared part, worked out once
+        answers.update((a, _answer(chain, a, data, screened_at, actors)) for a in rest)
+    return Screened([answers[a] for a in addresses], coverage)
+
+
+def _from_parts(chain: Chain, row: AnswerRow, screened_at: str) -> dict[str, object]:
+    """An address's answer from its wallet's stored parts (as the address sees them: its own labels)."""
+    r = row.record
+    data = ScreeningData()
+    for a in orjson.loads(r["assets"] or "[]"):
+        data.assets[r["id"]].append(asset_activity(a))
+        if a["contract"] is not None:
+            data.tokens[a["asset_id"]] = (a["contract"], a["symbol"], a["decimals"])
+    stats = stats_of(r) if r["tx_count"] is not None else None
+    result: dict[str, object] = {
+        "chain": chain.value,
+        "address": r["address"],
+        "screened_at": screened_at,
+        "known": True,
+        "cluster": {"id": r["wallet"], "size": r["wallet_size"]},
+        "activity": _activity(chain, stats, data, r["id"]),
+    }
+    if row.parts is None:  # no labels, no exposure
+        result.update(labels=[], counterparties=[], exposure=[], risk=assess([]).as_dict())
+    else:
+        result.update(row.parts.fill(r["address"]))
+    return result
 
 
 def _answer(
@@ -162,18 +218,4 @@ def _asset_activity(chain: Chain, activity: AssetActivity, data: ScreeningData) 
         "sent": activity.sent,
         "transfers_in": activity.transfers_in,
         "transfers_out": activity.transfers_out,
-    }
-
-
-def label_json(label: LabelRow, relation: str) -> dict[str, object]:
-    return {
-        "address": label.address,
-        "relation": relation,
-        "label": label.label,
-        "category": label.category,
-        "source": label.source,
-        "actor": label.actor,
-        "actor_id": label.actor_id,  # its actor record (GET /v1/actors/{id}); None: the label names none
-        "confidence": label.confidence,
-        "reference": label.reference,
     }

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import asyncpg
@@ -116,16 +116,19 @@ WALLET_LABELS_SQL = """
 # addresses with their wallet and activity; each distinct wallet's labels and riskiest exposures (a bounded
 # number); each actor met once with its labels; the addresses on the paths; the wallets' totals; the
 # tokens. Amounts come as text: JSON numbers cannot carry every uint256.
-_SCREEN = f"""
-WITH t AS MATERIALIZED (
+TARGETS_SQL = """
     SELECT a.address, a.id, COALESCE(ac.cluster_id, a.id) AS wallet, COALESCE(c.size, 1) AS wallet_size,
            s.tx_count, s.received::text AS received, s.sent::text AS sent, s.spends, s.spends_value_unknown,
            s.first_height, s.last_height
-    FROM {{targets}}
+    FROM {targets}
     JOIN addresses a ON a.chain = $1 AND a.address = x.address
     LEFT JOIN address_clusters ac ON ac.address_id = a.id
     LEFT JOIN clusters c ON c.id = ac.cluster_id
-    LEFT JOIN address_stats s ON s.address_id = a.id),
+    LEFT JOIN address_stats s ON s.address_id = a.id"""
+# Wallets instead of addresses (the refresh builds each wallet's answer parts: tracer.store.wallet_answers).
+_WALLETS = "SELECT x.wallet AS id, x.wallet FROM unnest($2::bigint[]) x (wallet)"
+_SCREEN = f"""
+WITH t AS MATERIALIZED ({{targets}}),
 w AS MATERIALIZED (SELECT DISTINCT wallet FROM t),
 own AS (
     SELECT y.* FROM w CROSS JOIN LATERAL ({WALLET_LABELS_SQL}
@@ -135,7 +138,7 @@ e AS MATERIALIZED (
         SELECT e.tenant, e.actor_key, e.direction, e.asset_id, e.hops, e.amount::text AS amount,
                e.unknown_txs, e.tx_count, e.path, e.path_txids, e.txids
         FROM wallet_exposure e WHERE e.wallet = w.wallet AND e.tenant = ANY($3::text[])
-        ORDER BY e.score DESC, e.hops, e.amount DESC, e.actor_key, e.direction LIMIT $5) x),
+        ORDER BY e.score DESC, e.hops, e.amount DESC, e.actor_key, e.direction, e.asset_id LIMIT $5) x),
 seeds AS MATERIALIZED (SELECT DISTINCT path[1] AS wallet, tenant, actor_key FROM e),
 actor_rows AS (
     SELECT y.* FROM seeds sd CROSS JOIN LATERAL ({WALLET_LABELS_SQL}
@@ -165,8 +168,9 @@ SELECT (SELECT json_agg(r) FROM t r) AS targets,
 """
 # One address: a scalar parameter keeps the plan generic (an array's length would make each call planned
 # anew: 0.9 ms planning vs 0.08 ms running).
-_SCREEN_ONE = _SCREEN.format(targets="(SELECT $2::text AS address) x")
-_SCREEN_MANY = _SCREEN.format(targets="unnest($2::text[]) x (address)")
+_SCREEN_ONE = _SCREEN.format(targets=TARGETS_SQL.format(targets="(SELECT $2::text AS address) x"))
+_SCREEN_MANY = _SCREEN.format(targets=TARGETS_SQL.format(targets="unnest($2::text[]) x (address)"))
+_SCREEN_WALLETS = _SCREEN.format(targets=_WALLETS)
 
 
 async def read_screening(
@@ -174,7 +178,38 @@ async def read_screening(
 ) -> ScreeningData:
     """Everything the screening of ``addresses`` needs, in one statement (one round trip, one snapshot)."""
     query, target = (_SCREEN_ONE, addresses[0]) if len(addresses) == 1 else (_SCREEN_MANY, list(addresses))
-    row = await conn.fetchrow(
+    row = await _fetch(conn, query, target, chain=chain, tenants=tenants, limits=limits)
+    data = ScreeningData()
+    if row is None or row["targets"] is None:
+        return data
+    for t in orjson.loads(row["targets"]):
+        target_row = Target(t["address"], t["id"], t["wallet"], t["wallet_size"])
+        data.targets[target_row.address] = target_row
+        data.labels.setdefault(target_row.wallet, [])
+        if t["tx_count"] is not None:
+            data.stats[target_row.id] = stats_of(t)
+    return _parse(row, data)
+
+
+async def read_wallets(
+    conn: asyncpg.Connection, chain: str, wallets: Sequence[int], tenants: Sequence[str], limits: Limits
+) -> ScreeningData:
+    """What the answers of ``wallets`` need besides the screened address (no targets, no activity)."""
+    no_activity = replace(limits, assets_per_address=0)
+    row = await _fetch(conn, _SCREEN_WALLETS, list(wallets), chain=chain, tenants=tenants, limits=no_activity)
+    return ScreeningData() if row is None else _parse(row, ScreeningData())
+
+
+async def _fetch(
+    conn: asyncpg.Connection,
+    query: str,
+    target: object,
+    *,
+    chain: str,
+    tenants: Sequence[str],
+    limits: Limits,
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
         query,
         chain,
         target,
@@ -184,15 +219,9 @@ async def read_screening(
         limits.labels_per_actor,
         limits.assets_per_address,
     )
-    data = ScreeningData()
-    if row is None or row["targets"] is None:
-        return data
-    for t in orjson.loads(row["targets"]):
-        target_row = Target(t["address"], t["id"], t["wallet"], t["wallet_size"])
-        data.targets[target_row.address] = target_row
-        data.labels.setdefault(target_row.wallet, [])
-        if t["tx_count"] is not None:
-            data.stats[target_row.id] = _stats(t)
+
+
+def _parse(row: asyncpg.Record, data: ScreeningData) -> ScreeningData:
     for lb in _json_list(row["labels"]):
         data.labels[lb["wallet"]].append(LabelRow(**lb))
     for e in _json_list(row["exposures"]):
@@ -201,11 +230,7 @@ async def read_screening(
         data.actor_labels[(lb["wallet"], lb["tenant"], lb["actor_key"])].append(LabelRow(**lb))
     data.addresses.update((wallet, address) for wallet, address in _json_list(row["path_addresses"]))
     for a in _json_list(row["activity"]):
-        data.assets[a["address_id"]].append(
-            AssetActivity(
-                a["asset_id"], int(a["received"]), int(a["sent"]), a["transfers_in"], a["transfers_out"]
-            )
-        )
+        data.assets[a["address_id"]].append(asset_activity(a))
     for tt in _json_list(row["totals"]):
         data.totals[(tt["wallet"], tt["asset_id"])] = (int(tt["incoming"]), int(tt["outgoing"]))
     data.tokens.update(
@@ -224,7 +249,13 @@ def _hex(value: str) -> str:
     return value[2:]
 
 
-def _stats(r: dict[str, Any]) -> Stats:
+def asset_activity(a: dict[str, Any]) -> AssetActivity:
+    return AssetActivity(
+        a["asset_id"], int(a["received"]), int(a["sent"]), a["transfers_in"], a["transfers_out"]
+    )
+
+
+def stats_of(r: dict[str, Any]) -> Stats:
     return Stats(
         tx_count=r["tx_count"],
         received=int(r["received"]),

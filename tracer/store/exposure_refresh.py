@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 
 import asyncpg
 
-from tracer.store import coverage_cache, exposure_labels
+from tracer.store import coverage_cache, exposure_labels, wallet_answers
 from tracer.store import exposure_changes as changes
 from tracer.store.errors import translate_errors
 from tracer.store.exposure_labels import ACTOR_KEY_SQL, CURRENT_WALLET_LABELS
@@ -30,6 +30,7 @@ __all__ = ["ACTOR_KEY_SQL", "EXPOSURE_TABLES", "ExposureParams", "ExposureReport
 log = logging.getLogger(__name__)
 
 EXPOSURE_TABLES = (
+    "wallet_answers",
     "wallet_flows",
     "wallet_totals",
     "address_stats",
@@ -74,6 +75,13 @@ _CLEAR = [
     "DELETE FROM wallet_flows WHERE chain = $1",
     "DELETE FROM address_stats WHERE chain = $1",
     "DELETE FROM address_assets WHERE chain = $1",
+]
+# A chain without transactions stores no answer parts (tracer.store.wallet_answers): its screenings are
+# answered the reference way, from wallet_labels.
+_FORGET_ANSWERS = [
+    "DELETE FROM wallet_answers WHERE chain = $1",
+    "DELETE FROM answer_digests WHERE chain = $1",
+    "DELETE FROM answer_chains WHERE chain = $1",
 ]
 _TOTALS = """
 INSERT INTO wallet_totals (chain, wallet, asset_id, incoming, outgoing, senders, receivers)
@@ -156,7 +164,7 @@ async def _labels_only(conn: asyncpg.Connection, chain: str, *, incremental: boo
     if incremental:
         await exposure_labels.update_wallet_labels(conn, chain)
     else:
-        for statement in _CLEAR:
+        for statement in (*_CLEAR, *_FORGET_ANSWERS):
             await conn.execute(statement, chain)
         await conn.execute(_WALLET_LABELS, chain)
     return _ChainResult(full=not incremental, actors=0, labels_only=True)
@@ -180,6 +188,7 @@ async def _rebuild(conn: asyncpg.Connection, chain: str, params: ExposureParams)
         "SELECT count(*) FROM (SELECT DISTINCT tenant, actor_key FROM exposure_seeds WHERE chain = $1) a",
         chain,
     )
+    await wallet_answers.rebuild_all(conn, chain)
     return _ChainResult(full=True, actors=int(actors))
 
 
@@ -204,11 +213,14 @@ async def _update(
     if await exposure_labels.update_wallet_labels(conn, chain):
         await exposure_labels.update_seeds(conn, chain, rule_weights())
     await conn.execute(changes.REACHED_TOUCHED, chain, params.hops)
+    await wallet_answers.mark_affected(conn, chain)  # their old rows' wallets
     for statement in changes.DROP_AFFECTED:
         await conn.execute(statement, chain)
     actors = int(await conn.fetchval("SELECT count(*) FROM exposure_affected"))
     if actors:
         await search(conn, chain, params, actors_only=True)
+        await wallet_answers.mark_affected(conn, chain)  # their new rows' wallets
+    await wallet_answers.rebuild_changed(conn, chain)
     return _ChainResult(full=False, actors=actors)
 
 
