@@ -253,8 +253,15 @@ class JsonRpcClient:
                 await self._wait(attempt, exc, pending.method)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def batch(self, calls: Sequence[Call], *, max_batch: int | None = None) -> list[Any]:
-        """Results in the order of ``calls``, sent in batches of at most ``max_batch`` (default: client's)."""
+    async def batch(
+        self,
+        calls: Sequence[Call],
+        *,
+        max_batch: int | None = None,
+        decoder: Callable[[bytes], Any] | None = None,
+    ) -> list[Any]:
+        """Results in the order of ``calls``, sent in batches of at most ``max_batch`` (default: client's).
+        ``decoder`` replaces the client's for these answers (typed decoding of one result type)."""
         pending = [self._pending(method, params) for method, params in calls]
         methods = {p.method for p in pending}
         sizer = self._sizer(methods.pop() if len(methods) == 1 else "*")
@@ -263,11 +270,13 @@ class JsonRpcClient:
         while queue:
             size = sizer.current(limit)
             chunk, queue = queue[:size], queue[size:]
-            await self._run(chunk, sizer, attempt=0)
+            await self._run(chunk, sizer, attempt=0, decode=decoder or self._decode)
         return [p.result for p in pending]
 
-    async def _run(self, chunk: list[_Pending], sizer: _AdaptiveSize, attempt: int) -> None:
-        failed, error = await self._attempt(chunk)
+    async def _run(
+        self, chunk: list[_Pending], sizer: _AdaptiveSize, attempt: int, decode: Callable[[bytes], Any]
+    ) -> None:
+        failed, error = await self._attempt(chunk, decode)
         if error is None:
             return
         if len(failed) > 1 and not isinstance(error, NodeUnavailable):
@@ -280,18 +289,20 @@ class JsonRpcClient:
                 half,
                 len(failed) - half,
             )
-            await self._run(failed[:half], sizer, attempt)
-            await self._run(failed[half:], sizer, attempt)
+            await self._run(failed[:half], sizer, attempt, decode)
+            await self._run(failed[half:], sizer, attempt, decode)
             return
         if attempt >= self._retries:
             raise error
         await self._wait(attempt, error, failed[0].method)
-        await self._run(failed, sizer, attempt + 1)
+        await self._run(failed, sizer, attempt + 1, decode)
 
-    async def _attempt(self, chunk: list[_Pending]) -> tuple[list[_Pending], NodeError | None]:
+    async def _attempt(
+        self, chunk: list[_Pending], decode: Callable[[bytes], Any]
+    ) -> tuple[list[_Pending], NodeError | None]:
         """Sends ``chunk`` once; fills the results it got; returns the calls that failed retriably."""
         try:
-            replies = await self._exchange([p.request for p in chunk])
+            replies = await self._exchange([p.request for p in chunk], decode)
             if isinstance(replies, dict):  # the node rejected the whole batch with one error object
                 result_of(replies, self._retriable_codes)
                 raise NodeProtocolError(f"batch answered with a single non-error object: {replies!r:.200}")
@@ -315,11 +326,11 @@ class JsonRpcClient:
                 first_error = first_error or exc
         return failed, first_error
 
-    async def _exchange(self, payload: object) -> Any:
+    async def _exchange(self, payload: object, decode: Callable[[bytes], Any] | None = None) -> Any:
         if self._bucket is not None:
             await self._bucket.acquire()
         self.requests_sent += 1
-        return self._decode(await self._transport.send(encode(payload)))
+        return (decode or self._decode)(await self._transport.send(encode(payload)))
 
     async def _wait(self, attempt: int, error: NodeError, method: str) -> None:
         delay = backoff_delay(attempt, self._backoff, self._backoff_max, self._rng)

@@ -19,7 +19,7 @@ from enum import StrEnum
 from typing import Any, Final, NamedTuple
 
 from chains.errors import NodeNotSynced, NodeProtocolError, RpcError
-from chains.evm import params
+from chains.evm import answers, params
 from chains.evm import requests as rq
 from chains.evm.parse import (
     Codec,
@@ -112,7 +112,7 @@ class EvmNode:
         # hashes suffice, and nodes serialise full transaction bodies slowly (anvil: ~25x the cost).
         full = self.trace_api is not TraceApi.PARITY
         calls = [rq.get_block(h, full=full) for h in heights]
-        raw = await self._client.batch(calls, max_batch=self._block_batch)
+        raw = await self._client.batch(calls, max_batch=self._block_batch, decoder=answers.BLOCKS)
         for height, block in zip(heights, raw, strict=True):
             if block is None:
                 raise NodeNotSynced(f"node has no block {height} yet")
@@ -126,7 +126,9 @@ class EvmNode:
         if self.block_receipts is not False:
             try:
                 answer = await self._client.batch(
-                    [rq.get_block_receipts(h) for h in heights], max_batch=self._block_batch
+                    [rq.get_block_receipts(h) for h in heights],
+                    max_batch=self._block_batch,
+                    decoder=answers.RECEIPTS,
                 )
                 self.block_receipts = True
                 return [list(r or ()) for r in answer]
@@ -150,8 +152,12 @@ class EvmNode:
             self.trace_api = await self._probe_traces(heights[0])
         if self.trace_api is TraceApi.NONE:
             return [None for _ in heights]
-        call = rq.trace_block if self.trace_api is TraceApi.PARITY else rq.debug_trace_block
-        return list(await self._client.batch([call(h) for h in heights], max_batch=self._block_batch))
+        calls = [
+            rq.trace_block(h) if self.trace_api is TraceApi.PARITY else rq.debug_trace_block(h)
+            for h in heights
+        ]
+        decoder = answers.PARITY_TRACES if self.trace_api is TraceApi.PARITY else None  # call trees: untyped
+        return list(await self._client.batch(calls, max_batch=self._block_batch, decoder=decoder))
 
     async def _probe_traces(self, height: int) -> TraceApi:
         for api, call in ((TraceApi.PARITY, rq.trace_block), (TraceApi.GETH, rq.debug_trace_block)):

@@ -12,9 +12,6 @@ import logging
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from eth_abi.abi import decode as abi_decode
-from eth_abi.exceptions import DecodingError
-
 from chains.errors import NodeError, RpcError
 from chains.evm import params
 from chains.evm import requests as rq
@@ -106,6 +103,11 @@ def decode_text(answer: object) -> str | None:
         return None
     text: str | None = None
     if len(raw) >= 64:
+        # Imported here: eth_abi costs ~80 ms of every 'tracer index evm' start-up, and most runs meet
+        # few new tokens (or a node that refuses eth_call).
+        from eth_abi.abi import decode as abi_decode
+        from eth_abi.exceptions import DecodingError
+
         try:
             text = str(abi_decode(["string"], raw)[0])
         except (DecodingError, UnicodeDecodeError, OverflowError):

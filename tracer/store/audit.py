@@ -1,8 +1,9 @@
 """The audit log as a hash chain: append (grouped commits from one writer task), verify, export.
 
-Each row's ``hash`` is SHA-256 over the previous row's hash and the row's content, computed by the
-``audit_chain`` trigger (migration 004) in PostgreSQL, so every writer — this service, another process,
-a manual INSERT — extends the same chain, serialised by an advisory lock.
+Each row's ``hash`` is SHA-256 over the previous row's hash and the row's content as ``audit_digest``
+(migration 009) renders it. The writer computes the hashes of a batch itself (tracer.store.audit_digest)
+and appends the batch in one statement (``audit_append``, migration 023) under an advisory lock, so every
+process extends the same chain; a row inserted without a hash (a manual INSERT) is chained by the trigger.
 """
 
 from __future__ import annotations
@@ -16,14 +17,18 @@ from datetime import datetime
 
 import asyncpg
 
+from tracer.store.audit_digest import row_digest
+
 log = logging.getLogger(__name__)
 
 _MAX_BATCH = 500  # rows per commit; one commit covers every request that finished meanwhile
+_ID_BLOCK = 512  # row ids drawn from the sequence at a time (the hash covers the id, so it is known first)
 
-_INSERT = """
-INSERT INTO audit_log (at, key_id, tenant, client, method, path, query, status, duration_ms, answer)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+_APPEND = """
+SELECT seq, hash, linked FROM audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 """
+_RESERVE_IDS = "SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) FROM generate_series(1, $1)"
+_UNKNOWN_TAIL = (-1, b"")  # links to no row: the first batch is chained by the database, which says the tail
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,23 @@ class AuditEntry:
     status: int
     duration_ms: float
     answer: dict[str, object] | None
+
+    def fields(self, seq: int, row_id: int) -> dict[str, object]:
+        """The row's content as its digest covers it."""
+        return {
+            "seq": seq,
+            "id": row_id,
+            "at": self.at,
+            "key_id": self.key_id,
+            "tenant": self.tenant,
+            "client": self.client,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "status": self.status,
+            "duration_ms": self.duration_ms,
+            "answer": self.answer,
+        }
 
     def row(self) -> tuple[object, ...]:
         return (
@@ -69,6 +91,9 @@ class AuditWriter:
         self._pending: list[tuple[AuditEntry, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._tail = _UNKNOWN_TAIL  # (seq, hash) of the chain's last row, as of our last append
+        self._ids: list[int] = []  # reserved row ids, used in order
+        self.rows_hashed_here = 0  # rows whose hash this writer computed (others: by the trigger)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="audit-writer")
@@ -102,9 +127,9 @@ class AuditWriter:
         try:
             if self._conn is None:
                 self._conn = await self._pool.acquire()
-            # executemany is atomic: one transaction, one round trip
-            await self._conn.executemany(_INSERT, [entry.row() for entry, _ in batch])
+            await self._append(self._conn, [entry for entry, _ in batch])
         except Exception as exc:  # handed to every waiting request, which answers 503
+            self._tail, self._ids = _UNKNOWN_TAIL, []  # the batch may have committed before the failure
             await self._give_back()
             for _, done in batch:
                 if not done.done():
@@ -113,6 +138,23 @@ class AuditWriter:
         for _, done in batch:
             if not done.done():
                 done.set_result(None)
+
+    async def _append(self, conn: asyncpg.Connection, entries: list[AuditEntry]) -> None:
+        """One statement, so one transaction and one commit for the batch."""
+        if len(self._ids) < len(entries):
+            self._ids += [r[0] for r in await conn.fetch(_RESERVE_IDS, max(_ID_BLOCK, len(entries)))]
+        ids, self._ids = self._ids[: len(entries)], self._ids[len(entries) :]
+        seq, previous = self._tail
+        hashes = []
+        for row_id, entry in zip(ids, entries, strict=True):
+            seq += 1
+            previous = row_digest(previous, entry.fields(seq, row_id))
+            hashes.append(previous)
+        columns = [list(column) for column in zip(*(entry.row() for entry in entries), strict=True)]
+        tail = await conn.fetchrow(_APPEND, *self._tail, ids, *columns, hashes)
+        self._tail = (tail["seq"], tail["hash"])
+        if tail["linked"]:
+            self.rows_hashed_here += len(entries)
 
     async def _give_back(self) -> None:
         conn, self._conn = self._conn, None

@@ -1,0 +1,62 @@
+"""chains.evm.answers: typed batch decoding gives parse exactly what plain JSON gives it, on recorded real
+mainnet answers (tests/fixtures/ethereum), and falls back to plain JSON for any other shape."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from chains.errors import NodeProtocolError
+from chains.evm import answers
+from chains.evm.parse import BlockRef, parity_tx_values, parse_block, parse_parity_traces
+from chains.model import Chain
+
+ETH = Path(__file__).parents[1] / "fixtures" / "ethereum"
+
+
+def _batch(*results: Any) -> bytes:
+    return orjson.dumps([{"jsonrpc": "2.0", "id": n, "result": r} for n, r in enumerate(results, 1)])
+
+
+def _helios() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    with gzip.open(ETH / "helios" / "receipts.json.gz", "rt") as fh:
+        return json.loads((ETH / "helios" / "block.json").read_text()), json.load(fh)
+
+
+def test_block_and_its_202_receipts_parse_the_same_typed() -> None:
+    block, receipts = _helios()
+    typed_block = answers.BLOCKS(_batch(block, None))
+    typed_receipts = answers.RECEIPTS(_batch(receipts))
+    assert typed_block[1]["result"] is None
+    assert "logsBloom" not in typed_block[0]["result"]  # decoded typed: fields parse never reads are gone
+    assert "logsBloom" not in typed_receipts[0]["result"][0]
+    expected = parse_block(Chain.ETHEREUM, block, receipts)
+    got = parse_block(Chain.ETHEREUM, typed_block[0]["result"], typed_receipts[0]["result"])
+    assert got == expected and len(got.transfers) > 200
+
+
+def test_trace_block_parses_the_same_typed() -> None:
+    answer = json.loads((ETH / "etl" / "web3_response.trace_block_0xf4240.json").read_text())["result"]
+    typed = answers.PARITY_TRACES(_batch(answer))[0]["result"]
+    assert "gas" not in typed[0]["action"]
+    ref = BlockRef(Chain.ETHEREUM, 1_000_000, 1_455_404_053)
+    assert parse_parity_traces(ref, typed) == parse_parity_traces(ref, answer)
+    assert parity_tx_values(typed) == parity_tx_values(answer) != {}
+
+
+def test_another_shape_is_decoded_as_plain_json() -> None:
+    # A node's own types (status as a number) and one error object for a whole batch.
+    odd = _batch([{"transactionHash": "0x01", "status": 1, "logs": []}])
+    assert answers.RECEIPTS(odd) == orjson.loads(odd)
+    refused = orjson.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": "no"}})
+    assert answers.BLOCKS(refused) == orjson.loads(refused)
+
+
+def test_not_json_is_a_protocol_error() -> None:
+    with pytest.raises(NodeProtocolError, match="not JSON"):
+        answers.RECEIPTS(b"<html>502 Bad Gateway</html>")

@@ -1,0 +1,99 @@
+"""An audit row's digest computed in Python, byte for byte as ``audit_digest`` (migration 009) computes it
+in PostgreSQL, so the writer can chain a whole batch itself instead of a trigger per row.
+
+There is one canonical encoding: the text PostgreSQL gives ``jsonb_build_object(...)::text`` for the row,
+and ``tracer audit verify`` keeps recomputing it in the database. This module renders the same text:
+
+- objects: keys ordered by UTF-8 length, then bytewise (jsonb's order), ``{"k": v, "k2": v2}``;
+- strings: escaped as PostgreSQL's ``escape_json`` does (``\\" \\\\ \\b \\f \\n \\r \\t``, other control
+  characters as lowercase ``\\u00xx``, everything else as is);
+- numbers: as ``numeric`` prints the text the row was sent with (our jsonb codec sends orjson's text):
+  positional notation, no exponent, and no negative zero; floats orjson cannot send (NaN, infinities) are
+  sent, and so rendered, as null;
+- ``at`` as microseconds since the epoch; ``duration_ms`` (a ``real`` column) as ``round(x::numeric, 3)``:
+  the float4 value printed with 6 significant digits, then rounded half away from zero.
+
+tests/api/test_audit_digest.py checks it against the database's ``audit_digest`` on generated rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+import orjson
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_MILLI = Decimal("0.001")
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_ESCAPE_TABLE = str.maketrans({chr(c): _ESCAPES.get(chr(c), f"\\u{c:04x}") for c in range(0x20)} | _ESCAPES)
+
+
+def row_digest(prev: bytes, fields: Mapping[str, object]) -> bytes:
+    """SHA-256 over the previous row's hash and the row's canonical text. ``fields``: seq, id, at, key_id,
+    tenant, client, method, path, query, status, duration_ms, answer, as the row is inserted."""
+    return hashlib.sha256(prev + canonical_row(fields).encode()).digest()
+
+
+def canonical_row(fields: Mapping[str, object]) -> str:
+    at = fields["at"]
+    assert isinstance(at, datetime)
+    duration = fields["duration_ms"]
+    assert isinstance(duration, float | int)
+    content = dict(fields)
+    content["at"] = (at - _EPOCH) // _MICROSECOND
+    content["duration_ms"] = _Number(_real_rounded(float(duration)))
+    return jsonb_text(content)
+
+
+def jsonb_text(value: object) -> str:
+    """``value`` (as our jsonb codec would send it) the way PostgreSQL prints it back as jsonb text."""
+    if value is None or value is True or value is False:
+        return "null" if value is None else ("true" if value else "false")
+    if isinstance(value, str):
+        return f'"{value.translate(_ESCAPE_TABLE)}"'
+    if isinstance(value, _Number):
+        return value.text
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, float):
+        return _numeric_text(orjson.dumps(value).decode())
+    if isinstance(value, Mapping):
+        items = sorted(((str(k), v) for k, v in value.items()), key=_jsonb_key_order)
+        return "{" + ", ".join(f"{jsonb_text(k)}: {jsonb_text(v)}" for k, v in items) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(jsonb_text(v) for v in value) + "]"
+    raise TypeError(f"no jsonb rendering for {type(value).__name__}")
+
+
+class _Number:
+    """A number already in numeric's printed form."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _jsonb_key_order(item: tuple[str, object]) -> tuple[int, bytes]:
+    raw = item[0].encode()
+    return len(raw), raw
+
+
+def _numeric_text(sent: str) -> str:
+    """numeric_out(numeric_in(sent)): orjson's float text (maybe 'null') in positional notation."""
+    if sent == "null":
+        return sent
+    text = format(Decimal(sent), "f")
+    return text[1:] if text.startswith("-") and not Decimal(text) else text  # numeric has no -0
+
+
+def _real_rounded(value: float) -> str:
+    """round(x::numeric, 3) for x stored in a ``real`` column: float4, printed with 6 digits, rounded."""
+    single = struct.unpack("f", struct.pack("f", value))[0]
+    text = format(Decimal(f"{single:.6g}").quantize(_MILLI, rounding=ROUND_HALF_UP), "f")
+    return text[1:] if text.startswith("-") and not Decimal(text) else text
