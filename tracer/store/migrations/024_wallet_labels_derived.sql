@@ -5,3 +5,6 @@
 -- labels, so rows of a deleted label are never seen; the next refresh deletes them in one statement.
 ALTER TABLE wallet_labels DROP CONSTRAINT IF EXISTS wallet_labels_label_id_fkey;
 DROP INDEX IF EXISTS wallet_labels_label;  -- served only that cascade (010_actors.sql)
+-- Read only by whole-chain scans, which take most of the table (one chain holds most labels): a sequential
+-- scan either way, and one index fewer to write per row.
+DROP INDEX IF EXISTS wallet_labels_chain;
