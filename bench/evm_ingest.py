@@ -18,7 +18,8 @@ Each tool runs as its users run it, as a process on the command line, so both pa
 
 Printed for both: wall seconds, blocks/s and transfers/s, their processes' CPU seconds, and the start-up
 (tracer: process wall minus the run its report times; ethereum-etl: both exports of block 0 alone), so the
-share of fixed costs is visible; ``--blocks 20000`` amortises them (ethereum-etl then runs ~30 s).
+share of fixed costs is visible; ``--blocks 20000`` amortises them (ethereum-etl then runs 25-30 s; anvil
+needs ~4 min to make that chain).
 
 Run: ``python -m bench.evm_ingest [--blocks N]``; the last line is
 ``ratio: <tracer blocks/s / ethereum-etl blocks/s>``, both measured as processes, start-ups included.

@@ -9,7 +9,7 @@ import asyncpg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tracer.store.audit_digest import row_digest
+from tracer.store.audit_digest import jsonb_text, row_digest
 
 _TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=12)
 _NUMBERS = st.one_of(
@@ -75,3 +75,10 @@ async def test_an_hour_of_microseconds_round_trips(pool: asyncpg.Pool) -> None:
             fields: dict[str, object] = dict(zip(_COLUMNS, row, strict=True))
             fields |= {"seq": stored["seq"], "id": stored["id"]}
             assert row_digest(stored["prev_hash"], fields) == stored["hash"]
+
+
+async def test_every_character_is_escaped_as_the_database_does(pool: asyncpg.Pool) -> None:
+    code_points = [c for c in range(1, 0x110000) if not 0xD800 <= c <= 0xDFFF]
+    strings = ["".join(map(chr, code_points[i : i + 512])) for i in range(0, len(code_points), 512)]
+    rendered = await pool.fetch("SELECT to_jsonb(s)::text AS t FROM unnest($1::text[]) s", strings)
+    assert [r["t"] for r in rendered] == [jsonb_text(s) for s in strings]

@@ -5,7 +5,9 @@ by the test (no hook in the code under test), and lets the others run meanwhile:
 - a batch that drew its transaction ids and has not committed, while a later batch and a clustering run go
   on: ids must follow commit order, or the paused batch's transactions end below the run's watermark;
 - a clustering run that has read its transactions and has not committed, while a batch commits and resolves
-  inputs of transactions that run has read: those inputs must stay queued for the next run.
+  inputs of transactions that run has read: those inputs must stay queued for the next run;
+- a clustering run that has taken its snapshot, while a reorg commits: the run's writes conflict with it
+  (SQLSTATE 40001), and the run starts again on a snapshot that sees the reorg.
 
 Either way, the next incremental run must end where a full recompute ends, and no input stays unresolved.
 """
@@ -23,7 +25,7 @@ from integration.test_cluster_incremental import BLOCKS, aggregates, decisions, 
 from tracer.indexer.bitcoin import parse_block
 from tracer.jobs.cluster import ClusterOptions, run_clustering
 from tracer.store.addresses import AddressIds
-from tracer.store.chaindata import ChainWriter
+from tracer.store.chaindata import ChainWriter, delete_from_height
 
 COMMON = ClusterOptions(heuristics=("common_input",))
 BASE, LOWER = 3, 6  # blocks [0, BASE) indexed first; [BASE, LOWER) the lower batch; the rest the upper one
@@ -133,3 +135,35 @@ async def test_inputs_resolved_while_a_run_reads_are_left_for_the_next_run(
         assert (await run).mode == "incremental"
     assert await pool.fetchval("SELECT count(*) FROM cluster_late_inputs") > 0  # left for the next run
     await same_as_full(pool)
+
+
+@pytest.mark.slow
+async def test_a_reorg_that_commits_while_a_run_reads_makes_the_run_start_again(
+    pool: asyncpg.Pool, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    await index_part(pool, tmp_path / "base", BLOCKS[:LOWER])
+    await run_clustering(pool, "bitcoin", COMMON)
+    await index_part(pool, tmp_path / "upper", BLOCKS[LOWER:])
+    cut = await pool.fetchval("SELECT height FROM blocks ORDER BY height OFFSET $1 LIMIT 1", BASE)
+    async with pool.acquire() as blocker, pool.acquire() as probe, pool.acquire() as reorg:
+        held = blocker.transaction()
+        await held.start()
+        # The run takes its snapshot (its first read: the chain's extent) and stops at its next one, the
+        # cluster state; a reorg then drops blocks that snapshot still holds, and the merges the run goes on
+        # to write name transactions that are gone (SQLSTATE 40001 under REPEATABLE READ).
+        await blocker.execute("LOCK TABLE cluster_state IN ACCESS EXCLUSIVE MODE")
+        run = asyncio.ensure_future(run_clustering(pool, "bitcoin", COMMON))
+        waiting = """SELECT EXISTS (SELECT 1 FROM pg_locks
+                                    WHERE NOT granted AND relation = 'cluster_state'::regclass)"""
+        await wait_until(run.done, probe, waiting)
+        async with reorg.transaction():
+            assert await delete_from_height(reorg, "bitcoin", cut) == len(BLOCKS) - BASE
+        await held.rollback()
+        report = await run
+    assert [r.sqlstate for r in caplog.records if hasattr(r, "sqlstate")] == ["40001"]  # the race did happen
+    assert report.mode == "full"  # started again on a snapshot without the dropped blocks' evidence
+    after_reorg = (await membership(pool), await decisions(pool), await aggregates(pool))
+    full = await run_clustering(pool, "bitcoin", ClusterOptions(heuristics=("common_input",), full=True))
+    assert (await membership(pool), await decisions(pool), await aggregates(pool)) == after_reorg
+    assert full.txs_examined > 0
+    assert await pool.fetchval("SELECT count(*) FROM blocks") == BASE

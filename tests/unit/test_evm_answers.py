@@ -1,5 +1,6 @@
 """chains.evm.answers: typed batch decoding gives parse exactly what plain JSON gives it, on recorded real
-mainnet answers (tests/fixtures/ethereum), and falls back to plain JSON for any other shape."""
+mainnet answers (tests/fixtures/ethereum), and falls back to plain JSON for any other shape; requests for
+receipts and traces sized by the transactions they carry."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 
 from chains.errors import NodeProtocolError
 from chains.evm import answers
+from chains.evm.node import BLOCK_BATCH, TXS_PER_REQUEST, blocks_per_request
 from chains.evm.parse import BlockRef, parity_tx_values, parse_block, parse_parity_traces
 from chains.model import Chain
 
@@ -60,3 +62,13 @@ def test_another_shape_is_decoded_as_plain_json() -> None:
 def test_not_json_is_a_protocol_error() -> None:
     with pytest.raises(NodeProtocolError, match="not JSON"):
         answers.RECEIPTS(b"<html>502 Bad Gateway</html>")
+
+
+@pytest.mark.parametrize(
+    ("txs_per_block", "blocks"),
+    [(0, BLOCK_BATCH), (4, BLOCK_BATCH), (200, TXS_PER_REQUEST // 200), (TXS_PER_REQUEST * 3, 1)],
+)
+def test_receipts_requests_are_sized_by_their_transactions(txs_per_block: int, blocks: int) -> None:
+    raw = [{"transactions": ["0x00"] * txs_per_block} for _ in range(BLOCK_BATCH)]
+    assert blocks_per_request(raw, BLOCK_BATCH) == blocks
+    assert blocks_per_request(raw, 10) == min(blocks, 10)

@@ -12,7 +12,8 @@ incremental give the same clusters, evidence and aggregates (tests/integration/t
 Concurrent indexing: a run reads one snapshot (REPEATABLE READ). Writers draw transaction ids in commit order
 (tracer.store.chaindata), so every transaction up to the largest id in the snapshot is in it, and what
 commits later -- new transactions and inputs resolved late, queued in ``cluster_late_inputs`` -- is left for
-the next run: the run deletes only the queue rows its snapshot holds.
+the next run: the run deletes only the queue rows its snapshot holds. A reorg that commits during a run makes
+the run's writes conflict (SQLSTATE 40001), and the run starts again on a new snapshot.
 
 Reads: the default Bitcoin run (common input alone) reads inputs and outputs as integer columns through
 binary COPY (tracer.clustering.columnar); other heuristics read rebuilt transactions, a span of ids at a time.
@@ -54,6 +55,9 @@ log = logging.getLogger(__name__)
 # The default Bitcoin run (common input alone) reads columns, not rebuilt transactions; spans of tx ids.
 COLUMNAR_HEURISTICS = frozenset({Heuristic.COMMON_INPUT})
 COLUMNAR_SPAN = 100_000
+# A reorg that commits while a run reads deletes rows its snapshot still holds, and the run's writes then fail
+# with SQLSTATE 40001; the run starts again on a new snapshot (which sees the reorg), a few times at most.
+SNAPSHOT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +111,19 @@ async def cluster_chain(
         enabled = catalog.for_chain(parsed, options.heuristics)
     except ValueError as exc:
         raise InputError(str(exc)) from None
-    async with (
-        translate_errors(),
-        pool.acquire() as conn,
-        _clustering_lock(conn),
-        conn.transaction(isolation="repeatable_read"),  # one snapshot: see the module doc
-    ):
-        report = await _cluster(conn, parsed, enabled, options)
+    async with translate_errors(), pool.acquire() as conn, _clustering_lock(conn):
+        for attempt in range(1, SNAPSHOT_ATTEMPTS + 1):
+            try:
+                async with conn.transaction(isolation="repeatable_read"):  # one snapshot: see the module doc
+                    report = await _cluster(conn, parsed, enabled, options)
+                break
+            except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError) as exc:
+                if attempt == SNAPSHOT_ATTEMPTS:
+                    raise
+                log.warning(
+                    "clustering: a reorg conflicted with the run's snapshot; starting again",
+                    extra={"chain": chain, "attempt": attempt, "sqlstate": exc.sqlstate},
+                )
     await refresh_statistics(pool, store.CLUSTER_TABLES)
     return _with_seconds(report, time.perf_counter() - clock)
 

@@ -26,7 +26,9 @@ from tracer.store.exposure import LabelRow, ScreeningData, Target
 # it, and its JSON form (\u0000screened\u0000) appears only where this placeholder was written.
 SCREENED = "\x00screened\x00"
 _SCREENED_JSON = orjson.dumps(SCREENED)[1:-1]
-_LONG_NUMBER = re.compile(rb"[0-9]{20}")  # 2**64 has 20 digits: a shorter number fits orjson
+# A number of 20 digits or more (2**64 has 20: a shorter one fits orjson) where JSON puts numbers: after
+# ':', '[' or ',' (our JSON has no spaces). A string holding such text only costs the slower reader.
+_LONG_NUMBER = re.compile(rb"[:\[,]-?[0-9]{20}")
 
 
 ANY_MEMBER = 0  # WalletParts.address_id of the parts for members without labels of their own
@@ -70,22 +72,22 @@ def wallet_parts(
     exposures = exposures_of(chain, Target(SCREENED, ANY_MEMBER, wallet, 0), data, actors)
     if not exposures and not own:
         return []
-    counterparties = _dumps([e.as_counterparty() for e in exposures if e.row.hops == 1])
-    exposure = _dumps([e.as_dict() for e in exposures])
+    counterparties = answer_json([e.as_counterparty() for e in exposures if e.row.hops == 1])
+    exposure = answer_json([e.as_dict() for e in exposures])
     found = [f for e in exposures for f in e.findings()]
     parts = []
     for member in [ANY_MEMBER, *sorted({lb.address_id for lb in own})]:
         target = Target(SCREENED, member, wallet, 0)
         risk = assess(ownership_findings(target, own) + found)
         labels = [label_json(lb, "self" if lb.address_id == member else "cluster") for lb in own]
-        reasons = _dumps([r.as_dict() for r in risk.reasons])
+        reasons = answer_json([r.as_dict() for r in risk.reasons])
         parts.append(
             WalletParts(
                 wallet,
                 member,
                 risk.score,
                 risk.level.value,
-                _dumps(labels),
+                answer_json(labels),
                 counterparties,
                 exposure,
                 reasons,
@@ -117,7 +119,8 @@ def plain(answer: dict[str, object]) -> dict[str, object]:
     return out
 
 
-def _dumps(value: object) -> bytes:
+def answer_json(value: object) -> bytes:
+    """JSON as orjson writes it, or (an integer beyond 64 bits) as the standard library does."""
     try:
         return orjson.dumps(value)
     except orjson.JSONEncodeError:  # an amount beyond 64 bits (uint256 wei): orjson cannot write it

@@ -169,18 +169,22 @@ class AnswerRow:
         return bool(self.record["built"])
 
 
-# The parts as the address sees them: its own (a labelled member), else those of any member.
+# The parts as the address sees them: its own (a labelled member), else those of any member; read once
+# per wallet and variant (``nth`` 1), however many of its members are screened together.
 _READ = """
-SELECT t.*, EXISTS (SELECT 1 FROM answer_chains WHERE chain = $1) AS built,
-       (SELECT json_agg(x) FROM (
-            SELECT aa.asset_id, aa.received::text AS received, aa.sent::text AS sent, aa.transfers_in,
-                   aa.transfers_out, tk.address AS contract, tk.symbol, tk.decimals
-            FROM address_assets aa LEFT JOIN tokens tk ON tk.id = aa.asset_id WHERE aa.address_id = t.id
-            ORDER BY aa.transfers_in + aa.transfers_out DESC, aa.asset_id LIMIT $3) x) AS assets,
-       wa.address_id AS parts_of, wa.score, wa.level, wa.labels, wa.counterparties, wa.exposure, wa.reasons
-FROM ({targets}) t LEFT JOIN LATERAL (
-    SELECT * FROM wallet_answers wa WHERE wa.wallet = t.wallet AND wa.address_id IN (t.id, 0)
-    ORDER BY wa.address_id DESC LIMIT 1) wa ON true
+SELECT x.*, wa.score, wa.level, wa.labels, wa.counterparties, wa.exposure, wa.reasons
+FROM (
+    SELECT t.*, EXISTS (SELECT 1 FROM answer_chains WHERE chain = $1) AS built,
+           (SELECT json_agg(x) FROM (
+                SELECT aa.asset_id, aa.received::text AS received, aa.sent::text AS sent, aa.transfers_in,
+                       aa.transfers_out, tk.address AS contract, tk.symbol, tk.decimals
+                FROM address_assets aa LEFT JOIN tokens tk ON tk.id = aa.asset_id WHERE aa.address_id = t.id
+                ORDER BY aa.transfers_in + aa.transfers_out DESC, aa.asset_id LIMIT $3) x) AS assets,
+           v.address_id AS parts_of, row_number() OVER (PARTITION BY t.wallet, v.address_id) AS nth
+    FROM ({targets}) t LEFT JOIN LATERAL (
+        SELECT wa.address_id FROM wallet_answers wa WHERE wa.wallet = t.wallet AND wa.address_id IN (t.id, 0)
+        ORDER BY wa.address_id DESC LIMIT 1) v ON true) x
+LEFT JOIN wallet_answers wa ON x.nth = 1 AND wa.wallet = x.wallet AND wa.address_id = x.parts_of
 """
 # One address: a scalar parameter keeps the plan generic (see tracer.store.exposure).
 _READ_ONE = _READ.format(targets=TARGETS_SQL.format(targets="(SELECT $2::text AS address) x"))
@@ -190,15 +194,17 @@ _READ_MANY = _READ.format(targets=TARGETS_SQL.format(targets="unnest($2::text[])
 async def read_answers(
     conn: asyncpg.Connection, chain: str, addresses: Sequence[str], assets: int
 ) -> dict[str, AnswerRow]:
-    """The known ones of ``addresses`` with their wallets' parts (``ANSWER_TENANTS``), in one statement."""
+    """The known ones of ``addresses`` with their wallets' parts (``ANSWER_TENANTS``), in one statement;
+    members of one wallet share its parts (one object, read once)."""
     query, target = (_READ_ONE, addresses[0]) if len(addresses) == 1 else (_READ_MANY, list(addresses))
     rows = await conn.fetch(query, chain, target, assets)
-    return {r["address"]: AnswerRow(r, _parts(r)) for r in rows}
+    shared = {
+        (r["wallet"], r["parts_of"]): _parts(r) for r in rows if r["nth"] == 1 and r["parts_of"] is not None
+    }
+    return {r["address"]: AnswerRow(r, shared.get((r["wallet"], r["parts_of"]))) for r in rows}
 
 
-def _parts(r: asyncpg.Record) -> WalletParts | None:
-    if r["parts_of"] is None:
-        return None
+def _parts(r: asyncpg.Record) -> WalletParts:
     return WalletParts(
         r["wallet"],
         r["parts_of"],
