@@ -13,7 +13,7 @@ search bounds, so a change of the rules makes the next refresh a full one.
 
 Rows of labels deleted since the last refresh (a source replaced or deleted) stay in ``wallet_labels``
 until the next one: its readers join ``labels``, so they never see them, and the refresh deletes them here
-in one statement (the foreign key's cascade deleted them one label at a time: migration 024).
+in one statement (the foreign key's cascade deleted them one label at a time: migration 025).
 """
 
 from __future__ import annotations
