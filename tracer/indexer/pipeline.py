@@ -16,13 +16,14 @@ back one block per restart finds the fork point.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic
@@ -180,17 +181,31 @@ class Indexer(Generic[RawT, ParsedT]):
         producer = asyncio.create_task(self._produce(first, last, fetched))
         parser = asyncio.create_task(self._parse_stage(fetched, parsed))
         try:
-            while (item := await parsed.get()) is not None:
-                if isinstance(item, BaseException):
-                    raise item
-                await self._write(item, position, report, progress)
-                if self.stop.is_set():
-                    break
+            # One connection for every batch of the stages: a pool release per batch costs a reset round
+            # trip (RESET ALL, UNLISTEN, CLOSE, advisory unlock); measured 2.4 s of a 1M-tx first pass.
+            async with self._held_connection() as conn:
+                while (item := await parsed.get()) is not None:
+                    if isinstance(item, BaseException):
+                        raise item
+                    await self._write(conn, item, position, report, progress)
+                    if self.stop.is_set():
+                        break
         finally:
             for task in (producer, parser):
                 task.cancel()
             await asyncio.gather(producer, parser, return_exceptions=True)
             _cancel_queued(fetched, parsed)
+
+    @contextlib.asynccontextmanager
+    async def _held_connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pool connection for as long as the stages run; only its acquiring is a store error here (what
+        the stages raise meanwhile is theirs to name)."""
+        async with translate_errors():
+            conn: asyncpg.Connection = await self.pool.acquire()
+        try:
+            yield conn
+        finally:
+            await self.pool.release(conn)
 
     async def _produce(
         self,
@@ -222,16 +237,19 @@ class Indexer(Generic[RawT, ParsedT]):
         out: asyncio.Queue[_Batch[RawT, ParsedT] | BaseException | None],
     ) -> None:
         try:
-            while (item := await inbox.get()) is not None:
-                heights, task = item
-                await out.put(await self._start_parse(heights, await task))
+            async with self._held_connection() as conn:  # as the writer's (above)
+                while (item := await inbox.get()) is not None:
+                    heights, task = item
+                    await out.put(await self._start_parse(conn, heights, await task))
             await out.put(None)
         except asyncio.CancelledError:
             raise
         except BaseException as exc:  # handed to the writer, which raises it in the run's own task
             await out.put(exc)
 
-    async def _start_parse(self, heights: list[int], raws: list[RawT]) -> _Batch[RawT, ParsedT]:
+    async def _start_parse(
+        self, conn: asyncpg.Connection, heights: list[int], raws: list[RawT]
+    ) -> _Batch[RawT, ParsedT]:
         headers = [self.adapter.raw_header(raw, h) for raw, h in zip(raws, heights, strict=True)]
         broken = headers_chain(headers)
         if broken is not None:  # the node switched branches between our requests: ask again
@@ -239,7 +257,7 @@ class Indexer(Generic[RawT, ParsedT]):
             raise Restart(heights[0])
         stored: dict[int, str] = {}
         if not self.options.reindex:
-            async with translate_errors(), self.pool.acquire() as conn:
+            async with translate_errors():
                 stored = await self.adapter.stored_hashes(conn, heights[0], heights[-1])
         todo = [
             (raw, head.height)
@@ -271,14 +289,19 @@ class Indexer(Generic[RawT, ParsedT]):
         return asyncio.get_running_loop().run_in_executor(self._executor, self._parse, raw, height)
 
     async def _write(
-        self, batch: _Batch[RawT, ParsedT], position: Position, report: IndexReport, progress: Progress | None
+        self,
+        conn: asyncpg.Connection,
+        batch: _Batch[RawT, ParsedT],
+        position: Position,
+        report: IndexReport,
+        progress: Progress | None,
     ) -> None:
         started = time.perf_counter()
         blocks = [await f if f is not None else None for f in batch.parsed]
         self.metrics.parse_seconds.labels(self.adapter.chain).observe(time.perf_counter() - started)
         written = time.perf_counter()
         try:
-            async with translate_errors(), self.pool.acquire() as conn, conn.transaction():
+            async with translate_errors(), conn.transaction():
                 stats, written_heights, fork = await self._write_in_tx(conn, batch, blocks, position)
         except BaseException:
             self.adapter.aborted()
