@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import gc
 import logging
 import os
 import signal
@@ -19,6 +20,12 @@ log = logging.getLogger(__name__)
 # Set by `serve --workers N` (tracer.api.workers) for each worker; not TRACER_-prefixed: not settings.
 READY_FD_ENV = "_TRACER_READY_FD"  # a pipe to write one byte to once listening
 LIFELINE_FD_ENV = "_TRACER_LIFELINE_FD"  # a pipe the parent never writes: at its end (EOF), stop too
+
+
+# A server allocates many short-lived objects per request; CPython collects its young generation every 700
+# allocations, each time also walking what start-up built. Measured on single screens: collection cost
+# ~0.05 ms per request with the defaults, ~0.01 ms with start-up frozen and this threshold.
+GC_YOUNG_THRESHOLD = 20_000
 
 
 class AddressInUse(ConfigError):
@@ -58,6 +65,7 @@ async def serve_forever(settings: Settings) -> None:
     """Serve until SIGTERM or SIGINT; then stop accepting, let in-flight requests finish (up to
     ``shutdown_timeout``), flush the audit log, close the pool."""
     runner, url = await start_server(settings)
+    settle_garbage_collector()
     if settings.auth == "off":
         log.warning("API keys are OFF (TRACER_AUTH=off): anyone who can reach %s may use every route", url)
     log.info("serving", extra={"url": url, "auth": settings.auth})
@@ -78,6 +86,15 @@ async def serve_forever(settings: Settings) -> None:
         if lifeline is not None:
             loop.remove_reader(int(lifeline))
         await runner.cleanup()
+
+
+def settle_garbage_collector() -> None:
+    """Move what start-up built (modules, schemas, the app) out of every later collection, and collect the
+    young generation less often: the garbage of a request is mostly freed by reference counting anyway."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
 def _tell_parent_ready() -> None:
