@@ -33,6 +33,7 @@ from tracer.jobs.evm_index import EvmJob, index_evm
 from tracer.jobs.follow import contiguous_runs, index_from_node
 from tracer.jobs.index import index_files
 from tracer.jobs.labels import import_labels
+from tracer.jsonwrite import dumps
 from tracer.store import embedded
 from tracer.store.pool import open_pool
 
@@ -196,7 +197,7 @@ async def _show_examples(url: str, addresses: list[str], out: Out) -> None:
         out(f"\nPOST /v1/screen {result['address']} -> {risk['level']} (score {risk['score']})\n")
         for reason in risk["reasons"][:3]:
             out(f"  - {reason['explanation']}\n")
-    full = orjson.dumps(answers[0], option=orjson.OPT_INDENT_2).decode()
+    full = dumps(answers[0], orjson.OPT_INDENT_2).decode()
     out(f"\nthe full answer for the first one:\n{full}\n")
 
 

@@ -149,6 +149,21 @@ def pure_python_codecs() -> Iterator[None]:
         b58check_encode = saved
 
 
+def _compiled_b58check_decode() -> Callable[[bytes], bytes] | None:
+    """based58's decoder (checksum verified and removed; ValueError on anything wrong), ~4.5x faster than
+    ``b58check_decode``; None where it is not installed. Only a fast "yes": errors are explained by
+    ``b58check_decode``."""
+    try:
+        import based58
+    except ImportError:  # pragma: no cover - a platform without its wheel
+        return None
+    decode: Callable[[bytes], bytes] = based58.b58decode_check
+    return decode
+
+
+_COMPILED_B58CHECK_DECODE = _compiled_b58check_decode()
+
+
 def b58check_decode(text: str) -> bytes:
     """Payload of a base58check string (checksum verified and removed)."""
     raw = b58decode(text)
@@ -352,6 +367,58 @@ def decode_segwit_address(text: str, hrp: str = params.BECH32_HRP) -> tuple[int,
     return version, program
 
 
+# --- validating a mainnet segwit address, fast (a label import checks ~60,000) ------------------------------
+# Each byte's bech32 symbol value; 0xFF for a byte outside the (lower-case) charset.
+_SYMBOL_OF_BYTE = bytes(_CHARSET_INDEX.get(chr(b), 0xFF) for b in range(256))
+_MAINNET_SEGWIT_PREFIX = params.BECH32_HRP + "1"
+_PROGRAM_SYMBOLS_OFFSET = 7  # version symbol + six checksum symbols around the program's
+
+
+def is_mainnet_segwit(lower: str) -> bool:
+    """Whether ``lower`` (lower case) is a valid mainnet segwit address: what ``decode_segwit_address``
+    accepts, without building its data (two symbols per checksum step, no big integers, no generators;
+    measured compiled: ~6 -> ~1 µs per address). False says only "not this way": the caller asks
+    ``decode_segwit_address`` why. The tests check that both agree on any string."""
+    if not lower.startswith(_MAINNET_SEGWIT_PREFIX) or not lower.isascii():
+        return False
+    values = lower.encode("ascii")[3:].translate(_SYMBOL_OF_BYTE)
+    n = len(values)
+    if n < _PROGRAM_SYMBOLS_OFFSET or n > params.MAX_BECH32_LENGTH - 3 or 0xFF in values:
+        return False  # '1' is not a symbol: the prefix's is the last separator, so the prefix is "bc"
+    version = values[0]
+    if version > 16:
+        return False
+    table, chk, i = _GEN_TABLE2, _MAINNET_HRP_STATE, 0
+    if n & 1:
+        chk = ((chk & _MASK25) << 5) ^ version ^ _GEN_TABLE[chk >> 25]
+        i = 1
+    while i < n:
+        chk = ((chk & _MASK20) << 10) ^ (values[i] << 5 | values[i + 1]) ^ table[chk >> 20]
+        i += 2
+    if chk != (_BECH32_CONST if version == 0 else _BECH32M_CONST):
+        return False
+    symbols = n - _PROGRAM_SYMBOLS_OFFSET  # of the program: 5 bits each, at most 4 zero padding bits
+    pad = 5 * symbols % 8
+    if pad > 4 or values[n - _PROGRAM_SYMBOLS_OFFSET] & ((1 << pad) - 1):
+        return False
+    size = 5 * symbols // 8
+    if version == 0:
+        return size in (params.WITNESS_V0_KEYHASH_BYTES, params.WITNESS_V0_SCRIPTHASH_BYTES)
+    return params.WITNESS_PROGRAM_MIN_BYTES <= size <= params.WITNESS_PROGRAM_MAX_BYTES
+
+
+def _is_mainnet_base58(text: str) -> bool:
+    """Whether ``text`` is a mainnet P2PKH or P2SH address by the compiled codec (False: not this way, or
+    no codec; ``_decode_base58_address`` then decides and says why). The tests check both agree."""
+    if _COMPILED_B58CHECK_DECODE is None or not text.isascii():
+        return False
+    try:
+        payload = _COMPILED_B58CHECK_DECODE(text.encode("ascii"))
+    except ValueError:
+        return False
+    return len(payload) == 21 and payload[0] in (params.P2PKH_VERSION, params.P2SH_VERSION)
+
+
 # --- any mainnet address -----------------------------------------------------------------------------------
 def _is_segwit_text(text: str) -> bool:
     return text[:3].lower() in ("bc1", "tb1") or text[:5].lower() == "bcrt1"
@@ -380,9 +447,13 @@ def normalize_address(text: str) -> str:
     if not stripped:
         raise AddressError("empty address")
     if _is_segwit_text(stripped):
-        decode_segwit_address(stripped)
-        return stripped.lower()
-    _decode_base58_address(stripped)
+        lower = stripped.lower()
+        if (stripped == lower or stripped == stripped.upper()) and is_mainnet_segwit(lower):
+            return lower
+        decode_segwit_address(stripped)  # raises, saying why
+        return lower
+    if not _is_mainnet_base58(stripped):
+        _decode_base58_address(stripped)  # raises, saying why (or accepts without the compiled codec)
     return stripped
 
 

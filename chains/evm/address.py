@@ -30,17 +30,23 @@ def normalize_address(text: str) -> str:
     return checksummed
 
 
-_UPPER_NIBBLES = "89abcdef"  # EIP-55: a letter is upper case where the hash's nibble is 8 or more
+# EIP-55: a letter is upper case where the hash's hex digit is 8 or more. In ASCII a lower-case letter is its
+# upper case with bit 0x20 set: these tables give that bit for each letter, and for each such hash digit.
+_LETTER_BIT = bytes(0x20 if chr(b) in "abcdef" else 0 for b in range(256))
+_UPPER_DIGIT_BIT = bytes(0x20 if chr(b) in "89abcdef" else 0 for b in range(256))
 
 
 @functools.lru_cache(maxsize=CHECKSUM_CACHE_SIZE)
 def checksum(hex40: str) -> str:
     """EIP-55 form of 40 lower-case hex digits (no 0x), computed once per distinct address. Written out
-    rather than eth_utils.to_checksum_address, which validates its input again (~8 µs of ~15 per address)."""
-    digest = keccak(hex40.encode("ascii")).hex()
-    return "0x" + "".join(
-        c.upper() if d in _UPPER_NIBBLES else c for c, d in zip(hex40, digest, strict=False)
+    rather than eth_utils.to_checksum_address, which validates its input again (~8 µs of ~15 per address);
+    the case of all 40 digits flips in one XOR of 320-bit integers (measured: 9.4 -> 5.6 µs with the hash)."""
+    body = hex40.encode("ascii")
+    digest = keccak(body).hex()[:40].encode("ascii")
+    flip = int.from_bytes(body.translate(_LETTER_BIT), "big") & int.from_bytes(
+        digest.translate(_UPPER_DIGIT_BIT), "big"
     )
+    return "0x" + (int.from_bytes(body, "big") ^ flip).to_bytes(40, "big").decode("ascii")
 
 
 def from_hex(text: str) -> str:

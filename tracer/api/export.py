@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import asyncpg
 import networkx as nx
-import orjson
 from aiohttp import web
 
 from tracer.api.endpoints import Endpoints
@@ -24,6 +23,7 @@ from tracer.api.responses import json_response
 from tracer.api.routes import tenants
 from tracer.api.schemas import ExportQuery, Page, TransactionsAnswer
 from tracer.errors import NotFound
+from tracer.jsonwrite import dumps
 from tracer.risk.screening import parse_target
 from tracer.store import views
 from tracer.store.address_transactions import address_transactions
@@ -94,7 +94,7 @@ async def _all(read: object) -> list:  # type: ignore[type-arg]
 
 def render(export: ClusterExport, fmt: str) -> bytes:
     if fmt == "json":
-        return orjson.dumps(_as_json(export))
+        return dumps(_as_json(export))
     if fmt == "csv":
         return _as_csv(export)
     graph = _as_graph(export)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
+from tracer.jsonwrite import dumps
+
 _SHARED_MAX = 64  # distinct shared objects remembered (the coverage cache holds one per pooled connection)
 
 
@@ -21,9 +23,9 @@ def json_response(data: object, status: int = 200) -> web.Response:
 
 def encode(data: object) -> bytes:
     try:
-        return orjson.dumps(data)
+        return dumps(data)
     except orjson.JSONEncodeError:  # a dict keyed by non-strings (e.g. ids): rendered by the slower option
-        return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS)
+        return dumps(data, orjson.OPT_NON_STR_KEYS)
 
 
 class SharedJson:

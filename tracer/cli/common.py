@@ -11,6 +11,7 @@ import orjson
 
 from tracer.config import Settings
 from tracer.errors import InputError, SourceError, StoreError, TracerError
+from tracer.jsonwrite import dumps
 
 Command = Callable[[argparse.Namespace, Settings], Awaitable[int] | int]
 if TYPE_CHECKING:  # argparse's class is generic only to type checkers
@@ -19,7 +20,7 @@ if TYPE_CHECKING:  # argparse's class is generic only to type checkers
 
 
 def emit(data: object) -> None:
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n")
+    sys.stdout.write(dumps(data, orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n")
 
 
 def exit_code(exc: TracerError) -> int:

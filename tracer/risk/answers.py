@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import orjson
 
 from chains.model import Chain
+from tracer.jsonwrite import dumps
 from tracer.risk.exposure import Actor, exposures_of, ownership_findings
 from tracer.risk.scoring import assess
 from tracer.store.exposure import LabelRow, ScreeningData, Target
@@ -120,11 +121,8 @@ def plain(answer: dict[str, object]) -> dict[str, object]:
 
 
 def answer_json(value: object) -> bytes:
-    """JSON as orjson writes it, or (an integer beyond 64 bits) as the standard library does."""
-    try:
-        return orjson.dumps(value)
-    except orjson.JSONEncodeError:  # an amount beyond 64 bits (uint256 wei): orjson cannot write it
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+    """JSON as orjson writes it, integers beyond 64 bits (uint256 amounts) included."""
+    return dumps(value)
 
 
 def _loads(value: object) -> object:

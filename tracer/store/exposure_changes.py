@@ -4,7 +4,8 @@ Three kinds of change, each found set-based in SQL from what the last refresh st
 - new blocks: heights above ``exposure_state.last_height`` (their flows and activity are *added*);
 - regrouped wallets: addresses whose cluster differs from ``exposure_wallets`` (a clustering run); the
   flows touching their old and new wallets are recomputed from those wallets' transactions;
-- labels: ``wallet_labels`` rows and actor seeds that differ from the stored ones.
+- labels: ``wallet_labels`` rows and actor seeds that differ from the stored ones
+  (tracer/store/exposure_labels.py).
 The wallets whose flows changed land in the temp table ``exposure_touched``; those whose labels or hub
 state changed in ``exposure_flagged``. An actor is searched again when its seeds changed, when a wallet it
 expanded has new flows, or when a wallet it reached before its last hop was flagged (see REACHED_TOUCHED);
@@ -155,10 +156,6 @@ TOUCHED_TOTALS = [
            FROM wallet_flows w JOIN exposure_touched x ON x.wallet = w.src WHERE w.chain = $1) f
        GROUP BY wallet, asset_id""",
 ]
-KEEP_OLD_LABELS = """
-CREATE TEMP TABLE exposure_old_labels ON COMMIT DROP AS
-SELECT wallet, label_id, tenant, actor_key FROM wallet_labels WHERE chain = $1
-"""
 # A touched wallet that is (or was) a hub by the search's rule (more counterparties than max_fanout, $2) in
 # either direction: one that turns hub or stops being one is flagged.
 _HUBS = """
@@ -173,36 +170,15 @@ SELECT wallet FROM (
     (TABLE exposure_old_hubs EXCEPT {_HUBS}) UNION ALL ({_HUBS} EXCEPT TABLE exposure_old_hubs)) d
 ON CONFLICT DO NOTHING
 """
-# Wallets whose labels differ block or open other actors' paths: they are flagged.
-RELABELLED = """
-INSERT INTO exposure_flagged
-SELECT wallet FROM (
-    (SELECT wallet, label_id, tenant, actor_key FROM exposure_old_labels
-     EXCEPT SELECT wallet, label_id, tenant, actor_key FROM wallet_labels WHERE chain = $1)
-    UNION ALL
-    (SELECT wallet, label_id, tenant, actor_key FROM wallet_labels WHERE chain = $1
-     EXCEPT SELECT wallet, label_id, tenant, actor_key FROM exposure_old_labels)) d
-ON CONFLICT DO NOTHING
-"""
-# Actors whose seeds (wallets, weights) differ from the stored ones; ``exposure_new_seeds`` holds the new.
-RESEEDED = """
-INSERT INTO exposure_affected
-SELECT tenant, actor_key FROM (
-    (SELECT tenant, actor_key, wallet, weight FROM exposure_seeds WHERE chain = $1
-     EXCEPT SELECT tenant, actor_key, wallet, weight FROM exposure_new_seeds)
-    UNION ALL
-    (SELECT tenant, actor_key, wallet, weight FROM exposure_new_seeds
-     EXCEPT SELECT tenant, actor_key, wallet, weight FROM exposure_seeds WHERE chain = $1)) d
-ON CONFLICT DO NOTHING
-"""
 # Actors whose search read what changed: flows of a wallet it expanded (a seed, or a frontier: stored in
 # exposure_frontiers), or the labels or hub state of a wallet it reached before its last hop ($2) (which
 # decide whether that wallet is expanded). A wallet reached otherwise changes an actor's rows only through
 # a flow from a wallet it expanded, which is touched too.
 REACHED_TOUCHED = """
 INSERT INTO exposure_affected
-SELECT s.tenant, s.actor_key FROM exposure_new_seeds s
-WHERE s.wallet IN (SELECT wallet FROM exposure_touched UNION SELECT wallet FROM exposure_flagged)
+SELECT s.tenant, s.actor_key FROM exposure_seeds s
+WHERE s.chain = $1
+  AND s.wallet IN (SELECT wallet FROM exposure_touched UNION SELECT wallet FROM exposure_flagged)
 UNION
 SELECT f.tenant, f.actor_key FROM exposure_frontiers f JOIN exposure_touched t ON t.wallet = f.wallet
 WHERE f.chain = $1

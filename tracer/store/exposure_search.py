@@ -51,13 +51,20 @@ CREATE TEMP TABLE exposure_hop (
 # An actor's seeds: its wallets, each with the actor's weight there (its worst label's category score, from
 # the rules), so each exposure row is stored with its score and screening reads the riskiest first.
 # Stored per chain (``exposure_seeds``): an incremental refresh compares them to find changed actors.
-SEEDS_SQL = """
+_SEEDS = """
 SELECT l.tenant, l.actor_key, l.wallet, max(w.score)::real AS weight
-FROM wallet_labels l JOIN labels x ON x.id = l.label_id
+FROM wallet_labels l {keys} JOIN labels x ON x.id = l.label_id
 JOIN unnest($2::text[], $3::real[]) w (category, score) ON w.category = x.category
 WHERE l.chain = $1
 GROUP BY l.tenant, l.actor_key, l.wallet
 """
+SEEDS_SQL = _SEEDS.format(keys="")
+# Only the seeds of the (tenant, actor, wallet) keys in the temp table ``exposure_seed_keys`` (an
+# incremental refresh's changed labels: tracer/store/exposure_labels.py).
+SEEDS_OF_KEYS_SQL = _SEEDS.format(
+    keys="JOIN exposure_seed_keys k"
+    " ON k.tenant = l.tenant AND k.actor_key = l.actor_key AND k.wallet = l.wallet"
+)
 _SEED = """
 INSERT INTO exposure_frontier
 SELECT s.tenant, s.actor_key, d.direction, s.wallet, NULL::bigint, NULL::numeric, 0,
@@ -146,6 +153,9 @@ SELECT DISTINCT $1, tenant, actor_key, wallet FROM exposure_frontier ON CONFLICT
 """
 
 
+_HAS_FLOWS = "SELECT EXISTS (SELECT 1 FROM wallet_flows WHERE chain = $1)"
+
+
 def rule_weights() -> tuple[list[str], list[float]]:
     """Each category's score under the rules: an actor's seed weight is its worst label's."""
     rules = default_rules()
@@ -159,6 +169,8 @@ async def search(
     ``exposure_seeds``: all of
     them, or (``actors_only``) those in the temp table ``exposure_affected``, whose old rows the caller
     deleted."""
+    if not await conn.fetchval(_HAS_FLOWS, chain):
+        return  # nothing to reach: no actor has exposure (the caller deleted the old rows)
     await conn.execute(_FRONTIER_TABLES)
     await conn.execute(_SEED + (_ONLY_AFFECTED if actors_only else ""), chain)
     rules = default_rules()

@@ -60,7 +60,8 @@ JOIN wallet_exposure e ON e.chain = $1 AND e.tenant = a.tenant AND e.actor_key =
 ON CONFLICT DO NOTHING
 """
 # Wallets whose flows (so totals and shares), cluster or labels changed (tracer.store.exposure_changes),
-# and those exposed to an actor or token whose digest changed.
+# and those exposed to an actor or token whose digest changed or holding a label of such an actor (an
+# actor record's new category changes its owners' reasons while their label rows stay the same).
 _DIRTY_CHANGED = """
 WITH c AS MATERIALIZED (
     (SELECT tenant, actor_key, asset_id, digest FROM answer_new_digests
@@ -74,6 +75,9 @@ UNION SELECT wallet FROM exposure_flagged
 UNION
 SELECT e.wallet FROM c JOIN wallet_exposure e
     ON e.chain = $1 AND e.tenant = c.tenant AND e.actor_key = c.actor_key WHERE c.asset_id = -1
+UNION
+SELECT l.wallet FROM c JOIN wallet_labels l
+    ON l.chain = $1 AND l.tenant = c.tenant AND l.actor_key = c.actor_key WHERE c.asset_id = -1
 UNION
 SELECT e.wallet FROM wallet_exposure e
 WHERE e.chain = $1 AND e.asset_id IN (SELECT asset_id FROM c WHERE asset_id <> -1)
