@@ -15,13 +15,7 @@ from tracer.api.responses import json_response
 from tracer.api.routes import tenants
 from tracer.api.schemas import CoverageAnswer
 from tracer.errors import NotFound
-from tracer.store.coverage import (
-    check_snapshot_id,
-    load_snapshot,
-    read_coverage,
-    snapshot_tenants,
-    store_snapshot,
-)
+from tracer.store.coverage import check_snapshot_id, current_snapshot, visible_snapshot
 from tracer.store.errors import translate_errors
 from tracer.store.keys import Role
 
@@ -37,8 +31,7 @@ ENDPOINTS = Endpoints(tag="screening")
 )
 async def current_coverage(request: web.Request) -> web.Response:
     async with translate_errors(), request.app[POOL].acquire() as conn:
-        full = await read_coverage(conn, tenants(request))
-        await store_snapshot(conn, full)  # its id resolves from now on
+        full = await current_snapshot(conn, tenants(request))
     return json_response(full)
 
 
@@ -53,7 +46,7 @@ async def current_coverage(request: web.Request) -> web.Response:
 async def coverage_snapshot(request: web.Request) -> web.Response:
     coverage_id = check_snapshot_id(request.match_info["coverage_id"])
     async with translate_errors(), request.app[POOL].acquire() as conn:
-        snapshot = await load_snapshot(conn, coverage_id)
-    if snapshot is None or not snapshot_tenants(snapshot) <= set(tenants(request)):
+        snapshot = await visible_snapshot(conn, coverage_id, tenants(request))
+    if snapshot is None:
         raise NotFound(f"no coverage {coverage_id}")
     return json_response(snapshot)

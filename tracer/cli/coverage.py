@@ -15,25 +15,17 @@ if TYPE_CHECKING:
 
 async def cmd_coverage_show(args: argparse.Namespace, settings: Settings) -> int:
     from tracer.risk.screening import tenants_for
-    from tracer.store.coverage import (
-        check_snapshot_id,
-        load_snapshot,
-        read_coverage,
-        snapshot_tenants,
-        store_snapshot,
-    )
+    from tracer.store.coverage import check_snapshot_id, current_snapshot, visible_snapshot
     from tracer.store.pool import open_pool
 
     wanted = None if args.id is None else check_snapshot_id(args.id)  # before starting a database
     tenants = tenants_for(args.tenant)
     async with open_pool(settings) as pool, pool.acquire() as conn:
         if wanted is None:
-            current = await read_coverage(conn, tenants)
-            await store_snapshot(conn, current)  # its id resolves from now on
-            found: dict[str, object] | None = current
+            found: dict[str, object] | None = await current_snapshot(conn, tenants)
         else:
-            found = await load_snapshot(conn, wanted)
-    if found is None or not snapshot_tenants(found) <= set(tenants):
+            found = await visible_snapshot(conn, wanted, tenants)
+    if found is None:
         raise InputError(f"no coverage {wanted} (an answer's coverage.id; see --tenant for private sources)")
     emit(found)
     return 0

@@ -98,7 +98,25 @@ async def load_snapshot(conn: asyncpg.Connection, snapshot: str) -> dict[str, ob
     return {"id": snapshot, "first_seen": row["first_seen"].isoformat(timespec="seconds"), **body}
 
 
-def snapshot_tenants(snapshot: dict[str, object]) -> set[str]:
+async def current_snapshot(conn: asyncpg.Connection, tenants: Sequence[str]) -> dict[str, object]:
+    """The current coverage in full (``read_coverage``), its snapshot stored: its id resolves from now on."""
+    full = await read_coverage(conn, tenants)
+    await store_snapshot(conn, full)
+    return full
+
+
+async def visible_snapshot(
+    conn: asyncpg.Connection, snapshot: str, tenants: Sequence[str]
+) -> dict[str, object] | None:
+    """The stored snapshot ``snapshot`` (an id) as callers who see ``tenants`` may read it: None when no
+    answer ever named it, or when it lists a label source of another tenant (to them it does not exist)."""
+    found = await load_snapshot(conn, snapshot)
+    if found is None or not _tenants(found) <= set(tenants):
+        return None
+    return found
+
+
+def _tenants(snapshot: dict[str, object]) -> set[str]:
     """The tenants whose label sources a snapshot lists (a caller must see all of them to read it)."""
     sources: list[dict[str, Any]] = snapshot["label_sources"]  # type: ignore[assignment]
     return {s["tenant"] for s in sources}
