@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import orjson
 
-from tracer.risk.answers import SCREENED, WalletParts, answer_json, plain
+from tracer.jsonwrite import dumps
+from tracer.risk.answers import SCREENED, WalletParts, plain
 
 WEI = 123_456_789 * 10**18  # 123,456,789 ETH in wei: beyond 64 bits
 
@@ -18,8 +19,8 @@ def parts(exposure: object) -> WalletParts:
         "high",
         b"[]",
         b"[]",
-        answer_json(exposure),
-        answer_json([{"explanation": f"via {SCREENED}"}]),
+        dumps(exposure),
+        dumps([{"explanation": f"via {SCREENED}"}]),
     )
 
 

@@ -73,22 +73,22 @@ def wallet_parts(
     exposures = exposures_of(chain, Target(SCREENED, ANY_MEMBER, wallet, 0), data, actors)
     if not exposures and not own:
         return []
-    counterparties = answer_json([e.as_counterparty() for e in exposures if e.row.hops == 1])
-    exposure = answer_json([e.as_dict() for e in exposures])
+    counterparties = dumps([e.as_counterparty() for e in exposures if e.row.hops == 1])
+    exposure = dumps([e.as_dict() for e in exposures])
     found = [f for e in exposures for f in e.findings()]
     parts = []
     for member in [ANY_MEMBER, *sorted({lb.address_id for lb in own})]:
         target = Target(SCREENED, member, wallet, 0)
         risk = assess(ownership_findings(target, own) + found)
         labels = [label_json(lb, "self" if lb.address_id == member else "cluster") for lb in own]
-        reasons = answer_json([r.as_dict() for r in risk.reasons])
+        reasons = dumps([r.as_dict() for r in risk.reasons])
         parts.append(
             WalletParts(
                 wallet,
                 member,
                 risk.score,
                 risk.level.value,
-                answer_json(labels),
+                dumps(labels),
                 counterparties,
                 exposure,
                 reasons,
@@ -118,11 +118,6 @@ def plain(answer: dict[str, object]) -> dict[str, object]:
     if isinstance(risk, dict):
         out["risk"] = {k: _loads(v) for k, v in risk.items()}
     return out
-
-
-def answer_json(value: object) -> bytes:
-    """JSON as orjson writes it, integers beyond 64 bits (uint256 amounts) included."""
-    return dumps(value)
 
 
 def _loads(value: object) -> object:
