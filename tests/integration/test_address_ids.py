@@ -66,9 +66,7 @@ async def test_aborted_batch_leaves_no_address_and_no_cached_id(pool: asyncpg.Po
         await tx.rollback()
     cache.abort()
     assert await stored(pool) == {}
-    async with pool.acquire() as conn:
-        assert "c1" not in await cache.ids(conn, [])  # nor in the cache
-    ids = await batch(pool, cache, ["c1"])
+    ids = await batch(pool, cache, ["c1"])  # a stale id left in the cache would not be the stored one
     assert await stored(pool) == ids
 
 

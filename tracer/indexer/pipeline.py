@@ -50,6 +50,12 @@ MAX_REORG_DEPTH_BLOCKS = 100
 # Ranges shorter than this many batches parse in a thread: starting worker processes costs more than it saves.
 PROCESS_POOL_MIN_BATCHES = 4
 PARENT_CHECK_S = 0.5  # how often a parse process checks that its indexer still runs
+# The writer's batches commit without waiting for their WAL to be flushed: each batch moves its position
+# (cursor or lease) in the same transaction, so what a crash of the server itself (not of the indexer) may
+# lose is the last few batches *and* their position, which the next run indexes again; the database stays
+# consistent (PostgreSQL's asynchronous commit), and a later synchronous commit (anyone's) flushes ours.
+# Measured on the 1M-tx bench chain: ~35 MB of WAL per batch, COMMIT 1.0-5.2 s of the run.
+ASYNC_COMMIT = "SET synchronous_commit = off"
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +189,7 @@ class Indexer(Generic[RawT, ParsedT]):
         try:
             # One connection for every batch of the stages: a pool release per batch costs a reset round
             # trip (RESET ALL, UNLISTEN, CLOSE, advisory unlock); measured 2.4 s of a 1M-tx first pass.
-            async with self._held_connection() as conn:
+            async with self._held_connection(writer=True) as conn:
                 while (item := await parsed.get()) is not None:
                     if isinstance(item, BaseException):
                         raise item
@@ -197,14 +203,20 @@ class Indexer(Generic[RawT, ParsedT]):
             _cancel_queued(fetched, parsed)
 
     @contextlib.asynccontextmanager
-    async def _held_connection(self) -> AsyncIterator[asyncpg.Connection]:
+    async def _held_connection(self, *, writer: bool = False) -> AsyncIterator[asyncpg.Connection]:
         """A pool connection for as long as the stages run; only its acquiring is a store error here (what
-        the stages raise meanwhile is theirs to name)."""
+        the stages raise meanwhile is theirs to name). The ``writer``'s commits do not wait for the WAL
+        to reach the disk (module doc: ``ASYNC_COMMIT``)."""
         async with translate_errors():
             conn: asyncpg.Connection = await self.pool.acquire()
+            if writer:
+                await conn.execute(ASYNC_COMMIT)
         try:
             yield conn
         finally:
+            if writer and not conn.is_closed():
+                with contextlib.suppress(asyncpg.PostgresError, OSError):
+                    await conn.execute("RESET synchronous_commit")  # a pool may keep its sessions as they are
             await self.pool.release(conn)
 
     async def _produce(

@@ -6,24 +6,27 @@ hash of the whole table: the cost of a batch is its own addresses, not the size 
 that batch's transaction rolls back (``abort``), so the cache never holds an id that does not exist.
 
 A first pass (``tracer.store.bulkload``: one writer per chain) may *own* its chain's ids (``own``): the cache
-then holds every stored address of the chain, so a miss is a new address, which gets its id here (numbers
-drawn from the table's sequence) and is COPied in, sorted: no conflict check, no ``RETURNING``, no second
-lookup (that insert-or-select was 37 % of an end-to-end first pass). The pass also defers the unique key of
-(chain, address) (``tracer.store.bulkload``): its random inserts were the largest cost left. Any other writer
-(``ensure_address_ids``, the label import) rebuilds the key before relying on it; should it store one of the
-owner's new addresses, the owner's insert then fails (rolled back to a savepoint) and the cache stops owning
-the ids; so does a cache about to outgrow ``max_entries`` (its ``ensure_address_ids`` rebuilds the key first).
-Either carries on as an ordinary cache. So no address is ever stored twice, key or no key.
+then holds every stored address of the chain, so a miss is a new address, which gets its id here (one range
+drawn from the table's sequence, other writers of addresses locked out until the batch commits) and is
+COPied in: no conflict check, no ``RETURNING``, no second lookup (that insert-or-select was 37 % of an
+end-to-end first pass). The pass also defers the unique key of (chain, address) (``tracer.store.bulkload``):
+its random inserts were the largest cost left. Any other writer (``ensure_address_ids``, the label import)
+rebuilds the key before relying on it; should it store one of the owner's new addresses, the owner's insert
+then fails (rolled back to a savepoint) and the cache stops owning the ids; so does a cache about to outgrow
+``max_entries`` (its ``ensure_address_ids`` rebuilds the key first). Either carries on as an ordinary cache.
+So no address is ever stored twice, key or no key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from itertools import repeat
+from typing import cast
 
 import asyncpg
 
 from tracer.store import bulkload
-from tracer.store.sequences import draw_ids
+from tracer.store.sequences import draw_range
 
 # Addresses; ~170 bytes each in CPython, so ~700 MB at most. A first pass owns the ids only while every
 # address it met fits (the bench chain of 1M transactions holds 2.8M; mainnet about 1.3 billion).
@@ -66,16 +69,21 @@ async def ensure_address_ids(
     return found
 
 
+# The owner draws its ids as one range of the sequence (two operations, not one per id): nobody else may
+# draw in between, so until its batch commits the owner locks out other writers of addresses (they wait,
+# readers do not). So no other insert can race it for an address either.
+_LOCK_WRITERS = "LOCK TABLE addresses IN SHARE ROW EXCLUSIVE MODE"
+
+
 async def insert_new_addresses(conn: asyncpg.Connection, chain: str, addresses: list[str]) -> dict[str, int]:
-    """Insert ``addresses``, known not to be stored, with ids drawn from the sequence: {address: id}."""
-    ordered = sorted(set(addresses))  # neighbouring keys: each index page is touched once per batch
-    ids = await draw_ids(conn, "addresses", len(ordered))
+    """Insert distinct ``addresses``, known not to be stored, with ids drawn from the sequence as one range;
+    {address: id}. Inside a transaction, whose end releases the lock it takes."""
+    await conn.execute(_LOCK_WRITERS)
+    ids = await draw_range(conn, "addresses", len(addresses))
     await conn.copy_records_to_table(
-        "addresses",
-        records=[(i, chain, a) for i, a in zip(ids, ordered, strict=True)],
-        columns=("id", "chain", "address"),
+        "addresses", records=zip(ids, repeat(chain), addresses), columns=("id", "chain", "address")
     )
-    return dict(zip(ordered, ids, strict=True))
+    return dict(zip(addresses, ids, strict=True))
 
 
 async def stored_address_ids(conn: asyncpg.Connection, chain: str) -> dict[str, int]:
@@ -115,13 +123,15 @@ class AddressIds:
         self.owned = False
 
     async def ids(self, conn: asyncpg.Connection, addresses: Collection[str]) -> Mapping[str, int]:
-        """A mapping that holds the id of each of ``addresses`` -- the cache itself, valid until the next
-        call: no copy per batch. The ones not cached are looked up (or inserted) in one go, and taken out
-        again by ``abort``."""
+        """{address: id} for the distinct ``addresses`` of a batch. The ones not cached are looked up (or
+        inserted) in one go, and taken out of the cache again by ``abort``. The batch's own mapping, not
+        the cache: the row builders look each address up again, and probes of a small dict stay in the
+        CPU's caches where those of the whole cache (millions) miss them."""
         known = self._ids
-        missing = [a for a in addresses if a not in known]
+        found = cast(dict[str, int], {a: known.get(a) for a in addresses})  # None: filled below
+        missing = [a for a, i in found.items() if i is None]
         self.misses += len(missing)
-        self.hits += len(addresses) - len(missing)
+        self.hits += len(found) - len(missing)
         if missing:
             if self.owned and len(known) + len(missing) > self.max_entries:
                 self.owned = False  # it would have to evict: back to asking the database
@@ -130,7 +140,8 @@ class AddressIds:
                 fetched = await ensure_address_ids(conn, self.chain, missing, mostly_new=True)
             self._staged.update(fetched)
             known.update(fetched)
-        return known
+            found.update(fetched)
+        return found
 
     async def _owned_insert(self, conn: asyncpg.Connection, missing: list[str]) -> dict[str, int] | None:
         """The owner's insert; None, and no longer the owner, when another writer stored one of them."""

@@ -31,8 +31,8 @@ from chains.bitcoin.parse import InRow, OutRow, TxRow
 from chains.model import Block
 from tracer.indexer.adapter import BatchStats
 from tracer.store.addresses import AddressIds
-from tracer.store.sequences import draw_ids
-from tracer.store.utxo import Spent, UtxoCache
+from tracer.store.sequences import draw_range
+from tracer.store.utxo import Outputs, Spent, SpentRef, UtxoCache
 
 CHAIN_TABLES = ("addresses", "blocks", "transactions", "tx_outputs", "tx_inputs")
 _BLOCK_COLUMNS = ("chain", "height", "hash", "prev_hash", "time", "tx_count", "source")
@@ -179,9 +179,9 @@ class ChainWriter:
         ids = await self.addresses.ids(conn, _addresses_of(blocks))
         await conn.execute(_WRITE_LOCK, chain)  # before drawing ids: ids follow commit order (module doc)
         tx_count = sum(len(b.txs) for b in blocks)
-        tx_ids = await draw_ids(conn, "transactions", tx_count)
+        tx_ids = await draw_range(conn, "transactions", tx_count)  # every drawer holds the write lock
         tx_rows, out_rows, new_outputs = self._tx_and_output_rows(blocks, tx_ids, ids)
-        in_rows, misses, spent = self._input_rows(blocks, tx_ids, ids, new_outputs)
+        in_rows, misses, spent, spent_new = self._input_rows(blocks, tx_ids, ids, new_outputs)
         await self._lookup_misses(conn, in_rows, misses)
         resolved = _count_stored(in_rows)
         await conn.copy_records_to_table("blocks", records=self._block_rows(blocks), columns=_BLOCK_COLUMNS)
@@ -189,8 +189,8 @@ class ChainWriter:
         await conn.copy_records_to_table("tx_outputs", records=out_rows, columns=_OUTPUT_COLUMNS)
         await conn.copy_records_to_table("tx_inputs", records=in_rows, columns=_INPUT_COLUMNS)
         if await conn.fetchval(_ANY_PENDING):  # earlier batches' inputs that spend what we just wrote
-            resolved += await conn.fetchval(_RESOLVE_OLD_INPUTS, tx_ids, chain)
-        self.utxos.stage(new_outputs, spent)
+            resolved += await conn.fetchval(_RESOLVE_OLD_INPUTS, list(tx_ids), chain)
+        self.utxos.stage(new_outputs, spent, spent_new)
         return BatchStats(
             len(blocks),
             tx_count,
@@ -220,12 +220,12 @@ class ChainWriter:
         ]
 
     def _tx_and_output_rows(
-        self, blocks: Sequence[BlockRows], tx_ids: list[int], ids: Mapping[str, int]
-    ) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], dict[bytes, list[Spent | None]]]:
+        self, blocks: Sequence[BlockRows], tx_ids: Sequence[int], ids: Mapping[str, int]
+    ) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], dict[bytes, Outputs]]:
         chain = self.chain
         tx_rows: list[tuple[object, ...]] = []
         out_rows: list[tuple[object, ...]] = []
-        new_outputs: dict[bytes, list[Spent | None]] = {}
+        new_outputs: dict[bytes, Outputs] = {}
         base = 0
         for b in blocks:
             height = b.height
@@ -245,34 +245,37 @@ class ChainWriter:
     def _input_rows(
         self,
         blocks: Sequence[BlockRows],
-        tx_ids: list[int],
+        tx_ids: Sequence[int],
         ids: Mapping[str, int],
-        new_outputs: dict[bytes, list[Spent | None]],
-    ) -> tuple[list[list[object]], list[int], list[tuple[bytes, int]]]:
-        """Input rows, resolved from this batch's outputs and the cache; and the row numbers still missing
-        their spent output, and every outpoint spent (for the cache)."""
+        new_outputs: dict[bytes, Outputs],
+    ) -> tuple[list[list[object]], list[int], list[SpentRef], list[SpentRef]]:
+        """Input rows, resolved from this batch's outputs and the cache; the row numbers still missing their
+        spent output; the outputs spent, found in the cache and among the batch's own (for the cache)."""
         rows: list[list[object]] = []
         misses: list[int] = []
-        spent: list[tuple[bytes, int]] = []
-        find = self.utxos.get
+        spent: list[SpentRef] = []
+        spent_new: list[SpentRef] = []
+        cached = self.utxos.outputs_of
         base = 0
         for b in blocks:
             for pos, vin, prev_txid, prev_vout, sequence, address, value, script, source in b.inputs:
                 tx_id = tx_ids[base + pos]
                 if prev_txid is not None and prev_vout is not None:
-                    spent.append((prev_txid, prev_vout))
-                    if value is None:
-                        local = new_outputs.get(prev_txid)
-                        hit = local[prev_vout] if local is not None and prev_vout < len(local) else None
-                        hit = hit or find(prev_txid, prev_vout)
-                        if hit is not None:
+                    outputs, refs = new_outputs.get(prev_txid), spent_new
+                    if outputs is None:
+                        outputs, refs = cached(prev_txid), spent
+                    hit = outputs[prev_vout] if outputs is not None and prev_vout < len(outputs) else None
+                    if hit is not None:
+                        refs.append((outputs, prev_vout))  # type: ignore[arg-type]  # not None with a hit
+                        if value is None:
                             rows.append([tx_id, vin, prev_txid, prev_vout, sequence, *hit, _STORED])
                             continue
+                    elif value is None:
                         misses.append(len(rows))
                 address_id = ids[address] if address is not None else None
                 rows.append([tx_id, vin, prev_txid, prev_vout, sequence, address_id, value, script, source])
             base += len(b.txs)
-        return rows, misses, spent
+        return rows, misses, spent, spent_new
 
     async def _lookup_misses(
         self, conn: asyncpg.Connection, rows: list[list[object]], misses: list[int]

@@ -9,28 +9,39 @@ the database does not hold.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
 from typing import TypeAlias
 
 DEFAULT_CACHE_OUTPUTS = 3_000_000  # outputs; ~120 bytes each in CPython, so ~360 MB at most
 
 Spent: TypeAlias = tuple[int | None, int, str]  # the spent output's address id, value (sat), script type
+Outputs: TypeAlias = list[Spent | None]  # one transaction's outputs by vout, None once spent
+SpentRef: TypeAlias = tuple[Outputs, int]  # an output spent: its transaction's list and its vout
 
 
 class UtxoCache:
-    """``txid (32 bytes) -> [output by vout, None once spent]``; oldest transactions evicted first."""
+    """``txid (32 bytes) -> [output by vout, None once spent]``; oldest transactions evicted first.
+
+    A batch finds outputs with ``outputs_of`` and stages the lists and vouts it spent (``stage``): the
+    commit then marks them without looking a txid up again (a second random probe of a dict of millions)."""
 
     def __init__(self, max_outputs: int = DEFAULT_CACHE_OUTPUTS) -> None:
         self.max_outputs = max_outputs
-        self._txs: dict[bytes, list[Spent | None]] = {}
+        self._txs: dict[bytes, Outputs] = {}
         self._size = 0
-        self._new: dict[bytes, list[Spent | None]] = {}
-        self._spent: list[tuple[bytes, int]] = []
+        self._new: dict[bytes, Outputs] = {}
+        self._spent: list[SpentRef] = []
+        self._spent_new: list[SpentRef] = []
         self.hits = 0
         self.misses = 0
 
     def __len__(self) -> int:
         return self._size
+
+    @property
+    def outputs_of(self) -> Callable[[bytes], Outputs | None]:
+        """``txid -> its outputs list`` or None (the dict's own ``get``: no call of ours per input)."""
+        return self._txs.get
 
     def get(self, txid: bytes, vout: int) -> Spent | None:
         outputs = self._txs.get(txid)
@@ -42,26 +53,31 @@ class UtxoCache:
         self.misses += 1
         return None
 
-    def stage(self, new: dict[bytes, list[Spent | None]], spent: Iterable[tuple[bytes, int]]) -> None:
-        """Outputs written and outpoints spent by the batch being written; applied on ``commit``."""
+    def stage(self, new: dict[bytes, Outputs], spent: list[SpentRef], spent_new: list[SpentRef]) -> None:
+        """What the batch being written did, applied on ``commit``: the outputs it wrote (``new``), and the
+        outputs it spent, found in this cache (``spent``) or among its own (``spent_new``)."""
         self._new = new
-        self._spent = list(spent)
+        self._spent = spent
+        self._spent_new = spent_new
+        self.hits += len(spent) + len(spent_new)
 
     def commit(self) -> None:
-        for txid, vout in self._spent:
-            outputs = self._txs.get(txid)
-            if outputs is not None and vout < len(outputs) and outputs[vout] is not None:
+        for outputs, vout in self._spent:
+            if outputs[vout] is not None:
                 outputs[vout] = None
                 self._size -= 1
+        for outputs, vout in self._spent_new:
+            outputs[vout] = None
+        txs = self._txs
         for txid, outputs in self._new.items():
-            self._txs[txid] = outputs
-            self._size += sum(1 for o in outputs if o is not None)
-        self._new, self._spent = {}, []
+            txs[txid] = outputs
+            self._size += len(outputs) - outputs.count(None)
+        self.abort()
         if self._size > self.max_outputs:
             self._evict()
 
     def abort(self) -> None:
-        self._new, self._spent = {}, []
+        self._new, self._spent, self._spent_new = {}, [], []
 
     def clear(self) -> None:
         self._txs.clear()
@@ -76,6 +92,6 @@ class UtxoCache:
             if self._size <= target:
                 break
             drop.append(txid)
-            self._size -= sum(1 for o in outputs if o is not None)
+            self._size -= len(outputs) - outputs.count(None)
         for txid in drop:
             del self._txs[txid]

@@ -1,0 +1,49 @@
+"""The indexer's unspent-output cache (tracer.store.utxo): a batch's spends and new outputs apply only on
+commit, marked through the lists the batch found (no second lookup), and the size counts unspent outputs."""
+
+from __future__ import annotations
+
+from tracer.store.utxo import Outputs, UtxoCache
+
+A, B = b"a" * 32, b"b" * 32
+
+
+def test_spends_and_new_outputs_apply_on_commit_only() -> None:
+    cache = UtxoCache()
+    first: Outputs = [(1, 50, "p2pkh"), (2, 25, "p2wpkh")]
+    cache.stage({A: first}, [], [])
+    cache.commit()
+    assert len(cache) == 2
+    found = cache.outputs_of(A)
+    assert found is first
+    second: Outputs = [(3, 70, "p2tr")]
+    cache.stage({B: second}, [(first, 0)], [(second, 0)])  # spends A:0, and B:0 written in the same batch
+    assert cache.get(A, 0) == (1, 50, "p2pkh")  # not before the commit
+    cache.commit()
+    assert cache.get(A, 0) is None
+    assert cache.get(A, 1) == (2, 25, "p2wpkh")
+    assert cache.get(B, 0) is None
+    assert len(cache) == 1
+
+
+def test_an_aborted_batch_changes_nothing() -> None:
+    cache = UtxoCache()
+    first: Outputs = [(1, 50, "p2pkh")]
+    cache.stage({A: first}, [], [])
+    cache.commit()
+    cache.stage({B: [(2, 1, "p2pkh")]}, [(first, 0)], [])
+    cache.abort()
+    cache.commit()  # nothing staged any more
+    assert cache.get(A, 0) == (1, 50, "p2pkh")
+    assert cache.outputs_of(B) is None
+    assert len(cache) == 1
+
+
+def test_eviction_keeps_the_newest_within_the_limit() -> None:
+    cache = UtxoCache(max_outputs=10)
+    for n in range(6):
+        cache.stage({bytes([n]) * 32: [(n, 1, "p2pkh"), (n, 2, "p2pkh")]}, [], [])
+        cache.commit()
+    assert len(cache) <= 10
+    assert cache.outputs_of(bytes([5]) * 32) is not None
+    assert cache.outputs_of(bytes([0]) * 32) is None
