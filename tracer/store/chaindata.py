@@ -15,13 +15,18 @@ they commit, so that concurrent writers (``--workers N``) are serialised from th
   outputs resolve the earlier inputs that spend them (queued for the clustering job).
 What runs before the lock (address ids, deleting replaced blocks) still overlaps between workers.
 
+Each COPY is in flight while the next table's rows are built (``_while_shipping``): the rows are built in
+steps, and between two the event loop sends more of the COPY, which PostgreSQL inserts meanwhile.
+
 A block already stored with the same hash is skipped by the caller (the indexer recognises it from its
 header); ``replace`` deletes a stored block at the same height first (a reorg, or ``--reindex``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -32,7 +37,7 @@ from chains.model import Block
 from tracer.indexer.adapter import BatchStats
 from tracer.store.addresses import AddressIds
 from tracer.store.sequences import draw_range
-from tracer.store.utxo import Outputs, Spent, SpentRef, UtxoCache
+from tracer.store.utxo import Outputs, SpentRef, UtxoCache
 
 CHAIN_TABLES = ("addresses", "blocks", "transactions", "tx_outputs", "tx_inputs")
 _BLOCK_COLUMNS = ("chain", "height", "hash", "prev_hash", "time", "tx_count", "source")
@@ -180,17 +185,21 @@ class ChainWriter:
         await conn.execute(_WRITE_LOCK, chain)  # before drawing ids: ids follow commit order (module doc)
         tx_count = sum(len(b.txs) for b in blocks)
         tx_ids = await draw_range(conn, "transactions", tx_count)  # every drawer holds the write lock
-        tx_rows, out_rows, new_outputs = self._tx_and_output_rows(blocks, tx_ids, ids)
-        in_rows, misses, spent, spent_new = self._input_rows(blocks, tx_ids, ids, new_outputs)
-        await self._lookup_misses(conn, in_rows, misses)
+        tx_rows, new_outputs, slots = self._tx_rows(blocks, tx_ids)
+        # Each COPY is in flight while the next table's rows are built: PostgreSQL inserts while we build.
+        out_rows: list[tuple[object, ...]] = []
+        shipping = self._copy_blocks_and_txs(conn, blocks, tx_rows)
+        await _while_shipping(shipping, self._output_rows(blocks, tx_ids, ids, slots, out_rows))
+        inputs = _InputRows()
+        shipping = conn.copy_records_to_table("tx_outputs", records=out_rows, columns=_OUTPUT_COLUMNS)
+        await _while_shipping(shipping, self._input_rows(blocks, tx_ids, ids, new_outputs, inputs))
+        in_rows = inputs.rows
+        await self._lookup_misses(conn, in_rows, inputs.misses)
         resolved = _count_stored(in_rows)
-        await conn.copy_records_to_table("blocks", records=self._block_rows(blocks), columns=_BLOCK_COLUMNS)
-        await conn.copy_records_to_table("transactions", records=tx_rows, columns=_TX_COLUMNS)
-        await conn.copy_records_to_table("tx_outputs", records=out_rows, columns=_OUTPUT_COLUMNS)
         await conn.copy_records_to_table("tx_inputs", records=in_rows, columns=_INPUT_COLUMNS)
         if await conn.fetchval(_ANY_PENDING):  # earlier batches' inputs that spend what we just wrote
             resolved += await conn.fetchval(_RESOLVE_OLD_INPUTS, list(tx_ids), chain)
-        self.utxos.stage(new_outputs, spent, spent_new)
+        self.utxos.stage(new_outputs, inputs.spent, inputs.spent_new)
         return BatchStats(
             len(blocks),
             tx_count,
@@ -219,28 +228,52 @@ class ChainWriter:
             for b in blocks
         ]
 
-    def _tx_and_output_rows(
-        self, blocks: Sequence[BlockRows], tx_ids: Sequence[int], ids: Mapping[str, int]
-    ) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], dict[bytes, Outputs]]:
+    async def _copy_blocks_and_txs(
+        self, conn: asyncpg.Connection, blocks: Sequence[BlockRows], tx_rows: list[tuple[object, ...]]
+    ) -> None:
+        await conn.copy_records_to_table("blocks", records=self._block_rows(blocks), columns=_BLOCK_COLUMNS)
+        await conn.copy_records_to_table("transactions", records=tx_rows, columns=_TX_COLUMNS)
+
+    def _tx_rows(
+        self, blocks: Sequence[BlockRows], tx_ids: Sequence[int]
+    ) -> tuple[list[tuple[object, ...]], dict[bytes, Outputs], list[list[Outputs]]]:
+        """Transaction rows; each transaction's (empty) outputs list by txid, and by block and position."""
         chain = self.chain
         tx_rows: list[tuple[object, ...]] = []
-        out_rows: list[tuple[object, ...]] = []
         new_outputs: dict[bytes, Outputs] = {}
+        slots: list[list[Outputs]] = []
         base = 0
         for b in blocks:
             height = b.height
-            slots: list[list[Spent | None]] = []  # by position in the block: that tx's outputs
+            block_slots: list[Outputs] = []
             for pos, tx in enumerate(b.txs):
                 tx_rows.append((tx_ids[base + pos], chain, height, *tx))
-                slot: list[Spent | None] = [None] * tx[8]
+                slot: Outputs = [None] * tx[8]
                 new_outputs[tx[0]] = slot
-                slots.append(slot)
-            for pos, vout, address, value, script in b.outputs:
+                block_slots.append(slot)
+            slots.append(block_slots)
+            base += len(b.txs)
+        return tx_rows, new_outputs, slots
+
+    def _output_rows(
+        self,
+        blocks: Sequence[BlockRows],
+        tx_ids: Sequence[int],
+        ids: Mapping[str, int],
+        slots: list[list[Outputs]],
+        out_rows: list[tuple[object, ...]],
+    ) -> Iterator[None]:
+        """Output rows into ``out_rows``, and each output into its transaction's list; yields every so often
+        (``_while_shipping``)."""
+        base = 0
+        for b, block_slots in zip(blocks, slots, strict=True):
+            for n, (pos, vout, address, value, script) in enumerate(b.outputs):
                 address_id = ids[address] if address is not None else None
                 out_rows.append((tx_ids[base + pos], vout, address_id, value, script))
-                slots[pos][vout] = (address_id, value, script)
+                block_slots[pos][vout] = (address_id, value, script)
+                if not n % _STEP_ROWS:
+                    yield
             base += len(b.txs)
-        return tx_rows, out_rows, new_outputs
 
     def _input_rows(
         self,
@@ -248,17 +281,20 @@ class ChainWriter:
         tx_ids: Sequence[int],
         ids: Mapping[str, int],
         new_outputs: dict[bytes, Outputs],
-    ) -> tuple[list[list[object]], list[int], list[SpentRef], list[SpentRef]]:
-        """Input rows, resolved from this batch's outputs and the cache; the row numbers still missing their
-        spent output; the outputs spent, found in the cache and among the batch's own (for the cache)."""
-        rows: list[list[object]] = []
-        misses: list[int] = []
-        spent: list[SpentRef] = []
-        spent_new: list[SpentRef] = []
+        out: _InputRows,
+    ) -> Iterator[None]:
+        """Input rows, resolved from this batch's outputs and the cache, into ``out`` (with the row numbers
+        still missing their spent output, and the outputs spent: found in the cache, among the batch's own);
+        yields every so often (``_while_shipping``)."""
+        rows, misses, spent, spent_new = out.rows, out.misses, out.spent, out.spent_new
         cached = self.utxos.outputs_of
         base = 0
         for b in blocks:
-            for pos, vin, prev_txid, prev_vout, sequence, address, value, script, source in b.inputs:
+            for n, (pos, vin, prev_txid, prev_vout, sequence, address, value, script, source) in enumerate(
+                b.inputs
+            ):
+                if not n % _STEP_ROWS:
+                    yield
                 tx_id = tx_ids[base + pos]
                 if prev_txid is not None and prev_vout is not None:
                     outputs, refs = new_outputs.get(prev_txid), spent_new
@@ -275,7 +311,6 @@ class ChainWriter:
                 address_id = ids[address] if address is not None else None
                 rows.append([tx_id, vin, prev_txid, prev_vout, sequence, address_id, value, script, source])
             base += len(b.txs)
-        return rows, misses, spent, spent_new
 
     async def _lookup_misses(
         self, conn: asyncpg.Connection, rows: list[list[object]], misses: list[int]
@@ -294,6 +329,32 @@ class ChainWriter:
         for i, address_id, value, script in found:
             row = rows[i]
             row[5], row[6], row[7], row[8] = address_id, value, script, _STORED
+
+
+_STEP_ROWS = 2_000  # rows built between two turns of the event loop while a COPY is in flight
+
+
+@dataclass(slots=True)
+class _InputRows:
+    rows: list[list[object]] = field(default_factory=list)
+    misses: list[int] = field(default_factory=list)  # row numbers whose spent output is still unknown
+    spent: list[SpentRef] = field(default_factory=list)  # found in the cache
+    spent_new: list[SpentRef] = field(default_factory=list)  # found among the batch's own outputs
+
+
+async def _while_shipping(shipping: Awaitable[object], work: Iterable[None]) -> None:
+    """Build rows (``work``, a generator that yields every ``_STEP_ROWS`` rows) while ``shipping`` (one
+    database operation, a COPY) runs: at each yield the event loop sends more of its data, and the server
+    inserts it while we build. One connection does one operation at a time; the CPU work is what overlaps."""
+    task = asyncio.ensure_future(shipping)
+    try:
+        for _ in work:
+            await asyncio.sleep(0)
+    except BaseException:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        raise
+    await task
 
 
 def _addresses_of(blocks: Sequence[BlockRows]) -> set[str]:
