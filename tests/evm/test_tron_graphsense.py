@@ -21,7 +21,7 @@ from chains.model import Chain
 from chains.tron.address import from_hex, to_hex
 from tracer.devnode.evm_replay import EvmReplayStore, serve_evm_replay
 from tracer.devnode.tron_replay import TronReplayStore, serve_tron_replay
-from tracer.devnode.tron_rows import jsonrpc_answers, load_rows
+from tracer.devnode.tron_rows import CONTRACT_TYPES, http_answers, jsonrpc_answers, load_rows
 from tracer.jobs.evm_index import EvmJob, index_evm
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -84,6 +84,30 @@ def test_the_rows_are_one_whole_consistent_mainnet_block() -> None:
         (word(event["data"], 0)[24:], int(word(event["data"], 1), 16))
     ]
     assert sum(from_hex(r["address"]) == USDT for r in logs) == 73
+
+
+def leaves(value: object) -> list[object]:
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in leaves(v)]
+    if isinstance(value, list):
+        return [leaf for v in value for leaf in leaves(v)]
+    return [value]
+
+
+def test_the_rebuilt_answers_carry_only_values_of_the_rows() -> None:
+    """Nothing made up: every value in the rebuilt HTTP and JSON-RPC answers is a value of the rows (as
+    recorded, with TRON's 41 or 0x before it, hex in JSON-RPC, seconds as ms) or a name (contract types,
+    SUCCESS, the note "call" as hex)."""
+    data = rows()
+    recorded = [leaf for v in data.values() for leaf in leaves(v) if leaf is not None]
+    allowed: set[object] = set(CONTRACT_TYPES.values()) | {"SUCCESS", b"call".hex(), False, None}
+    for v in recorded:
+        if isinstance(v, str):
+            allowed |= {v, "41" + v, "0x" + v}
+        elif isinstance(v, int) and not isinstance(v, bool):
+            allowed |= {v, v * 1000, hex(v)}
+    answers = [*http_answers(data), *jsonrpc_answers(data)]
+    assert {leaf for answer in answers for leaf in leaves(answer)} <= allowed
 
 
 def expected_transfers(*, native: bool = True, internal: bool = True) -> Expected:
