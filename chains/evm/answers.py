@@ -28,6 +28,11 @@ class Log(TypedDict, total=False):  # total=False: a missing field stays missing
     removed: bool
 
 
+class BlockLog(Log, total=False):  # eth_getLogs: a log names its transaction and block
+    transactionHash: str
+    blockHash: str
+
+
 # Functional syntax where a field is named "from" (a keyword).
 Receipt = TypedDict(
     "Receipt",
@@ -78,6 +83,7 @@ class ParityTrace(TypedDict, total=False):
     result: TraceResult | None
     type: str
     transactionHash: str | None
+    blockHash: str
     traceAddress: list[int]
     error: str
 
@@ -100,6 +106,12 @@ class _TracesReply(TypedDict, total=False):
     error: Any
 
 
+class _LogsReply(TypedDict, total=False):
+    id: Any
+    result: list[BlockLog] | None
+    error: Any
+
+
 def batch_decoder(reply: Any) -> Callable[[bytes], Any]:
     """A decoder for a JSON-RPC batch answer: a list of ``reply`` objects, else whatever it is."""
     typed = msgspec.json.Decoder(list[reply])
@@ -116,3 +128,4 @@ def batch_decoder(reply: Any) -> Callable[[bytes], Any]:
 BLOCKS: Final = batch_decoder(_BlockReply)
 RECEIPTS: Final = batch_decoder(_ReceiptsReply)
 PARITY_TRACES: Final = batch_decoder(_TracesReply)
+LOGS: Final = batch_decoder(_LogsReply)

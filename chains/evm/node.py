@@ -5,6 +5,9 @@ What a node offers is detected once and remembered (per ``EvmNode``):
 
 - receipts: ``eth_getBlockReceipts`` (geth >= 1.13, Erigon, Reth, anvil, most providers) is one call per
   block; a node without it gets one ``eth_getTransactionReceipt`` per transaction instead, batched;
+- with ``trace_block``, receipts are rebuilt from each transaction's top frame and the block's logs
+  (``eth_getLogs`` by block hash, ``chains.evm.tracereceipts``): a node serves those at a fraction of the
+  cost of receipts; a node that refuses that ``eth_getLogs`` gets the receipts calls above;
 - traces (internal transfers): ``trace_block`` (Erigon / Reth / OpenEthereum / anvil), else
   ``debug_traceBlockByNumber`` with geth's ``callTracer``, else none — the block is still indexed, without
   INTERNAL transfers. ``traces=False`` skips the probe.
@@ -19,7 +22,7 @@ from enum import StrEnum
 from typing import Any, Final, NamedTuple
 
 from chains.errors import NodeNotSynced, NodeProtocolError, RpcError
-from chains.evm import answers, params
+from chains.evm import answers, params, tracereceipts
 from chains.evm import requests as rq
 from chains.evm.parse import (
     Codec,
@@ -79,6 +82,7 @@ class EvmNode:
         self._codec = codec
         self._block_batch = block_batch
         self.block_receipts: bool | None = None  # None: not probed yet
+        self.logs_by_hash: bool | None = None  # eth_getLogs with a blockHash filter; None: not tried yet
         self.trace_api: TraceApi | None = None if traces else TraceApi.NONE
 
     @property
@@ -124,13 +128,25 @@ class EvmNode:
             if block is None:
                 raise NodeNotSynced(f"node has no block {height} yet")
         per_request = blocks_per_request(raw, self._block_batch)
-        receipts, traces = await asyncio.gather(
-            self._receipts(heights, raw, per_request), self._traces(heights, per_request)
-        )
+        receipts, traces = await self._receipts_and_traces(heights, raw, per_request)
         api = self.trace_api or TraceApi.NONE
         return [
             RawBlock(block, rs, api.value, ts) for block, rs, ts in zip(raw, receipts, traces, strict=True)
         ]
+
+    async def _receipts_and_traces(
+        self, heights: Sequence[int], raw: Sequence[Any], per_request: int
+    ) -> tuple[list[list[Any]], list[Any]]:
+        if self.trace_api is TraceApi.PARITY and self.logs_by_hash is not False:
+            traces, logs = await asyncio.gather(
+                self._traces(heights, per_request), self._logs(raw, per_request)
+            )
+            if logs is not None:
+                return await self._rebuilt_receipts(raw, traces, logs), traces
+        receipts, traces = await asyncio.gather(
+            self._receipts(heights, raw, per_request), self._traces(heights, per_request)
+        )
+        return receipts, traces
 
     async def _receipts(
         self, heights: Sequence[int], raw: Sequence[Any], per_request: int
@@ -157,6 +173,37 @@ class EvmNode:
         for hs in hashes:
             out.append(flat[at : at + len(hs)])
             at += len(hs)
+        return out
+
+    async def _logs(self, raw: Sequence[Any], per_request: int) -> list[Any] | None:
+        """Each block's logs by its hash; None when the node refuses that ``eth_getLogs`` (remembered)."""
+        calls = [rq.get_logs_of_block(str(block["hash"])) for block in raw]
+        try:
+            answer = await self._client.batch(calls, max_batch=per_request, decoder=answers.LOGS)
+        except RpcError as exc:
+            if self.logs_by_hash or not unsupported(exc):
+                raise
+            log.info("node refuses eth_getLogs by block hash (%s); reading receipts instead", exc)
+            self.logs_by_hash = False
+            return None
+        self.logs_by_hash = True
+        return [list(logs or ()) for logs in answer]
+
+    async def _rebuilt_receipts(
+        self, raw: Sequence[Any], traces: Sequence[Any], logs: Sequence[Any]
+    ) -> list[list[Any]]:
+        """Receipts from traces and logs; the few that cannot be rebuilt are read from the node."""
+        out: list[list[Any]] = []
+        missing: list[str] = []
+        for block, block_traces, block_logs in zip(raw, traces, logs, strict=True):
+            receipts, lacking = tracereceipts.rebuild(block, block_traces or (), block_logs)
+            out.append(receipts)
+            missing += lacking
+        if missing:
+            found = await self._client.batch([rq.get_receipt(h) for h in missing], max_batch=RECEIPT_BATCH)
+            by_hash = {h: r for h, r in zip(missing, found, strict=True)}
+            out = [[r if r is not None else by_hash[_hash_at(b, i)] for i, r in enumerate(rs)]
+                   for b, rs in zip(raw, out, strict=True)]  # fmt: skip
         return out
 
     async def _traces(self, heights: Sequence[int], per_request: int) -> list[Any]:
@@ -217,3 +264,7 @@ def parse_raw(chain: Chain, raw: RawBlock, codec: Codec) -> AccountBlock:
 
 def _tx_hash(tx: Any) -> str:
     return str(tx if isinstance(tx, str) else tx["hash"])
+
+
+def _hash_at(block: Any, index: int) -> str:
+    return _tx_hash(block["transactions"][index]).lower()
