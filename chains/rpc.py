@@ -56,7 +56,12 @@ RETRIABLE_RPC_CODES: Final = frozenset(
 
 
 def encode(payload: object) -> bytes:
-    return json.dumps(payload, separators=(",", ":")).encode()
+    """Compact JSON; orjson (several times faster on batches of thousands of calls) unless the payload holds
+    what it refuses (integers beyond 64 bits), which ``json`` writes."""
+    try:
+        return orjson.dumps(payload)
+    except orjson.JSONEncodeError:
+        return json.dumps(payload, separators=(",", ":")).encode()
 
 
 def decode(body: bytes) -> Any:

@@ -106,6 +106,12 @@ class _TracesReply(TypedDict, total=False):
     error: Any
 
 
+class _RawReply(TypedDict, total=False):
+    id: Any
+    result: msgspec.Raw  # the answer's bytes, undecoded (JSON null included)
+    error: Any
+
+
 class _LogsReply(TypedDict, total=False):
     id: Any
     result: list[BlockLog] | None
@@ -125,7 +131,24 @@ def batch_decoder(reply: Any) -> Callable[[bytes], Any]:
     return decode
 
 
+def result_decoder(result: Any) -> Callable[[bytes], Any]:
+    """A decoder for one call's ``result`` kept raw (``RAW``), typed as ``batch_decoder``'s are."""
+    typed = msgspec.json.Decoder(result)
+
+    def decode(body: bytes) -> Any:
+        try:
+            return typed.decode(body)
+        except msgspec.MsgspecError:
+            return fast_decode(body)
+
+    return decode
+
+
 BLOCKS: Final = batch_decoder(_BlockReply)
 RECEIPTS: Final = batch_decoder(_ReceiptsReply)
 PARITY_TRACES: Final = batch_decoder(_TracesReply)
 LOGS: Final = batch_decoder(_LogsReply)
+# Results left as bytes: decoded later, where they are parsed (a worker process), by these.
+RAW: Final = batch_decoder(_RawReply)
+PARITY_TRACES_RESULT: Final = result_decoder(list[ParityTrace] | None)
+LOGS_RESULT: Final = result_decoder(list[BlockLog] | None)

@@ -12,7 +12,9 @@ Why: a node serialises receipts at several times the cost of logs (anvil, 20,003
 the indexer reads ``trace_block`` anyway (internal transfers, each transaction's value).
 
 A transaction whose top frame is missing, or is a failed creation (a receipt still names the address it
-would have had; its trace does not), is left to a real receipt: ``rebuild`` lists them.
+would have had; its trace does not), is left to a real receipt: ``rebuild`` lists them. ``rebuildable``
+tells from a block's undecoded ``trace_block`` answer that it has neither, so that the answer can be
+decoded and rebuilt away from the node (in a parse worker, which cannot ask for receipts).
 """
 
 from __future__ import annotations
@@ -46,6 +48,15 @@ def rebuild(block: Json, traces: Sequence[Json], logs: Sequence[Json]) -> tuple[
     if by_tx:
         raise ParseError(f"block {block_hash}: logs of transactions it does not hold: {sorted(by_tx)[:3]}")
     return receipts, missing
+
+
+def rebuildable(traces: bytes, tx_count: int) -> bool:
+    """Whether a block's undecoded ``trace_block`` answer surely rebuilds every receipt: exactly one top frame
+    (``"traceAddress":[]``) per transaction and no reward frame (whose traceAddress is empty too), and no
+    errored creation. Conservative: any other spelling of the JSON just says no (the node is asked)."""
+    if b'"reward"' in traces or (b'"create"' in traces and b'"error"' in traces):
+        return False
+    return traces.count(b'"traceAddress":[]') == tx_count
 
 
 def _top_frames(block_hash: str, traces: Sequence[Json]) -> dict[str, Json]:

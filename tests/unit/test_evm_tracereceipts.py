@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from chains.errors import ParseError
-from chains.evm.tracereceipts import rebuild
+from chains.evm.tracereceipts import rebuild, rebuildable
 
 BLOCK = "0x" + "b" * 64
 A, B, TOKEN = "0x" + "a" * 40, "0x" + "b" * 40, "0x" + "c" * 40
@@ -65,3 +66,16 @@ def test_answers_of_another_block_or_that_contradict_each_other_are_refused(
 ) -> None:
     with pytest.raises(ParseError, match=message):
         rebuild({"hash": BLOCK, "transactions": [CALL]}, traces, logs)
+
+
+def test_rebuildable_wants_one_top_frame_per_transaction_and_no_reward_or_failed_creation() -> None:
+    def raw(*traces: dict[str, Any]) -> bytes:
+        return orjson.dumps(list(traces))
+
+    call, create = _top(CALL, "call"), _top(CREATE, "create")
+    inner = {**call, "traceAddress": [0]}
+    assert rebuildable(raw(call, inner, create), 2)
+    assert not rebuildable(raw(call), 2)  # a transaction without a top frame
+    assert not rebuildable(raw(call, {"type": "reward", "traceAddress": [], "action": {}}), 2)
+    assert not rebuildable(raw(_top(CREATE, "create", error="Reverted")), 1)
+    assert not rebuildable(b'[{"traceAddress": []}]', 1)  # spelt otherwise: not sure, so no

@@ -50,6 +50,9 @@ MAX_REORG_DEPTH_BLOCKS = 100
 # Ranges shorter than this many batches parse in a thread: starting worker processes costs more than it saves.
 PROCESS_POOL_MIN_BATCHES = 4
 PARENT_CHECK_S = 0.5  # how often a parse process checks that its indexer still runs
+JOBS_PER_WORKER = (
+    2  # parse jobs a batch makes per worker process: they share it, and one streams behind the other
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,7 @@ class Indexer(Generic[RawT, ParsedT]):
         self.stop = stop or asyncio.Event()  # set it (SIGTERM) to finish the batch being written, then return
         self._parse: Callable[[RawT, int], ParsedT] = adapter.parser()
         self._executor: Executor | None = None
+        self._workers = 0  # parse processes of ``_executor``
         self._held = False  # inside ``async with``: one process pool for every run
         self.tip: int | None = None  # the node's tip when last asked (``tip_lag``)
 
@@ -164,6 +168,7 @@ class Indexer(Generic[RawT, ParsedT]):
         if workers is None:
             long_run = heights is None or heights >= PROCESS_POOL_MIN_BATCHES * self.options.batch_blocks
             workers = min(os.cpu_count() or 1, 4) if long_run else 0
+        self._workers = workers
         if workers == 0:
             return None  # the loop's default thread pool
         # forkserver: a fork of a clean process, not of this one with its threads and sockets.
@@ -271,14 +276,18 @@ class Indexer(Generic[RawT, ParsedT]):
     def _submit_all(
         self, first: int, count: int, todo: list[tuple[RawT, int]]
     ) -> asyncio.Future[list[ParsedT | None]]:
-        """The parsed blocks of a batch, one per height (None: not to parse). Processes get one job per
-        block, so the workers share a batch; the thread gets one job per batch: per-block hand-offs (a
-        future and its callbacks each) cost more than small blocks take to parse (EVM blocks: ~0.05 ms)."""
-        if self._executor is not None:
-            futures = {height - first: self._submit(raw, height) for raw, height in todo}
-            return asyncio.ensure_future(_in_order(count, futures))
+        """The parsed blocks of a batch, one per height (None: not to parse). The thread gets one job per
+        batch, processes ``JOBS_PER_WORKER`` each, so that they share it: per-block hand-offs (a pickled
+        call, a future and its callbacks each) cost more than small blocks take to parse (EVM: ~0.05 ms)."""
         loop = asyncio.get_running_loop()
-        return loop.run_in_executor(None, _parse_many, self._parse, first, count, todo)
+        if self._executor is None:
+            return loop.run_in_executor(None, _parse_many, self._parse, first, count, todo)
+        size = -(-len(todo) // (self._workers * JOBS_PER_WORKER)) or 1
+        jobs = [
+            loop.run_in_executor(self._executor, _parse_many, self._parse, first, count, todo[at : at + size])
+            for at in range(0, len(todo), size)
+        ]
+        return asyncio.ensure_future(_merged(count, jobs))
 
     def _submit(self, raw: RawT, height: int) -> asyncio.Future[ParsedT]:
         return asyncio.get_running_loop().run_in_executor(self._executor, self._parse, raw, height)
@@ -390,14 +399,16 @@ def _parse_many(
     return out
 
 
-async def _in_order(count: int, futures: dict[int, asyncio.Future[ParsedT]]) -> list[ParsedT | None]:
+async def _merged(count: int, jobs: list[asyncio.Future[list[ParsedT | None]]]) -> list[ParsedT | None]:
     out: list[ParsedT | None] = [None] * count
     try:
-        for at, future in futures.items():
-            out[at] = await future
+        for job in jobs:
+            for at, parsed in enumerate(await job):
+                if parsed is not None:
+                    out[at] = parsed
     finally:
-        for future in futures.values():
-            future.cancel()  # a no-op once done; the rest, when one failed or we were cancelled
+        for job in jobs:
+            job.cancel()  # a no-op once done; the rest, when one failed or we were cancelled
     return out
 
 

@@ -24,7 +24,6 @@ from tracer.indexer.position import CursorPosition
 from tracer.indexer.report import IndexReport
 from tracer.indexer.tron import TronHttpAdapter, open_tron_http_adapter
 from tracer.store.chaindata import read_cursor
-from tracer.store.exposure_refresh import refresh_exposure
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +101,9 @@ async def _refresh_exposure_for_labels(pool: asyncpg.Pool, adapter: AccountAdapt
     """Freeze labels the run wrote reach screening now: screening reads the precomputed exposure (wallet
     labels, exposure to labelled actors), which label imports and clustering refresh the same way."""
     if adapter.labels_changed:
+        # Imported here: it brings the risk rules, a start-up cost every index run would pay otherwise.
+        from tracer.store.exposure_refresh import refresh_exposure
+
         await refresh_exposure(pool, adapter.chain)
         adapter.labels_changed = False
 
