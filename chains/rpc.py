@@ -25,12 +25,14 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Final, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 
 import orjson
 
 from chains.errors import NodeError, NodeProtocolError, NodeUnavailable, RpcError
-from chains.transport import Transport
+
+if TYPE_CHECKING:
+    from chains.transport import Transport
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
@@ -22,8 +22,10 @@ from tracer.indexer.evm import AccountAdapter, EvmAdapter, open_evm_adapter
 from tracer.indexer.pipeline import Indexer, RunOptions
 from tracer.indexer.position import CursorPosition
 from tracer.indexer.report import IndexReport
-from tracer.indexer.tron import TronHttpAdapter, open_tron_http_adapter
 from tracer.store.chaindata import read_cursor
+
+if TYPE_CHECKING:  # imported when used: TRON's HTTP API client brings aiohttp, a start-up cost
+    from tracer.indexer.tron import TronHttpAdapter
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,8 @@ async def _adapter(job: EvmJob) -> AsyncIterator[EvmAdapter | TronHttpAdapter]:
         if job.tron_http:
             if job.chain is not Chain.TRON:
                 raise InputError("--tron-api reads TRON only: give --chain tron")
+            from tracer.indexer.tron import open_tron_http_adapter
+
             async with open_tron_http_adapter(job.rpc_url, issuers=job.issuers) as tron:
                 yield tron
             return
