@@ -15,7 +15,7 @@ import orjson
 from tracer.errors import NotFound
 from tracer.labels.guard import StoredSourceInfo, check_import
 from tracer.labels.records import LabelRecord, LabelSet, SourceSpec
-from tracer.store import coverage_cache
+from tracer.store import bulkload, coverage_cache
 from tracer.store.actors import link_labels, upsert_actors
 
 # What ANALYZE reads after labels change: of labels, only the columns queries filter and join on (the
@@ -323,6 +323,7 @@ async def write_labels(
     await conn.execute(f"ANALYZE {_STAGING}, {_FIELDS}")
     # Sorted insert so concurrent writers take row locks in one order; the anti-join keeps the identity
     # sequence from being burnt on addresses we already have.
+    await bulkload.need_unique(conn, "addresses")  # a first pass running meanwhile may have deferred it
     await conn.execute(
         f"""INSERT INTO addresses (chain, address)
             SELECT DISTINCT s.chain, s.address FROM {_STAGING} s
