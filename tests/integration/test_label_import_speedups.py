@@ -151,3 +151,23 @@ async def test_a_reimport_keeps_the_labels_it_repeats(pool: asyncpg.Pool, tmp_pa
     assert after[0] == (a, "one", first[(a, "one")])
     assert [(address, label) for address, label, _ in after[1:]] == [(b, "TWO"), (d, "four")]
     assert min(i for _, _, i in after[1:]) > max(first.values())
+
+
+async def test_a_reimport_replaces_its_labels_whatever_the_label_and_source_ids(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """Which replaced sources have labels is asked per source: once the first source is deleted, no label's
+    id equals its source's id, and a re-import must still replace its labels rather than add them again."""
+    a, b, c, d = XBT.read_text().split()[:4]
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text(f"address,label\n{a},one\n{b},two\n")  # label ids 1, 2 of source 1
+    second.write_text(f"address,label\n{c},three\n{d},four\n")  # label ids 3, 4 of source 2
+    await import_labels(pool, first)
+    await import_labels(pool, second)
+    await delete_source(pool, "public", "first.csv")
+    second.write_text(f"address,label\n{c},three\n{d},FOUR\n")
+    await import_labels(pool, second)
+    rows = await pool.fetch(
+        "SELECT a.address, l.label FROM labels l JOIN addresses a ON a.id = l.address_id ORDER BY l.id"
+    )
+    assert [(r["address"], r["label"]) for r in rows] == [(c, "three"), (d, "FOUR")]

@@ -61,8 +61,12 @@ _FIELDS_COLUMNS = (
     "attributes",
     "actor_key",
 )
+# Chain and address compare byte by byte, as addresses.address does (migration 024): sorting a batch's
+# new addresses by strcoll cost ~60 ms of a 36,000-label batch; "C" orders UTF-8 as the database's C.UTF-8
+# does, by code point.
 _STAGING_DDL = f"""CREATE TEMP TABLE IF NOT EXISTS {_STAGING} (
-    seq bigint GENERATED ALWAYS AS IDENTITY, part integer, fields integer, chain text, address text)
+    seq bigint GENERATED ALWAYS AS IDENTITY, part integer, fields integer, chain text COLLATE "C",
+    address text COLLATE "C")
     ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS {_FIELDS} (
     part integer, fields integer, source_id bigint, tenant text, label text, category text,
@@ -96,9 +100,11 @@ _INSERT_LABELS = f"""INSERT INTO labels ({", ".join(_LABEL_COLUMNS)})
     FROM ({_STAGED}) x LEFT JOIN actors k ON k.key = x.actor_key
     WHERE x.source_id <> ALL($1::bigint[]) OR NOT EXISTS (SELECT 1 FROM labels l WHERE {_SAME})
     ORDER BY x.seq"""
-# Of the sources ($1) a write replaces, those with labels stored.
-_WITH_LABELS = """SELECT array_agg(id) FROM unnest($1::bigint[]) id
-    WHERE EXISTS (SELECT 1 FROM labels l WHERE l.source_id = id)"""
+# Of the sources ($1) a write replaces, those with labels stored. (Qualified: a bare ``id`` inside the
+# subquery is labels.id, which made this "any label whose id is its source's id", true for every source
+# or for none.)
+_WITH_LABELS = """SELECT array_agg(u.id) FROM unnest($1::bigint[]) AS u(id)
+    WHERE EXISTS (SELECT 1 FROM labels l WHERE l.source_id = u.id)"""
 _SOURCE_COLUMNS = """s.id, s.tenant, s.name, s.title, s.format, s.origin, s.sha256, s.as_of, s.licence,
     s.entries, s.actors, s.skipped, s.imported_at"""
 
