@@ -9,6 +9,7 @@ ActorPack (graphsense-tagpacks/actors/graphsense.actorpack.yaml.gz); see tests/f
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 from pathlib import Path
 
@@ -171,3 +172,30 @@ async def test_a_reimport_replaces_its_labels_whatever_the_label_and_source_ids(
         "SELECT a.address, l.label FROM labels l JOIN addresses a ON a.id = l.address_id ORDER BY l.id"
     )
     assert [(r["address"], r["label"]) for r in rows] == [(c, "three"), (d, "FOUR")]
+
+
+async def test_an_address_another_writer_stores_meanwhile_is_not_an_error(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """New addresses go in with a plain insert; one that another transaction stores meanwhile (here: stored,
+    uncommitted, so the insert waits for it) fails it, and the insert is done again with ON CONFLICT."""
+    a, b = XBT.read_text().split()[:2]
+    table = tmp_path / "mine.csv"
+    table.write_text(f"address,label\n{a},one\n{b},two\n")
+    async with pool.acquire() as other, other.transaction():
+        await other.execute("INSERT INTO addresses (chain, address) VALUES ('bitcoin', $1)", a)
+        importing = asyncio.create_task(import_labels(pool, table, refresh=False))
+        waiting = (
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT%'"
+        )
+        for _ in range(200):  # until the import's insert waits on our row
+            if await pool.fetchval(waiting) or importing.done():
+                break
+            await asyncio.sleep(0.05)
+        assert not importing.done()
+    await importing
+    rows = await pool.fetch(
+        "SELECT a.address, l.label FROM labels l JOIN addresses a ON a.id = l.address_id ORDER BY l.id"
+    )
+    assert [(r["address"], r["label"]) for r in rows] == [(a, "one"), (b, "two")]
+    assert await pool.fetchval("SELECT count(*) FROM addresses") == 2

@@ -100,6 +100,12 @@ _INSERT_LABELS = f"""INSERT INTO labels ({", ".join(_LABEL_COLUMNS)})
     FROM ({_STAGED}) x LEFT JOIN actors k ON k.key = x.actor_key
     WHERE x.source_id <> ALL($1::bigint[]) OR NOT EXISTS (SELECT 1 FROM labels l WHERE {_SAME})
     ORDER BY x.seq"""
+# The staged addresses not stored yet. Sorted, so concurrent writers take row locks in one order; the
+# anti-join keeps the identity sequence from being burnt on addresses we already have.
+_NEW_ADDRESSES = f"""INSERT INTO addresses (chain, address)
+    SELECT DISTINCT s.chain, s.address FROM {_STAGING} s
+    WHERE NOT EXISTS (SELECT 1 FROM addresses a WHERE a.chain = s.chain AND a.address = s.address)
+    ORDER BY s.chain, s.address"""
 # Of the sources ($1) a write replaces, those with labels stored. (Qualified: a bare ``id`` inside the
 # subquery is labels.id, which made this "any label whose id is its source's id", true for every source
 # or for none.)
@@ -327,15 +333,7 @@ async def write_labels(
     # Without statistics the planner takes the staging tables for a few rows and probes the address index
     # once per label (measured: 145 ms of a 36,000-label batch; a hash join takes ~20 ms).
     await conn.execute(f"ANALYZE {_STAGING}, {_FIELDS}")
-    # Sorted insert so concurrent writers take row locks in one order; the anti-join keeps the identity
-    # sequence from being burnt on addresses we already have.
-    await conn.execute(
-        f"""INSERT INTO addresses (chain, address)
-            SELECT DISTINCT s.chain, s.address FROM {_STAGING} s
-            WHERE NOT EXISTS (SELECT 1 FROM addresses a WHERE a.chain = s.chain AND a.address = s.address)
-            ORDER BY s.chain, s.address
-            ON CONFLICT (chain, address) DO NOTHING"""
-    )
+    await _insert_new_addresses(conn)
     if replaced:
         await conn.execute(_DELETE_UNREPEATED, replaced)
     work_mem = await conn.fetchval("SELECT current_setting('work_mem')")
@@ -348,6 +346,18 @@ async def write_labels(
     )
     if link:
         await link_labels(conn)
+
+
+async def _insert_new_addresses(conn: asyncpg.Connection) -> None:
+    """Insert the staged addresses that are new. A plain insert first: ON CONFLICT's speculative insertion
+    checks the unique index twice per row (measured: 0.25 s against 0.15 s of PostgreSQL CPU for 67,000
+    new addresses). Only a writer that stored one of them since the anti-join ran (an indexer, another
+    import) makes it fail; then it is undone to its savepoint and done again with ON CONFLICT DO NOTHING."""
+    try:
+        async with conn.transaction():
+            await conn.execute(_NEW_ADDRESSES)
+    except asyncpg.UniqueViolationError:
+        await conn.execute(_NEW_ADDRESSES + " ON CONFLICT (chain, address) DO NOTHING")
 
 
 _Row = tuple[int, int, str, str]
