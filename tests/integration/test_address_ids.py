@@ -1,11 +1,17 @@
 """Address ids owned by a first pass's one writer (``AddressIds.own``): new addresses get ids in-process and
 are COPied in; the ids equal what the database holds, another writer's insert or a full cache turns the
-ownership off without a wrong or duplicate id, and an aborted batch leaves nothing behind."""
+ownership off without a wrong or duplicate id, and an aborted batch leaves nothing behind. With the unique
+key of (chain, address) deferred by the first pass, any other writer rebuilds it before relying on it."""
 
 from __future__ import annotations
 
-import asyncpg
+from pathlib import Path
 
+import asyncpg
+import pytest
+
+from tracer.jobs.labels import import_labels
+from tracer.store import bulkload
 from tracer.store.addresses import AddressIds, ensure_address_ids
 
 CHAIN = "bitcoin"
@@ -85,3 +91,79 @@ async def test_a_store_filling_half_the_cache_is_not_owned(pool: asyncpg.Pool) -
     async with pool.acquire() as conn:
         assert not await cache.own(conn)
     assert not cache.owned
+
+
+ADDRESS_KEY = "addresses_chain_address_key"
+
+
+async def key_deferred(pool: asyncpg.Pool) -> bool:
+    """Whether the unique key of (chain, address) is deferred; checks the schema agrees with the record."""
+    recorded = await pool.fetchval("SELECT count(*) FROM bulk_load_dropped WHERE name = $1", ADDRESS_KEY)
+    present = await pool.fetchval("SELECT count(*) FROM pg_constraint WHERE conname = $1", ADDRESS_KEY)
+    assert recorded + present == 1
+    return bool(recorded)
+
+
+async def duplicates(pool: asyncpg.Pool) -> int:
+    return int(
+        await pool.fetchval(
+            "SELECT count(*) FROM (SELECT 1 FROM addresses GROUP BY chain, address HAVING count(*) > 1) d"
+        )
+    )
+
+
+async def owner_with_key_deferred(pool: asyncpg.Pool, cache: AddressIds) -> None:
+    async with pool.acquire() as conn:
+        assert await cache.own(conn)
+        await bulkload.enter(conn, bulkload.BITCOIN, unique=True)
+    assert await key_deferred(pool)
+
+
+async def test_another_writer_rebuilds_the_deferred_key_and_the_owner_gives_way(pool: asyncpg.Pool) -> None:
+    cache = AddressIds(CHAIN)
+    await owner_with_key_deferred(pool, cache)
+    mine = await batch(pool, cache, ["f1", "f2"])  # no unique index to maintain: the owner's COPY
+    async with pool.acquire() as conn, conn.transaction():  # e.g. a label import: ON CONFLICT needs it
+        theirs = await ensure_address_ids(conn, CHAIN, ["f2", "f3"])
+    assert not await key_deferred(pool)
+    assert theirs["f2"] == mine["f2"]
+    ids = await batch(pool, cache, ["f3", "f4"])  # f3 is theirs: the owner's insert conflicts
+    assert not cache.owned
+    assert ids["f3"] == theirs["f3"]
+    assert await stored(pool) == {**mine, **theirs, **ids}
+    assert await duplicates(pool) == 0
+
+
+async def test_an_owner_that_would_evict_rebuilds_the_deferred_key_itself(pool: asyncpg.Pool) -> None:
+    cache = AddressIds(CHAIN, max_entries=4)
+    await owner_with_key_deferred(pool, cache)
+    await batch(pool, cache, ["g1", "g2", "g3"])
+    ids = await batch(pool, cache, ["g1", "g4", "g5"])  # past its limit: back to ON CONFLICT
+    assert not cache.owned
+    assert not await key_deferred(pool)
+    assert (await stored(pool)).items() >= ids.items()
+    assert len(await stored(pool)) == 5
+
+
+async def test_the_end_of_the_pass_rebuilds_the_key(pool: asyncpg.Pool) -> None:
+    cache = AddressIds(CHAIN)
+    await owner_with_key_deferred(pool, cache)
+    await batch(pool, cache, ["h1", "h2"])
+    async with pool.acquire() as conn:
+        assert ADDRESS_KEY in await bulkload.leave(conn, bulkload.BITCOIN)
+    assert not await key_deferred(pool)
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await pool.execute("INSERT INTO addresses (chain, address) VALUES ($1, 'h1')", CHAIN)
+
+
+async def test_a_label_import_during_the_pass_rebuilds_the_key(pool: asyncpg.Pool) -> None:
+    cache = AddressIds(CHAIN)
+    await owner_with_key_deferred(pool, cache)
+    xbt = Path(__file__).parents[1] / "fixtures/labels/ofac/sanctioned_addresses_XBT.txt"  # real OFAC list
+    listed = [line.strip() for line in xbt.read_text().splitlines() if line.strip()]
+    mine = await batch(pool, cache, listed[:5])  # the pass met five of them before the labels came
+    await import_labels(pool, xbt)
+    assert not await key_deferred(pool)
+    labelled = await pool.fetch("SELECT DISTINCT address_id FROM labels")
+    assert set(mine.values()) <= {row[0] for row in labelled}
+    assert await duplicates(pool) == 0

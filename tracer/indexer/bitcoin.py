@@ -28,7 +28,7 @@ from chains.rpc import JsonRpcClient
 from chains.transport import DEFAULT_TIMEOUT_S, HttpTransport
 from tracer.errors import InputError, MalformedInput
 from tracer.indexer.adapter import BatchStats, Header
-from tracer.store import bulkload
+from tracer.store import bulkload, server_tuning
 from tracer.store.chaindata import (
     CHAIN_TABLES,
     BlockRows,
@@ -225,8 +225,9 @@ class BitcoinAdapter:
         otherwise rebuild whatever a killed first pass left deferred."""
         self._bulk = bulk = await bulkload.wanted(conn, self.chain, heights, bulk)
         if bulk:
-            await bulkload.enter(conn, bulkload.BITCOIN)
-            await self.writer.addresses.own(conn)  # one writer: new address ids are assigned here
+            owned = await self.writer.addresses.own(conn)  # one writer: new address ids are assigned here
+            await bulkload.enter(conn, bulkload.BITCOIN, unique=owned)
+            await server_tuning.warn_untuned(conn)
         elif await bulkload.active(conn, bulkload.BITCOIN):
             await bulkload.leave(conn, bulkload.BITCOIN)
 

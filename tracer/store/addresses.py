@@ -8,9 +8,12 @@ that batch's transaction rolls back (``abort``), so the cache never holds an id 
 A first pass (``tracer.store.bulkload``: one writer per chain) may *own* its chain's ids (``own``): the cache
 then holds every stored address of the chain, so a miss is a new address, which gets its id here (numbers
 drawn from the table's sequence) and is COPied in, sorted: no conflict check, no ``RETURNING``, no second
-lookup (that insert-or-select was 37 % of an end-to-end first pass). The unique index stays: should another
-writer store one of them meanwhile, the insert fails (rolled back to a savepoint) and the cache stops
-owning the ids; so does a cache about to outgrow ``max_entries``. Either carries on as an ordinary cache.
+lookup (that insert-or-select was 37 % of an end-to-end first pass). The pass also defers the unique key of
+(chain, address) (``tracer.store.bulkload``): its random inserts were the largest cost left. Any other writer
+(``ensure_address_ids``, the label import) rebuilds the key before relying on it; should it store one of the
+owner's new addresses, the owner's insert then fails (rolled back to a savepoint) and the cache stops owning
+the ids; so does a cache about to outgrow ``max_entries`` (its ``ensure_address_ids`` rebuilds the key first).
+Either carries on as an ordinary cache. So no address is ever stored twice, key or no key.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Collection, Mapping
 
 import asyncpg
 
+from tracer.store import bulkload
 from tracer.store.sequences import draw_ids
 
 # Addresses; ~170 bytes each in CPython, so ~700 MB at most. A first pass owns the ids only while every
@@ -45,6 +49,7 @@ async def ensure_address_ids(
     wanted = sorted(set(addresses))
     if not wanted:
         return {}
+    await bulkload.need_unique(conn, "addresses")  # ON CONFLICT (chain, address) below
     if mostly_new:
         found = await _fetch_ids(conn, _INSERT, chain, wanted)
         rest = [a for a in wanted if a not in found]

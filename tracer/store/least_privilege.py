@@ -51,9 +51,10 @@ def app_password(home: Path) -> str:
     return path.read_text().strip()
 
 
-def restrict_server(server: Any, pgdata: Path, restart: Any) -> None:
+def restrict_server(server: Any, pgdata: Path, restart: Any) -> bool:
     """Password auth for every role but the superuser, and a socket only its owner may open.
-    The socket mode needs a restart, done once (``restart()``); pg_hba.conf needs a reload."""
+    The socket mode needs a restart, done once (``restart()``); pg_hba.conf needs a reload. Returns
+    whether it restarted the server."""
     hba = pgdata / "pg_hba.conf"
     if hba.read_text() != PG_HBA:
         with hba.open("w") as out:  # rewrite in place: keeps the server user's ownership and mode
@@ -63,6 +64,8 @@ def restrict_server(server: Any, pgdata: Path, restart: Any) -> None:
         server.psql(f"ALTER SYSTEM SET unix_socket_permissions = '{SOCKET_PERMISSIONS}';")
         restart()
         log.info("embedded PostgreSQL restarted: socket for its owner only")
+        return True
+    return False
 
 
 def grant_sql(database: str, password: str) -> str:
