@@ -10,6 +10,7 @@ ActorPack (graphsense-tagpacks/actors/graphsense.actorpack.yaml.gz); see tests/f
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import asyncpg
 import pytest
 import yaml
 
-from tracer.errors import MalformedInput
+from tracer.errors import ImportRefused, MalformedInput
 from tracer.jobs import labels as jobs_labels
 from tracer.jobs.ahead import ahead
 from tracer.jobs.labels import ImportOptions, import_labels, import_records
@@ -31,7 +32,7 @@ XBT = LABELS / "ofac/sanctioned_addresses_XBT.txt"
 ACTOR_PACK = LABELS / "graphsense-tagpacks/actors/graphsense.actorpack.yaml.gz"
 
 
-async def test_a_label_naming_no_address_or_no_source_is_refused(pool: asyncpg.Pool) -> None:
+async def test_a_label_naming_no_address_source_or_actor_is_refused(pool: asyncpg.Pool) -> None:
     await import_labels(pool, XBT)
     source_id = await pool.fetchval("SELECT id FROM label_sources")
     address_id = await pool.fetchval("SELECT max(id) FROM addresses")
@@ -43,6 +44,8 @@ async def test_a_label_naming_no_address_or_no_source_is_refused(pool: asyncpg.P
         await pool.execute(insert, source_id + 1000, address_id)
     with pytest.raises(asyncpg.ForeignKeyViolationError, match="label source"):
         await pool.execute("UPDATE labels SET source_id = source_id + 1000")
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="actor"):
+        await pool.execute("UPDATE labels SET actor_id = 1000")
     labelled = await pool.fetchval("SELECT address_id FROM labels LIMIT 1")
     with pytest.raises(asyncpg.ForeignKeyViolationError, match="cannot be deleted"):
         await pool.execute("DELETE FROM addresses WHERE id = $1", labelled)
@@ -199,3 +202,31 @@ async def test_an_address_another_writer_stores_meanwhile_is_not_an_error(
     )
     assert [(r["address"], r["label"]) for r in rows] == [(a, "one"), (b, "two")]
     assert await pool.fetchval("SELECT count(*) FROM addresses") == 2
+
+
+async def test_deleting_an_actor_unlinks_its_labels(pool: asyncpg.Pool) -> None:
+    await import_labels(pool, LABELS / "graphsense-tagpacks")
+    actor_id, linked = await pool.fetchrow(
+        """SELECT actor_id, count(*) FROM labels WHERE actor_id IS NOT NULL
+           GROUP BY actor_id ORDER BY 2 DESC, 1 LIMIT 1"""
+    )
+    assert linked > 1
+    await pool.execute("DELETE FROM actors WHERE id = $1", actor_id)
+    assert await pool.fetchval("SELECT count(*) FROM labels WHERE actor_id = $1", actor_id) == 0
+    assert (
+        await pool.fetchval("SELECT count(*) FROM labels WHERE actor_id IS NULL AND actor_key IS NOT NULL")
+        >= linked
+    )
+
+
+async def test_the_collector_runs_again_after_an_import(pool: asyncpg.Pool, tmp_path: Path) -> None:
+    """The import pauses cyclic garbage collection while it parses (tracer.jobs.labels), and resumes it
+    also when it fails."""
+    assert gc.isenabled()
+    await import_labels(pool, XBT)
+    assert gc.isenabled()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("address,label\nnot-an-address,x\n")
+    with pytest.raises(ImportRefused):  # no labels in it
+        await import_labels(pool, bad)
+    assert gc.isenabled()
