@@ -230,3 +230,14 @@ async def test_the_collector_runs_again_after_an_import(pool: asyncpg.Pool, tmp_
     with pytest.raises(ImportRefused):  # no labels in it
         await import_labels(pool, bad)
     assert gc.isenabled()
+
+
+async def test_the_staging_analyze_leaves_the_statistics_target_as_it_was(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL default_statistics_target = 321")
+        await import_records(
+            conn,
+            SourceSpec("mine", "mine", "csv", "here", ""),
+            parse_label_file(XBT.name, XBT.read_bytes()).records,
+        )
+        assert await conn.fetchval("SELECT current_setting('default_statistics_target')") == "321"

@@ -111,8 +111,9 @@ async def import_labels(
         with _collector_paused():
             written = await _write_as_parsed(conn, files, options, report)
         await link_labels(conn)
+        stored = await store.sources_by_id(conn, [source_id for _, source_id in written])
         for item, source_id in sorted(written, key=lambda pair: pair[0].file):
-            report.sources.append(_entry(await store.source_by_id(conn, source_id), item))
+            report.sources.append(_entry(stored[source_id], item))
         report.ignored_files.sort(key=lambda ignored: ignored["file"])
         await refresh_all_labels(conn)  # clusters' labelled members and label summaries
     await refresh_statistics(pool, store.LABEL_TABLES, at_once=True)
