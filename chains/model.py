@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 
 class Chain(StrEnum):
@@ -153,6 +154,9 @@ class Transfer:
     amount: int  # base units (wei, sun, token units): uint256, never float
     time: int = 0  # unix seconds of the block
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return _by_fields(self)
+
 
 @dataclass(frozen=True, slots=True)
 class AccountTx:
@@ -165,6 +169,9 @@ class AccountTx:
     value: int | None  # base units; None when the source carried no transaction body (hashes only)
     success: bool  # receipt status: a failed transaction moves no value
     created: str | None = None  # the contract a creation made
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return _by_fields(self)
 
 
 class TokenEventKind(StrEnum):
@@ -186,6 +193,9 @@ class TokenEvent:
     spender: str | None = None  # approval only
     amount: int | None = None  # approval allowance, or the destroyed balance; base units
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return _by_fields(self)
+
 
 @dataclass(frozen=True, slots=True)
 class AccountBlock:
@@ -199,3 +209,13 @@ class AccountBlock:
     txs: tuple[AccountTx, ...]
     transfers: tuple[Transfer, ...]
     events: tuple[TokenEvent, ...] = ()
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return _by_fields(self)
+
+
+def _by_fields(record: Any) -> tuple[type, tuple[object, ...]]:
+    """Pickles an account-chain record as its class and field values: a parse process hands back tens of
+    thousands of them per batch, and unpickling one this way (a constructor call) takes half the time of
+    the default (slot state restored field by field through frozen ``__setattr__`` guards)."""
+    return type(record), tuple(getattr(record, name) for name in record.__slots__)

@@ -25,12 +25,14 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Final, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 
 import orjson
 
 from chains.errors import NodeError, NodeProtocolError, NodeUnavailable, RpcError
-from chains.transport import Transport
+
+if TYPE_CHECKING:
+    from chains.transport import Transport
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,12 @@ RETRIABLE_RPC_CODES: Final = frozenset(
 
 
 def encode(payload: object) -> bytes:
-    return json.dumps(payload, separators=(",", ":")).encode()
+    """Compact JSON; orjson (several times faster on batches of thousands of calls) unless the payload holds
+    what it refuses (integers beyond 64 bits), which ``json`` writes."""
+    try:
+        return orjson.dumps(payload)
+    except orjson.JSONEncodeError:
+        return json.dumps(payload, separators=(",", ":")).encode()
 
 
 def decode(body: bytes) -> Any:

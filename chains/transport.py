@@ -26,12 +26,14 @@ import logging
 import random
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 
-import aiohttp
 from yarl import URL
 
 from chains.errors import NodeAuthError, NodeError, NodeProtocolError, NodeUnavailable, RpcError, RpcTimeout
+
+if TYPE_CHECKING:  # aiohttp is imported where a session is made: importing it is most of a start-up
+    import aiohttp
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ class _HttpBase:
         self._url = parsed.with_user(None)  # credentials travel in the Authorization header, never in logs
         self._session = session
         self._owns_session = session is None
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = timeout
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self._url)!r})"
@@ -97,34 +99,51 @@ class _HttpBase:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
+            import aiohttp
+
             self._session = aiohttp.ClientSession()
         return self._session
 
     async def _request(self, method: str, url: URL, data: bytes | None) -> tuple[int, str, bytes]:
         """One HTTP exchange → (status, content type, body). The only place aiohttp errors are caught."""
+        import aiohttp
+
         headers = {"Content-Type": "application/json"} if data is not None else {}
         if self._auth_header is not None:
             headers["Authorization"] = self._auth_header
+        timeout = aiohttp.ClientTimeout(total=self._timeout)
         try:
             async with self._client().request(
-                method, url, data=data, headers=headers, timeout=self._timeout
+                method, url, data=data, headers=headers, timeout=timeout
             ) as resp:
                 return resp.status, resp.content_type, await resp.read()
         except TimeoutError as exc:  # also aiohttp's ServerTimeoutError / ConnectionTimeoutError
-            raise RpcTimeout(f"{self!r}: no answer within {self._timeout.total} s") from exc
+            raise RpcTimeout(f"{self!r}: no answer within {self._timeout} s") from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise NodeUnavailable(f"{self!r}: {type(exc).__name__}: {exc}") from exc
 
     def _status_error(self, status: int, body: bytes) -> NodeError:
-        snippet = body[:_BODY_SNIPPET_CHARS].decode("utf-8", "replace").strip()
-        if status in _AUTH_STATUSES:
-            return NodeAuthError(
-                f"{self!r} rejected the credentials (HTTP {status}); check user and password in the node URL "
-                "(http://user:password@host:port) against the node's rpcauth / rpcuser settings"
-            )
-        if status == 429 or status >= 500:
-            return NodeUnavailable(f"{self!r}: HTTP {status} {snippet}")
-        return NodeProtocolError(f"{self!r}: unexpected HTTP {status} {snippet}")
+        return status_error(repr(self), status, body)
+
+
+def status_error(who: str, status: int, body: bytes) -> NodeError:
+    """The error an HTTP status other than an answer's means (see the module docstring)."""
+    snippet = body[:_BODY_SNIPPET_CHARS].decode("utf-8", "replace").strip()
+    if status in _AUTH_STATUSES:
+        return NodeAuthError(
+            f"{who} rejected the credentials (HTTP {status}); check user and password in the node URL "
+            "(http://user:password@host:port) against the node's rpcauth / rpcuser settings"
+        )
+    if status == 429 or status >= 500:
+        return NodeUnavailable(f"{who}: HTTP {status} {snippet}")
+    return NodeProtocolError(f"{who}: unexpected HTTP {status} {snippet}")
+
+
+def rpc_answer(who: str, status: int, content_type: str, body: bytes) -> bytes:
+    """A JSON-RPC response body, or the error its HTTP status means."""
+    if status == 200 or (status in _JSON_ERROR_STATUSES and content_type == "application/json"):
+        return body
+    raise status_error(who, status, body)
 
 
 class HttpTransport(_HttpBase):
@@ -135,10 +154,7 @@ class HttpTransport(_HttpBase):
     """
 
     async def send(self, payload: bytes) -> bytes:
-        status, content_type, body = await self._request("POST", self._url, payload)
-        if status == 200 or (status in _JSON_ERROR_STATUSES and content_type == "application/json"):
-            return body
-        raise self._status_error(status, body)
+        return rpc_answer(repr(self), *await self._request("POST", self._url, payload))
 
 
 class HttpRestTransport(_HttpBase):

@@ -28,6 +28,11 @@ class Log(TypedDict, total=False):  # total=False: a missing field stays missing
     removed: bool
 
 
+class BlockLog(Log, total=False):  # eth_getLogs: a log names its transaction and block
+    transactionHash: str
+    blockHash: str
+
+
 # Functional syntax where a field is named "from" (a keyword).
 Receipt = TypedDict(
     "Receipt",
@@ -78,6 +83,7 @@ class ParityTrace(TypedDict, total=False):
     result: TraceResult | None
     type: str
     transactionHash: str | None
+    blockHash: str
     traceAddress: list[int]
     error: str
 
@@ -100,6 +106,18 @@ class _TracesReply(TypedDict, total=False):
     error: Any
 
 
+class _RawReply(TypedDict, total=False):
+    id: Any
+    result: msgspec.Raw  # the answer's bytes, undecoded (JSON null included)
+    error: Any
+
+
+class _LogsReply(TypedDict, total=False):
+    id: Any
+    result: list[BlockLog] | None
+    error: Any
+
+
 def batch_decoder(reply: Any) -> Callable[[bytes], Any]:
     """A decoder for a JSON-RPC batch answer: a list of ``reply`` objects, else whatever it is."""
     typed = msgspec.json.Decoder(list[reply])
@@ -113,6 +131,24 @@ def batch_decoder(reply: Any) -> Callable[[bytes], Any]:
     return decode
 
 
+def result_decoder(result: Any) -> Callable[[bytes], Any]:
+    """A decoder for one call's ``result`` kept raw (``RAW``), typed as ``batch_decoder``'s are."""
+    typed = msgspec.json.Decoder(result)
+
+    def decode(body: bytes) -> Any:
+        try:
+            return typed.decode(body)
+        except msgspec.MsgspecError:
+            return fast_decode(body)
+
+    return decode
+
+
 BLOCKS: Final = batch_decoder(_BlockReply)
 RECEIPTS: Final = batch_decoder(_ReceiptsReply)
 PARITY_TRACES: Final = batch_decoder(_TracesReply)
+LOGS: Final = batch_decoder(_LogsReply)
+# Results left as bytes: decoded later, where they are parsed (a worker process), by these.
+RAW: Final = batch_decoder(_RawReply)
+PARITY_TRACES_RESULT: Final = result_decoder(list[ParityTrace] | None)
+LOGS_RESULT: Final = result_decoder(list[BlockLog] | None)

@@ -5,6 +5,9 @@ What a node offers is detected once and remembered (per ``EvmNode``):
 
 - receipts: ``eth_getBlockReceipts`` (geth >= 1.13, Erigon, Reth, anvil, most providers) is one call per
   block; a node without it gets one ``eth_getTransactionReceipt`` per transaction instead, batched;
+- with ``trace_block``, receipts are rebuilt from each transaction's top frame and the block's logs
+  (``eth_getLogs`` by block hash, ``chains.evm.tracereceipts``): a node serves those at a fraction of the
+  cost of receipts; a node that refuses that ``eth_getLogs`` gets the receipts calls above;
 - traces (internal transfers): ``trace_block`` (Erigon / Reth / OpenEthereum / anvil), else
   ``debug_traceBlockByNumber`` with geth's ``callTracer``, else none — the block is still indexed, without
   INTERNAL transfers. ``traces=False`` skips the probe.
@@ -14,12 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Any, Final, NamedTuple
 
-from chains.errors import NodeNotSynced, NodeProtocolError, RpcError
-from chains.evm import answers, params
+import msgspec
+
+from chains.errors import NodeNotSynced, NodeProtocolError, ParseError, RpcError
+from chains.evm import answers, params, tracereceipts
 from chains.evm import requests as rq
 from chains.evm.parse import (
     Codec,
@@ -79,6 +84,7 @@ class EvmNode:
         self._codec = codec
         self._block_batch = block_batch
         self.block_receipts: bool | None = None  # None: not probed yet
+        self.logs_by_hash: bool | None = None  # eth_getLogs with a blockHash filter; None: not tried yet
         self.trace_api: TraceApi | None = None if traces else TraceApi.NONE
 
     @property
@@ -124,6 +130,10 @@ class EvmNode:
             if block is None:
                 raise NodeNotSynced(f"node has no block {height} yet")
         per_request = blocks_per_request(raw, self._block_batch)
+        if self.trace_api is TraceApi.PARITY and self.logs_by_hash is not False:
+            rebuilt = await self._from_traces_and_logs(heights, raw, per_request)
+            if rebuilt is not None:
+                return rebuilt
         receipts, traces = await asyncio.gather(
             self._receipts(heights, raw, per_request), self._traces(heights, per_request)
         )
@@ -131,6 +141,30 @@ class EvmNode:
         return [
             RawBlock(block, rs, api.value, ts) for block, rs, ts in zip(raw, receipts, traces, strict=True)
         ]
+
+    async def _from_traces_and_logs(
+        self, heights: Sequence[int], raw: Sequence[Any], per_request: int
+    ) -> list[RawBlock] | None:
+        """Blocks whose receipts are rebuilt from traces and logs (``tracereceipts``); None when the node
+        refuses ``eth_getLogs`` by block hash. Both answers stay undecoded where the parser can rebuild
+        them alone; the others are decoded and rebuilt here, asking the node for what traces lack."""
+        traces, logs = await asyncio.gather(
+            self._traces(heights, per_request, decoder=answers.RAW), self._logs(raw, per_request)
+        )
+        if logs is None:
+            return None
+        out: list[RawBlock] = []
+        api = TraceApi.PARITY.value
+        for block, block_traces, block_logs in zip(raw, traces, logs, strict=True):
+            if isinstance(block_traces, msgspec.Raw) and isinstance(block_logs, msgspec.Raw):
+                undecoded = bytes(block_traces)
+                if tracereceipts.rebuildable(undecoded, len(block["transactions"])):
+                    out.append(RawBlock(block, None, api, undecoded, bytes(block_logs)))
+                    continue
+            decoded = _decoded(block_traces, answers.PARITY_TRACES_RESULT) or []
+            receipts = await self._rebuilt_receipts(block, decoded, _decoded(block_logs, answers.LOGS_RESULT))
+            out.append(RawBlock(block, receipts, api, decoded))
+        return out
 
     async def _receipts(
         self, heights: Sequence[int], raw: Sequence[Any], per_request: int
@@ -159,7 +193,33 @@ class EvmNode:
             at += len(hs)
         return out
 
-    async def _traces(self, heights: Sequence[int], per_request: int) -> list[Any]:
+    async def _logs(self, raw: Sequence[Any], per_request: int) -> list[Any] | None:
+        """Each block's logs by its hash, undecoded (``answers.RAW``); None when the node refuses that
+        ``eth_getLogs`` (remembered)."""
+        calls = [rq.get_logs_of_block(str(block["hash"])) for block in raw]
+        try:
+            answer = await self._client.batch(calls, max_batch=per_request, decoder=answers.RAW)
+        except RpcError as exc:
+            if self.logs_by_hash or not unsupported(exc):
+                raise
+            log.info("node refuses eth_getLogs by block hash (%s); reading receipts instead", exc)
+            self.logs_by_hash = False
+            return None
+        self.logs_by_hash = True
+        return answer
+
+    async def _rebuilt_receipts(self, block: Any, traces: Sequence[Any], logs: Any) -> list[Any]:
+        """Receipts from traces and logs; the few that cannot be rebuilt are read from the node."""
+        receipts, missing = tracereceipts.rebuild(block, traces, logs or ())
+        if missing:
+            found = await self._client.batch([rq.get_receipt(h) for h in missing], max_batch=RECEIPT_BATCH)
+            by_hash = dict(zip(missing, found, strict=True))
+            receipts = [r if r is not None else by_hash[_hash_at(block, i)] for i, r in enumerate(receipts)]
+        return receipts
+
+    async def _traces(
+        self, heights: Sequence[int], per_request: int, decoder: Callable[[bytes], Any] | None = None
+    ) -> list[Any]:
         if self.trace_api is None:
             self.trace_api = await self._probe_traces(heights[0])
         if self.trace_api is TraceApi.NONE:
@@ -168,7 +228,8 @@ class EvmNode:
             rq.trace_block(h) if self.trace_api is TraceApi.PARITY else rq.debug_trace_block(h)
             for h in heights
         ]
-        decoder = answers.PARITY_TRACES if self.trace_api is TraceApi.PARITY else None  # call trees: untyped
+        if decoder is None:  # call trees: untyped
+            decoder = answers.PARITY_TRACES if self.trace_api is TraceApi.PARITY else None
         return list(await self._client.batch(calls, max_batch=per_request, decoder=decoder))
 
     async def _probe_traces(self, height: int) -> TraceApi:
@@ -193,15 +254,20 @@ def blocks_per_request(blocks: Sequence[Any], limit: int) -> int:
 
 class RawBlock(NamedTuple):
     """One block as the node answered: the block, its receipts, and its traces in ``trace_api``'s form
-    (None without traces). Plain JSON in a tuple: it crosses to parser processes cheaply."""
+    (None without traces). Plain JSON in a tuple: it crosses to parser processes cheaply. With ``logs``,
+    the receipts are None and ``traces`` and ``logs`` the undecoded answers of ``trace_block`` and
+    ``eth_getLogs``: the parser decodes them and rebuilds the receipts (``tracereceipts``)."""
 
     block: Any
-    receipts: list[Any]
+    receipts: list[Any] | None
     trace_api: str
     traces: Any
+    logs: bytes | None = None
 
 
 def parse_raw(chain: Chain, raw: RawBlock, codec: Codec) -> AccountBlock:
+    if raw.logs is not None:
+        raw = _rebuild(raw)
     internal: list[Transfer] = []
     values = None
     if raw.traces is not None:
@@ -212,8 +278,24 @@ def parse_raw(chain: Chain, raw: RawBlock, codec: Codec) -> AccountBlock:
         else:
             hashes = [_tx_hash(tx) for tx in raw.block["transactions"]]
             internal = parse_call_traces(ref, raw.traces, hashes)
-    return parse_block(chain, raw.block, raw.receipts, internal, codec=codec, values=values)
+    return parse_block(chain, raw.block, raw.receipts or (), internal, codec=codec, values=values)
+
+
+def _rebuild(raw: RawBlock) -> RawBlock:
+    traces = answers.PARITY_TRACES_RESULT(raw.traces) or []
+    receipts, missing = tracereceipts.rebuild(raw.block, traces, answers.LOGS_RESULT(raw.logs or b"[]") or ())
+    if missing:  # ``tracereceipts.rebuildable`` said they would all be there
+        raise ParseError(f"block {raw.block.get('number')}: no top frame for {missing[:3]}")
+    return RawBlock(raw.block, receipts, raw.trace_api, traces)
+
+
+def _decoded(answer: Any, decoder: Callable[[bytes], Any]) -> Any:
+    return decoder(bytes(answer)) if isinstance(answer, msgspec.Raw) else answer
 
 
 def _tx_hash(tx: Any) -> str:
     return str(tx if isinstance(tx, str) else tx["hash"])
+
+
+def _hash_at(block: Any, index: int) -> str:
+    return _tx_hash(block["transactions"][index]).lower()

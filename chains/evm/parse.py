@@ -171,10 +171,12 @@ def decode_log(ref: BlockRef, tx_hash: str, log: Json) -> Transfer | TokenEvent 
     ethereum-etl skips Transfer logs whose data is not one word)."""
     if log.get("removed"):
         return None
-    topics = [strip0x(str(t)).lower() for t in log.get("topics") or ()]
+    topics = [str(t) for t in log.get("topics") or ()]
     if not topics:
         return None
-    topic0 = "0x" + topics[0]
+    topic0 = topics[0].lower()  # the codec takes the other topics as the node spells them
+    if not topic0.startswith("0x"):
+        topic0 = "0x" + topic0
     data = strip0x(str(log.get("data") or ""))
     codec = ref.codec
     try:
@@ -200,7 +202,7 @@ def decode_log(ref: BlockRef, tx_hash: str, log: Json) -> Transfer | TokenEvent 
 def _freeze_event(event: TokenEvent, topics: list[str], data: str, codec: Codec) -> TokenEvent | None:
     words = [data[i : i + _WORD_HEX] for i in range(0, len(data), _WORD_HEX)]
     # USDC indexes the account (topic 1); USDT puts it, and the destroyed balance, in the data words.
-    account = topics[1] if len(topics) > 1 else (words[0] if words else None)
+    account = strip0x(topics[1]) if len(topics) > 1 else (words[0] if words else None)
     if account is None or len(account) != _WORD_HEX:
         return None
     amount = int(words[1], 16) if event.kind is TokenEventKind.DESTROY and len(words) > 1 else None

@@ -36,6 +36,11 @@ def get_receipt(tx_hash: str) -> Call:
     return ("eth_getTransactionReceipt", [tx_hash])
 
 
+def get_logs_of_block(block_hash: str) -> Call:
+    """Every log of one block, named by hash (EIP-234): no other branch's, and no block-range limit."""
+    return ("eth_getLogs", [{"blockHash": block_hash}])
+
+
 def trace_block(height: int) -> Call:
     return ("trace_block", [quantity(height)])
 

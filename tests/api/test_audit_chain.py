@@ -45,8 +45,8 @@ async def append_many(pool: asyncpg.Pool, start: int, count: int) -> AuditWriter
 
 
 async def test_the_writer_chains_its_batches_itself(pool: asyncpg.Pool) -> None:
-    """The first batch learns the chain's end from the database (its trigger chains it); later batches
-    are hashed by the writer, and verify, which recomputes every hash in the database, agrees."""
+    """The first call learns the chain's end from the database; every batch is hashed by the writer, and
+    verify, which recomputes every hash in the database, agrees."""
     writer = AuditWriter(pool)
     writer.start()
     try:
@@ -54,20 +54,58 @@ async def test_the_writer_chains_its_batches_itself(pool: asyncpg.Pool) -> None:
             await asyncio.gather(*(writer.append(entry(10 * batch + n)) for n in range(1 + batch)))
     finally:
         await writer.close()
-    assert writer.rows_hashed_here == 2 + 3 + 4
+    assert writer.rows_hashed_here == 1 + 2 + 3 + 4
     async with pool.acquire() as conn:
         verdict = await verify(conn)
     assert (verdict.rows, verdict.first_break) == (10, None)
 
 
 async def test_concurrent_writers_in_two_pools_make_one_chain(settings: Settings, pool: asyncpg.Pool) -> None:
+    """Each writer hashes every row it appends: a batch that lost the race is hashed again from the end
+    the database returns, never left to the per-row trigger."""
     async with open_pool(settings) as other:  # a second server process, as far as PostgreSQL can tell
-        await asyncio.gather(append_many(pool, 0, 300), append_many(other, 1000, 300))
+        writers = await asyncio.gather(append_many(pool, 0, 300), append_many(other, 1000, 300))
     async with pool.acquire() as conn:
         verdict = await verify(conn)
     assert verdict.as_json()["ok"] is True
     assert verdict.rows == 600
     assert await pool.fetchval("SELECT max(seq) FROM audit_log") == 600
+    assert [w.rows_hashed_here for w in writers] == [300, 300]
+
+
+async def test_a_writer_behind_the_chain_hashes_again_from_its_end(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    mine, theirs = AuditWriter(pool), AuditWriter(pool)
+    mine.start()
+    theirs.start()
+    try:
+        await mine.append(entry(0))
+        await theirs.append(entry(1))  # my tail is now one row behind
+        await asyncio.gather(*(mine.append(entry(n)) for n in range(2, 5)))
+    finally:
+        await mine.close()
+        await theirs.close()
+    assert (mine.rows_hashed_here, theirs.rows_hashed_here) == (4, 1)
+    async with pool.acquire() as conn:
+        verdict = await verify(conn)
+    assert (verdict.rows, verdict.first_break) == (5, None)
+
+
+async def test_rows_sent_without_hashes_are_chained_by_the_database(pool: asyncpg.Pool) -> None:
+    await append_many(pool, 0, 3)
+    e = entry(7)
+    columns = [[value] for value in e.row()]
+    end = await pool.fetchrow(
+        "SELECT * FROM audit_extend(-1, ''::bytea, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL)",
+        [10_000], *columns,
+    )  # fmt: skip
+    assert (end["seq"], end["linked"]) == (4, False)
+    await pool.execute("INSERT INTO audit_log (method, path, query, status, duration_ms) "
+                       "VALUES ('GET', '/manual', '{}', 200, 1)")  # fmt: skip
+    async with pool.acquire() as conn:
+        verdict = await verify(conn)
+    assert (verdict.rows, verdict.first_break) == (5, None)
 
 
 @pytest.mark.parametrize(
@@ -163,3 +201,26 @@ async def test_writer_recovers_when_its_connection_is_killed(pool: asyncpg.Pool)
     async with pool.acquire() as conn:
         verdict = await verify(conn)
     assert (verdict.rows, verdict.first_break) == (2, None)
+
+
+async def test_the_chain_end_is_read_by_index_however_small_the_log_was_when_planned(
+    settings: Settings,
+) -> None:
+    """A long-lived writer plans its statements once: planned while the log was empty (analysed, as a
+    fresh install or a VACUUM ANALYZE leaves it), the chain's end must still come from the seq index, not
+    a sequential scan of the whole log per batch."""
+    one = settings.model_copy(
+        update={"pool_min_size": 1, "pool_max_size": 1}
+    )  # the writer's backend, later ours
+    async with open_pool(one) as pool:
+        await pool.execute("ANALYZE audit_log")
+        for batch in range(30):
+            await append_many(pool, 10 * batch, 3)
+        async with pool.acquire() as conn:
+            await conn.execute("SELECT pg_stat_force_next_flush()")
+            await conn.execute("SELECT pg_stat_clear_snapshot()")
+            scans = await conn.fetchrow(
+                "SELECT seq_scan, idx_scan FROM pg_stat_user_tables WHERE relname = 'audit_log'"
+            )
+    assert scans["seq_scan"] == 0
+    assert scans["idx_scan"] >= 30

@@ -34,7 +34,9 @@ _ROW = st.fixed_dictionaries(
         "path": _TEXT,
         "query": st.dictionaries(_TEXT, _JSON, max_size=4),
         "status": st.integers(100, 599),
-        "duration_ms": st.floats(0, 1e7) | st.sampled_from([0.0005, 1.2345, 2.0015, 999999.5, 12.3456789]),
+        "duration_ms": st.floats(0, 1e7)
+        | st.sampled_from([0.0005, 1.2345, 2.0015, 999999.5, 12.3456789, 1.235, 0.5, 2.0, 1234.567, 1e6])
+        | st.integers(0, 10**9).map(lambda us: round(us / 1000, 3)),  # as the API rounds them
         "answer": st.none() | st.dictionaries(_TEXT, _JSON, max_size=4),
     }
 )

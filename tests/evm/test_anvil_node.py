@@ -29,7 +29,8 @@ async def test_reads_every_value_move_of_the_scenario(anvil: Anvil, node: EvmNod
     s = await run_scenario(anvil)
     await node.check_chain_id(1)
     blocks = await node.blocks(list(range(await node.tip_height() + 1)))
-    assert (node.block_receipts, node.trace_api) == (True, TraceApi.PARITY)
+    # Receipts rebuilt from traces and logs (chains.evm.tracereceipts); the next test compares them.
+    assert (node.logs_by_hash, node.block_receipts, node.trace_api) == (True, None, TraceApi.PARITY)
     moves = {
         (t.kind.value, t.asset, t.from_address, t.to_address, t.amount) for b in blocks for t in b.transfers
     }
@@ -64,12 +65,15 @@ async def test_token_metadata_and_chain_id_check(anvil: Anvil, node: EvmNode) ->
         await node.check_chain_id(728126428)
 
 
-async def test_per_transaction_receipts_and_call_traces_give_the_same_blocks(
+async def test_rebuilt_receipts_block_receipts_per_transaction_receipts_and_call_traces_agree(
     anvil: Anvil, node: EvmNode
 ) -> None:
     await run_scenario(anvil)
     heights = list(range(await node.tip_height() + 1))
+    rebuilt = await node.blocks(heights)
+    node.logs_by_hash = False  # as if the node refused eth_getLogs by block hash: its receipts instead
     reference = await node.blocks(heights)
+    assert node.block_receipts and rebuilt == reference
     node.block_receipts = False  # as if the node lacked eth_getBlockReceipts
     assert await node.blocks(heights) == reference
     node.trace_api = TraceApi.GETH  # debug_traceBlockByNumber + callTracer: the same internal transfers
@@ -102,3 +106,18 @@ def _persisted_states(temp: Path) -> int:
 
 def _entries(directory: Path) -> list[Path]:
     return list(directory.iterdir())
+
+
+async def test_a_failed_creation_keeps_the_address_its_receipt_names(anvil: Anvil, node: EvmNode) -> None:
+    # Init code PUSH1 0 PUSH1 0 REVERT: mined, failed. Its receipt still names the contract address it would
+    # have made; its trace does not, so the rebuilt receipts take that one from the node.
+    failed = await anvil.send(anvil.accounts[0], None, data="0x60006000fd")
+    receipt = await anvil.receipt(failed)
+    assert receipt["status"] == "0x0" and receipt["contractAddress"]
+    heights = list(range(await node.tip_height() + 1))
+    rebuilt = await node.blocks(heights)
+    assert node.logs_by_hash
+    (tx,) = [tx for b in rebuilt for tx in b.txs if tx.hash == failed]
+    assert (tx.success, tx.to_address, tx.created) == (False, None, from_hex(receipt["contractAddress"]))
+    node.logs_by_hash = False
+    assert await node.blocks(heights) == rebuilt

@@ -33,12 +33,15 @@ async def transfer_rows(pool: asyncpg.Pool) -> set[tuple[str, str | None, str, s
     return {(r["kind"], r["asset"], r["sender"], r["receiver"], int(r["amount"])) for r in rows}
 
 
+# Parsed in this process's thread, and in worker processes (undecoded answers in, pickled blocks out).
+@pytest.mark.parametrize("parse_workers", [0, 2])
 async def test_indexes_the_scenario_exactly_with_token_metadata(
-    anvil: Anvil, anvil_url: str, pool: asyncpg.Pool
+    anvil: Anvil, anvil_url: str, pool: asyncpg.Pool, parse_workers: int
 ) -> None:
     s = await run_scenario(anvil)
     issuers = {from_hex(s.token): "tracer-test-issuer"}
-    job = EvmJob(anvil_url, Chain.ETHEREUM, RunOptions(batch_blocks=4), issuers=issuers)
+    options = RunOptions(batch_blocks=4, parse_workers=parse_workers)
+    job = EvmJob(anvil_url, Chain.ETHEREUM, options, issuers=issuers)
     report = await index_evm(pool, job)  # no --from: genesis on a fresh database; no --to: the tip
     tip = await anvil.height()
     assert (report.blocks, report.heights[0], report.heights[-1]) == (tip + 1, 0, tip)

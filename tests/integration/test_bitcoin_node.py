@@ -25,6 +25,7 @@ from chains.bitcoin.parse import iter_blk_frames, parse_block_bytes
 from chains.errors import NodeAuthError, NodeNotSynced, NodeUnavailable, RpcError, RpcTimeout
 from chains.model import Block
 from chains.rpc import JsonRpcClient
+from chains.stdhttp import StdlibHttpTransport
 from chains.transport import HttpTransport
 from tracer.devnode import ReplayNode, ReplayStore, serve_replay
 
@@ -40,6 +41,11 @@ RPC_DIRS = [
 HASH_540107 = "00000000000000000021868c2cefc52a480d173c849412fe81c4e5ab806f94ab"
 AUTH = ("tracer", "replay-secret")  # the replay node's own test credentials, not a real node's
 RETRIES, BACKOFF_S = 2, 0.001  # tiny backoff keeps the node-down test fast
+
+
+# Both JSON-RPC transports map HTTP the same way (chains.transport: aiohttp; chains.stdhttp: http.client).
+TRANSPORTS = pytest.mark.parametrize("transport_type", [HttpTransport, StdlibHttpTransport])
+AnyTransport = type[HttpTransport] | type[StdlibHttpTransport]
 
 
 @pytest.fixture(scope="session")
@@ -145,9 +151,10 @@ async def test_unknown_hash_is_an_rpc_error(rpc: BitcoinRpcNode, esplora: Esplor
     assert rest.value.code == 404
 
 
-async def test_core_legacy_dialect_http_500_and_404(replay: ReplayNode) -> None:
+@TRANSPORTS
+async def test_core_legacy_dialect_http_500_and_404(replay: ReplayNode, transport_type: AnyTransport) -> None:
     # jsonrpc 1.0: Core answers an RPC error with HTTP 500 (404 for an unknown method) and a JSON error body.
-    async with HttpTransport(replay.rpc_url) as transport:
+    async with transport_type(replay.rpc_url) as transport:
         client = JsonRpcClient(transport, jsonrpc="1.0")
         with pytest.raises(NodeNotSynced):
             await BitcoinRpcNode(client).block_hash(10**6)
@@ -160,9 +167,10 @@ async def test_core_legacy_dialect_http_500_and_404(replay: ReplayNode) -> None:
         assert await client.call("getbestblockhash") == HASH_540107
 
 
-async def test_wrong_password_is_a_clear_auth_error(replay: ReplayNode) -> None:
+@TRANSPORTS
+async def test_wrong_password_is_a_clear_auth_error(replay: ReplayNode, transport_type: AnyTransport) -> None:
     url = replay.rpc_url.replace(AUTH[1], "wrong-password")
-    async with HttpTransport(url) as transport:
+    async with transport_type(url) as transport:
         client = JsonRpcClient(transport, retries=RETRIES, backoff=BACKOFF_S)
         with pytest.raises(NodeAuthError, match="HTTP 401") as info:
             await client.call("getblockcount")
@@ -171,11 +179,12 @@ async def test_wrong_password_is_a_clear_auth_error(replay: ReplayNode) -> None:
     assert client.requests_sent == 1
 
 
-async def test_node_down_is_unavailable_after_retries() -> None:
+@TRANSPORTS
+async def test_node_down_is_unavailable_after_retries(transport_type: AnyTransport) -> None:
     with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    async with HttpTransport(f"http://127.0.0.1:{port}/") as transport:
+    async with transport_type(f"http://127.0.0.1:{port}/") as transport:
         client = JsonRpcClient(transport, retries=RETRIES, backoff=BACKOFF_S)
         with pytest.raises(NodeUnavailable) as info:
             await BitcoinRpcNode(client).tip_height()
@@ -187,11 +196,13 @@ async def test_node_down_is_unavailable_after_retries() -> None:
 
 
 @contextlib.asynccontextmanager
-async def serve_rpc(handler: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[str]:
+async def serve_rpc(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]], *, keepalive: float = 75.0
+) -> AsyncIterator[str]:
     """A one-route JSON-RPC endpoint on a free loopback port, for node behaviours the replay node lacks."""
     app = web.Application()
     app.router.add_post("/", handler)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, keepalive_timeout=keepalive)
     await runner.setup()
     try:
         await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -200,7 +211,8 @@ async def serve_rpc(handler: Callable[[web.Request], Awaitable[web.Response]]) -
         await runner.cleanup()
 
 
-async def test_slow_node_is_a_timeout() -> None:
+@TRANSPORTS
+async def test_slow_node_is_a_timeout(transport_type: AnyTransport) -> None:
     released = asyncio.Event()
 
     async def stall(request: web.Request) -> web.Response:
@@ -209,14 +221,15 @@ async def test_slow_node_is_a_timeout() -> None:
 
     async with serve_rpc(stall) as url:
         try:
-            async with HttpTransport(url, timeout=0.05) as transport:
+            async with transport_type(url, timeout=0.05) as transport:
                 with pytest.raises(RpcTimeout):
                     await JsonRpcClient(transport, retries=0).call("getblockcount")
         finally:
             released.set()
 
 
-async def test_busy_node_503_is_retried() -> None:
+@TRANSPORTS
+async def test_busy_node_503_is_retried(transport_type: AnyTransport) -> None:
     # Bitcoin Core answers "Work queue depth exceeded" with a plain-text HTTP 503 when -rpcworkqueue is full.
     seen: list[int] = []
 
@@ -227,7 +240,31 @@ async def test_busy_node_503_is_retried() -> None:
         rid = (await request.json())["id"]
         return web.json_response({"result": 540107, "error": None, "id": rid})
 
-    async with serve_rpc(busy_once) as url, HttpTransport(url) as transport:
+    async with serve_rpc(busy_once) as url, transport_type(url) as transport:
         client = JsonRpcClient(transport, retries=RETRIES, backoff=BACKOFF_S)
         assert await client.call("getblockcount") == 540107
     assert len(seen) == 2
+
+
+@TRANSPORTS
+async def test_chunked_answers_and_connections_the_node_closed_while_idle(
+    transport_type: AnyTransport,
+) -> None:
+    # Chunked transfer encoding (no Content-Length), and a kept-alive connection the node drops after
+    # 50 ms idle: the next request goes out on a fresh one, without an error or a retry of the client.
+    async def chunked(request: web.Request) -> web.StreamResponse:
+        rid = (await request.json())["id"]
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(b'{"jsonrpc":"2.0","id":%d,' % rid)
+        await response.write(b'"result":540107}')
+        await response.write_eof()
+        return response
+
+    async with serve_rpc(chunked, keepalive=0.05) as url, transport_type(url) as transport:
+        client = JsonRpcClient(transport, retries=0)
+        assert await client.call("getblockcount") == 540107
+        await asyncio.sleep(0.3)
+        assert await client.call("getblockcount") == 540107
+        assert client.requests_sent == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from chains.evm import params
 from chains.evm.address import from_hex
 from chains.evm.parse import BlockRef, decode_log, parse_block, parse_call_traces, parse_parity_traces
 from chains.evm.tokens import decode_decimals, decode_text
-from chains.model import Chain, TokenEvent, TokenEventKind, Transfer, TransferKind
+from chains.model import AccountBlock, AccountTx, Chain, TokenEvent, TokenEventKind, Transfer, TransferKind
 
 ETH = Path(__file__).parents[1] / "fixtures" / "ethereum"
 
@@ -168,3 +169,12 @@ def test_token_metadata_decoding_on_recorded_eth_call_answers() -> None:
     assert decode_decimals(answer(params.DECIMALS_SELECTOR, eos)) == 18
     assert decode_text(answer(params.SYMBOL_SELECTOR, eth)) == "ETH"
     assert decode_text("0x") is None and decode_decimals("0x" + "ff" * 32) is None
+
+
+def test_account_records_pickle_as_their_fields() -> None:
+    # Parse processes hand blocks back pickled (chains.model._by_fields): they must come back equal.
+    transfer = Transfer(Chain.ETHEREUM, 7, "0xab", 2, TransferKind.TOKEN, "0xT", "0xA", "0xB", 2**200, 9)
+    tx = AccountTx("0xab", 0, "0xA", None, None, False, "0xC")
+    event = TokenEvent("0xab", 3, TokenEventKind.DESTROY, "0xT", "0xA", None, 5)
+    block = AccountBlock(Chain.TRON, "ff", 7, "ee", 9, (tx,), (transfer,), (event,))
+    assert pickle.loads(pickle.dumps(block)) == block

@@ -22,7 +22,7 @@ from chains.errors import (
     RpcError,
     RpcTimeout,
 )
-from chains.rpc import JsonRpcClient, TokenBucket
+from chains.rpc import JsonRpcClient, TokenBucket, encode
 from chains.transport import ReplayTransport
 
 RPC_FIXTURES = Path(__file__).parents[1] / "fixtures" / "bitcoin" / "rpc"
@@ -281,3 +281,9 @@ async def test_rpc_node_maps_height_beyond_tip_to_not_synced() -> None:
         await BitcoinRpcNode(client).blocks([900000, 900001])
     assert isinstance(info.value.__cause__, RpcError)
     assert isinstance(info.value, NodeError)
+
+
+def test_requests_are_compact_json_with_integers_of_any_size() -> None:
+    # orjson writes the batches; an integer beyond 64 bits (which it refuses) goes through json instead.
+    assert encode([{"id": 1, "params": ["0x1", True]}]) == b'[{"id":1,"params":["0x1",true]}]'
+    assert json.loads(encode({"params": [2**70, (1, 2)]})) == {"params": [2**70, [1, 2]]}

@@ -18,6 +18,7 @@ from tracer.api.keys import (
     METRICS,
     POOL,
     PRINCIPALS,
+    SCREEN_OPTIONS,
     SETTINGS,
     SHARED_JSON,
 )
@@ -57,6 +58,7 @@ def make_app(settings: Settings) -> web.Application:
     app[METRICS] = Metrics.create()
     app[LIMITER] = RateLimiter()
     app[SHARED_JSON] = SharedJson()
+    app[SCREEN_OPTIONS] = {}
     app[ENDPOINTS] = {}
     for endpoint in endpoints():
         app.router.add_route(endpoint.method, endpoint.path, endpoint.handler)

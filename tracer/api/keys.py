@@ -11,6 +11,7 @@ from tracer.api.principals import Principal, Principals
 from tracer.api.responses import SharedJson
 from tracer.config import Settings
 from tracer.metrics import Metrics
+from tracer.risk.screening import ScreeningOptions
 from tracer.store.audit import AuditWriter
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -22,6 +23,7 @@ AUDIT = web.AppKey("audit", AuditWriter)
 LIMITER = web.AppKey("limiter", RateLimiter)
 DB_STATE = web.AppKey("db_state", DatabaseState)
 SHARED_JSON = web.AppKey("shared_json", SharedJson)  # blocks many answers carry unchanged, encoded once
+SCREEN_OPTIONS = web.AppKey("screen_options", dict[str | None, ScreeningOptions])  # per caller tenant
 
 # Per request: set by the guard and the handlers, read by the audit.
 PRINCIPAL = web.RequestKey("principal", Principal)

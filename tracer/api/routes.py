@@ -7,7 +7,7 @@ from collections import Counter
 from aiohttp import web
 
 from tracer.api.endpoints import Endpoints
-from tracer.api.keys import ANSWER, METRICS, POOL, PRINCIPAL, SETTINGS, SHARED_JSON
+from tracer.api.keys import ANSWER, METRICS, POOL, PRINCIPAL, SCREEN_OPTIONS, SETTINGS, SHARED_JSON
 from tracer.api.params import path_id, validated_body, validated_query
 from tracer.api.responses import json_response
 from tracer.api.schemas import AddressAnswer, BulkAnswer, ClusterAnswer, Page, ScreenAnswer, ScreenRequest
@@ -28,6 +28,7 @@ from tracer.store.screening import cluster_labels, find_address
 ENDPOINTS = Endpoints(tag="screening")
 
 _ADDRESS_EVIDENCE_LIMIT = 100
+_OPTIONS_MAX = 1024  # tenants whose options are remembered
 
 
 def caller_tenant(request: web.Request) -> str | None:
@@ -41,7 +42,15 @@ def tenants(request: web.Request) -> tuple[str, ...]:
 
 
 def _options(request: web.Request) -> ScreeningOptions:
-    return ScreeningOptions.from_settings(request.app[SETTINGS], caller_tenant(request))
+    """The caller's options, made once per tenant (the settings do not change while the app runs)."""
+    tenant = caller_tenant(request)
+    made = request.app[SCREEN_OPTIONS]
+    options = made.get(tenant)
+    if options is None:
+        if len(made) >= _OPTIONS_MAX:
+            made.clear()
+        options = made[tenant] = ScreeningOptions.from_settings(request.app[SETTINGS], tenant)
+    return options
 
 
 @ENDPOINTS.route(
@@ -105,9 +114,11 @@ def level_summary(results: list[dict[str, object]]) -> dict[str, int]:
 
 
 async def _screen_one(request: web.Request, raw_chain: str, raw_address: str) -> dict[str, object]:
+    """The answer with its stored parts still JSON fragments: encoded as they are, not decoded first."""
     chain, address = parse_target(raw_chain, raw_address)
     async with translate_errors(), request.app[POOL].acquire() as conn:
-        result = await screen_on(conn, chain, address, _options(request))
+        batch = await screen_many(conn, chain, [address], _options(request))
+    result = {**batch.results[0], "coverage": batch.coverage}
     request.app[METRICS].count_screening(chain.value, _level(result))
     return result
 

@@ -50,6 +50,7 @@ class EvmReplayStore:
     blocks: dict[int, dict[str, Any]] = field(default_factory=dict)
     receipts: dict[str, dict[str, Any]] = field(default_factory=dict)  # by lower-case tx hash
     block_receipts: bool = True  # answer eth_getBlockReceipts (False: per-transaction only)
+    chain_id: str = MAINNET_CHAIN_ID  # eth_chainId's answer: TRON mainnet's for its recorded block
 
     @property
     def tip(self) -> int:
@@ -77,7 +78,7 @@ class EvmReplayStore:
 
     def dispatch(self, method: str, params: list[Any]) -> Any:
         if method == "eth_chainId":
-            return MAINNET_CHAIN_ID
+            return self.chain_id
         if method == "eth_blockNumber":
             return hex(self.tip)
         if method == "eth_getBlockByNumber":

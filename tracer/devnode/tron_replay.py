@@ -9,13 +9,16 @@ token metadata stays unknown and indexing goes on.
 
 Recordings (``TronReplayStore.from_records``): a list of ``{"blockNumber", "block_timestamp",
 "transaction", "info"}`` — a real mainnet transaction as ``getblockbynum`` lists it and its real
-``gettransactioninfobyid`` answer (tests/fixtures/tron/ledger_live_blocks.json). No permissively licensed
-recording of a whole mainnet block was found, so each recorded transaction is served as the only
+``gettransactioninfobyid`` answer (tests/fixtures/tron/ledger_live_blocks.json). Their blocks were not
+recorded, so each recorded transaction is served as the only
 transaction of a block at its real height and timestamp. The block's ``blockID`` and ``parentHash`` are
 NOT mainnet's: they are derived here (the height in the first 8 bytes, as TRON block ids have it, then a
 sha256 of a fixed label and the branch), so consecutive replayed heights chain. With ``gap_blocks``, the
 heights between recorded ones are empty assembled blocks (timestamps 3 s apart); ``reorg`` scripts a
 chain reorganisation. Nothing else is made up.
+
+Whole blocks (``add_whole_block``) are served as given, with their own ids: the real mainnet block
+50,000,011 rebuilt from graphsense-lib's recorded rows (``tracer.devnode.tron_rows``).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from tracer.devnode.serving import serving
+from tracer.devnode.tron_rows import http_answers, load_rows
 
 DEFAULT_HOST: Final = "127.0.0.1"
 ASSEMBLED_LABEL: Final = "tracer replay: assembled TRON block header"
@@ -57,10 +61,22 @@ class TronReplayStore:
     gap_blocks: bool = False
     forks: list[tuple[int, str]] = field(default_factory=list)  # (first height, branch), oldest first
     extended_to: int = 0  # a branch's empty blocks above the recorded ones (``reorg(tip=...)``)
+    whole: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = field(default_factory=dict)
 
     @property
     def tip(self) -> int:
-        return max(max(self.times, default=0), self.extended_to)
+        return max(max(self.times, default=0), max(self.whole, default=0), self.extended_to)
+
+    @classmethod
+    def from_graphsense(cls, path: Path) -> TronReplayStore:
+        """The block of graphsense-lib's recorded rows (tests/fixtures/tron/graphsense/), whole."""
+        store = cls()
+        store.add_whole_block(*http_answers(load_rows(path)))
+        return store
+
+    def add_whole_block(self, block: dict[str, Any], infos: list[dict[str, Any]]) -> None:
+        """A ``getblockbynum`` answer and its ``gettransactioninfobyblocknum``, served as they are."""
+        self.whole[int(block["block_header"]["raw_data"]["number"])] = (block, infos)
 
     @classmethod
     def from_records(cls, path: Path, *, gap_blocks: bool = False) -> TronReplayStore:
@@ -91,6 +107,8 @@ class TronReplayStore:
 
     def block(self, height: int) -> dict[str, Any]:
         """The block at ``height`` as getblockbynum answers (``{}``: none)."""
+        if height in self.whole:
+            return self.whole[height][0]
         timestamp = self._timestamp(height)
         if timestamp is None:
             return {}
@@ -101,6 +119,8 @@ class TronReplayStore:
         return block
 
     def block_id(self, height: int) -> str:
+        if height in self.whole:
+            return str(self.whole[height][0]["blockID"])
         branch = next((name for first, name in reversed(self.forks) if height >= first), "")
         return assembled_block_id(height, branch)
 
@@ -118,7 +138,8 @@ class TronReplayStore:
         if endpoint == "getblockbynum":
             return self.block(_num(body))
         if endpoint == "gettransactioninfobyblocknum":
-            return self.infos.get(_num(body), [])
+            height = _num(body)
+            return self.whole[height][1] if height in self.whole else self.infos.get(height, [])
         if endpoint == "getassetissuebyid":
             return self.assets.get(str(body.get("value")), {})  # java-tron: {} for an id it does not have
         if endpoint == "triggerconstantcontract":

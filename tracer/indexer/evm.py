@@ -23,7 +23,7 @@ from chains.evm.parse import strip0x
 from chains.evm.tokens import MetadataReader, TokenReader
 from chains.model import AccountBlock, Chain
 from chains.rpc import JsonRpcClient, fast_decode
-from chains.transport import HttpTransport
+from chains.stdhttp import StdlibHttpTransport
 from chains.tron.address import from_hex as tron_from_hex
 from tracer.errors import InputError
 from tracer.indexer.adapter import BatchStats, Header
@@ -219,7 +219,7 @@ async def open_evm_adapter(
     """The adapter for a node URL, after checking the node serves ``chain`` (eth_chainId)."""
     if chain not in _PARSERS:
         raise InputError(f"chain {chain.value!r} is not an EVM chain: use ethereum or tron")
-    async with HttpTransport(rpc_url) as transport:
+    async with StdlibHttpTransport(rpc_url) as transport:  # not aiohttp: see chains.stdhttp
         node = EvmNode(
             JsonRpcClient(transport, rate_limit=rate_limit, decoder=fast_decode),
             chain,

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
@@ -22,9 +22,10 @@ from tracer.indexer.evm import AccountAdapter, EvmAdapter, open_evm_adapter
 from tracer.indexer.pipeline import Indexer, RunOptions
 from tracer.indexer.position import CursorPosition
 from tracer.indexer.report import IndexReport
-from tracer.indexer.tron import TronHttpAdapter, open_tron_http_adapter
 from tracer.store.chaindata import read_cursor
-from tracer.store.exposure_refresh import refresh_exposure
+
+if TYPE_CHECKING:  # imported when used: TRON's HTTP API client brings aiohttp, a start-up cost
+    from tracer.indexer.tron import TronHttpAdapter
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ async def _adapter(job: EvmJob) -> AsyncIterator[EvmAdapter | TronHttpAdapter]:
         if job.tron_http:
             if job.chain is not Chain.TRON:
                 raise InputError("--tron-api reads TRON only: give --chain tron")
+            from tracer.indexer.tron import open_tron_http_adapter
+
             async with open_tron_http_adapter(job.rpc_url, issuers=job.issuers) as tron:
                 yield tron
             return
@@ -102,6 +105,9 @@ async def _refresh_exposure_for_labels(pool: asyncpg.Pool, adapter: AccountAdapt
     """Freeze labels the run wrote reach screening now: screening reads the precomputed exposure (wallet
     labels, exposure to labelled actors), which label imports and clustering refresh the same way."""
     if adapter.labels_changed:
+        # Imported here: it brings the risk rules, a start-up cost every index run would pay otherwise.
+        from tracer.store.exposure_refresh import refresh_exposure
+
         await refresh_exposure(pool, adapter.chain)
         adapter.labels_changed = False
 

@@ -2,8 +2,10 @@
 
 Each row's ``hash`` is SHA-256 over the previous row's hash and the row's content as ``audit_digest``
 (migration 009) renders it. The writer computes the hashes of a batch itself (tracer.store.audit_digest)
-and appends the batch in one statement (``audit_append``, migration 023) under an advisory lock, so every
-process extends the same chain; a row inserted without a hash (a manual INSERT) is chained by the trigger.
+and appends the batch in one statement (``audit_extend``, migration 026) under an advisory lock, so every
+process extends the same chain: when another process appended since, nothing is written and the writer
+hashes the batch again from the end the database returned. A row inserted without a hash (a manual
+INSERT) is chained by the trigger.
 """
 
 from __future__ import annotations
@@ -24,11 +26,11 @@ log = logging.getLogger(__name__)
 _MAX_BATCH = 500  # rows per commit; one commit covers every request that finished meanwhile
 _ID_BLOCK = 512  # row ids drawn from the sequence at a time (the hash covers the id, so it is known first)
 
-_APPEND = """
-SELECT seq, hash, linked FROM audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+_EXTEND = """
+SELECT seq, hash, linked FROM audit_extend($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 """
 _RESERVE_IDS = "SELECT nextval(pg_get_serial_sequence('audit_log', 'id')) FROM generate_series(1, $1)"
-_UNKNOWN_TAIL = (-1, b"")  # links to no row: the first batch is chained by the database, which says the tail
+_UNKNOWN_TAIL = (-1, b"")  # links to no row: the first attempt only learns the chain's end
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,21 +142,48 @@ class AuditWriter:
                 done.set_result(None)
 
     async def _append(self, conn: asyncpg.Connection, entries: list[AuditEntry]) -> None:
-        """One statement, so one transaction and one commit for the batch."""
+        """One statement, so one transaction and one commit for the batch; when other processes appended
+        meanwhile, again from the end the database returned, then under a lock held until commit."""
         if len(self._ids) < len(entries):
             self._ids += [r[0] for r in await conn.fetch(_RESERVE_IDS, max(_ID_BLOCK, len(entries)))]
         ids, self._ids = self._ids[: len(entries)], self._ids[len(entries) :]
+        columns = [list(column) for column in zip(*(entry.row() for entry in entries), strict=True)]
+        if await self._extend(conn, ids, entries, columns) or await self._extend(conn, ids, entries, columns):
+            return
+        async with conn.transaction():  # the end keeps moving: its lock stays ours from the first call on
+            if not (
+                await self._extend(conn, ids, entries, columns)
+                or await self._extend(conn, ids, entries, columns)
+            ):  # rows appended around the lock (hash given by hand): the database chains the batch
+                await self._extend(conn, ids, entries, columns, hashed=False)
+
+    async def _extend(
+        self,
+        conn: asyncpg.Connection,
+        ids: list[int],
+        entries: list[AuditEntry],
+        columns: list[list[object]],
+        *,
+        hashed: bool = True,
+    ) -> bool:
+        """One call of audit_extend from the end we know; whether the batch is now written."""
+        hashes = self._hashes(ids, entries) if hashed else None
+        tail = await conn.fetchrow(_EXTEND, *self._tail, ids, *columns, hashes)
+        self._tail = (tail["seq"], tail["hash"])
+        if tail["linked"]:
+            self.rows_hashed_here += len(entries)
+        return bool(tail["linked"]) or not hashed
+
+    def _hashes(self, ids: list[int], entries: list[AuditEntry]) -> list[bytes]:
+        if self._tail == _UNKNOWN_TAIL:
+            return []  # cannot link: the call only says where the chain ends
         seq, previous = self._tail
         hashes = []
         for row_id, entry in zip(ids, entries, strict=True):
             seq += 1
             previous = row_digest(previous, entry.fields(seq, row_id))
             hashes.append(previous)
-        columns = [list(column) for column in zip(*(entry.row() for entry in entries), strict=True)]
-        tail = await conn.fetchrow(_APPEND, *self._tail, ids, *columns, hashes)
-        self._tail = (tail["seq"], tail["hash"])
-        if tail["linked"]:
-            self.rows_hashed_here += len(entries)
+        return hashes
 
     async def _give_back(self) -> None:
         conn, self._conn = self._conn, None

@@ -32,6 +32,9 @@ _MICROSECOND = timedelta(microseconds=1)
 _MILLI = Decimal("0.001")
 _KEY_ORDERS: dict[tuple[str, ...], list[tuple[str, str]]] = {}  # an object's keys -> in jsonb order, rendered
 _KEY_ORDERS_MAX = 1024  # distinct key sets remembered (requests' bodies could bring any number)
+_ROW_KEYS = {"seq", "id", "at", "key_id", "tenant", "client", "method", "path", "query", "status"}
+_ROW_KEYS |= {"duration_ms", "answer"}
+_FLOAT4 = struct.Struct("f")
 
 
 def row_digest(prev: bytes, fields: Mapping[str, object]) -> bytes:
@@ -44,10 +47,21 @@ def canonical_row(fields: Mapping[str, object]) -> str:
     at = fields["at"]
     duration = fields["duration_ms"]
     assert isinstance(at, datetime) and isinstance(duration, float | int)
-    content = dict(fields)
-    content["at"] = (at - _EPOCH) // _MICROSECOND
-    content["duration_ms"] = _Number(_real_rounded(float(duration)))
-    return jsonb_text(content)
+    if fields.keys() != _ROW_KEYS:
+        content = dict(fields)
+        content["at"] = (at - _EPOCH) // _MICROSECOND
+        content["duration_ms"] = _Number(_real_rounded(float(duration)))
+        return jsonb_text(content)
+    # The row's own keys, in jsonb's order, written out: what _object_text renders, without sorting
+    # or dispatching on them (about a third of a row's rendering).
+    return (
+        f'{{"at": {(at - _EPOCH) // _MICROSECOND}, "id": {jsonb_text(fields["id"])}, '
+        f'"seq": {jsonb_text(fields["seq"])}, "path": {jsonb_text(fields["path"])}, '
+        f'"query": {jsonb_text(fields["query"])}, "answer": {jsonb_text(fields["answer"])}, '
+        f'"client": {jsonb_text(fields["client"])}, "key_id": {jsonb_text(fields["key_id"])}, '
+        f'"method": {jsonb_text(fields["method"])}, "status": {jsonb_text(fields["status"])}, '
+        f'"tenant": {jsonb_text(fields["tenant"])}, "duration_ms": {_real_rounded(float(duration))}}}'
+    )
 
 
 def jsonb_text(value: object) -> str:
@@ -121,6 +135,10 @@ def _numeric_text(sent: str) -> str:
 
 def _real_rounded(value: float) -> str:
     """round(x::numeric, 3) for x stored in a ``real`` column: float4, printed with 6 digits, rounded."""
-    single = struct.unpack("f", struct.pack("f", value))[0]
-    text = format(Decimal(f"{single:.6g}").quantize(_MILLI, rounding=ROUND_HALF_UP), "f")
+    single = _FLOAT4.unpack(_FLOAT4.pack(value))[0]
+    printed = f"{single:.6g}"
+    whole, point, decimals = printed.partition(".")
+    if len(decimals) <= 3 and whole.isdigit() and (point or whole == printed):
+        return f"{whole}.{decimals:0<3}"  # nothing to round (durations in microseconds): padded to 3 places
+    text = format(Decimal(printed).quantize(_MILLI, rounding=ROUND_HALF_UP), "f")
     return text[1:] if text.startswith("-") and not Decimal(text) else text

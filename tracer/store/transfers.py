@@ -133,9 +133,10 @@ async def _copy_rows(
         )
         for b in blocks
     ]
+    hashes = {t.hash: _hash(t.hash) for b in blocks for t in b.txs}  # a transaction's rows share its bytes
     tx_rows = [
         (
-            chain, b.height, t.index, _hash(t.hash), ids[t.from_address],
+            chain, b.height, t.index, hashes[t.hash], ids[t.from_address],
             ids[t.to_address] if t.to_address else None, ids[t.created] if t.created else None,
             t.value, t.success,
         )
@@ -144,7 +145,7 @@ async def _copy_rows(
     ]  # fmt: skip
     transfer_rows = [
         (
-            chain, b.height, _hash(t.tx_hash), t.index, t.kind.value,
+            chain, b.height, hashes.get(t.tx_hash) or _hash(t.tx_hash), t.index, t.kind.value,
             tokens[t.asset] if t.asset else None, ids[t.from_address], ids[t.to_address], t.amount,
         )
         for b in blocks
@@ -152,8 +153,8 @@ async def _copy_rows(
     ]  # fmt: skip
     event_rows = [
         (
-            chain, b.height, _hash(e.tx_hash), e.index, e.kind.value, tokens[e.token], ids[e.subject],
-            ids[e.spender] if e.spender else None, e.amount,
+            chain, b.height, hashes.get(e.tx_hash) or _hash(e.tx_hash), e.index, e.kind.value,
+            tokens[e.token], ids[e.subject], ids[e.spender] if e.spender else None, e.amount,
         )
         for b in blocks
         for e in b.events
