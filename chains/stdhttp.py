@@ -7,7 +7,8 @@ standard library's client costs ~0.04 s, and reads a whole response in a few ``r
 holding the GIL, so the parse thread and the writer go on meanwhile.
 
 Connections are kept alive and reused, one per exchange in flight. A reused connection that the node closed
-while it was idle fails before any answer: it is replaced and the request sent once more at once.
+while it was idle fails before any answer: it is replaced and the request sent once more at once. The
+timeout bounds each socket operation (connecting, each read), where aiohttp's bounds the whole exchange.
 """
 
 from __future__ import annotations

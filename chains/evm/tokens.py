@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 MAX_DECIMALS: Final = 77  # 10**78 > 2**256: a larger "decimals" cannot describe a uint256 amount
 MAX_TEXT_CHARS: Final = 64  # longer symbols/names are spam or garbage; kept out of the registry
+_WORD = 32  # bytes in an ABI word
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,15 +104,7 @@ def decode_text(answer: object) -> str | None:
         return None
     text: str | None = None
     if len(raw) >= 64:
-        # Imported here: eth_abi costs ~80 ms of every 'tracer index evm' start-up, and most runs meet
-        # few new tokens (or a node that refuses eth_call).
-        from eth_abi.abi import decode as abi_decode
-        from eth_abi.exceptions import DecodingError
-
-        try:
-            text = str(abi_decode(["string"], raw)[0])
-        except (DecodingError, UnicodeDecodeError, OverflowError):
-            text = None
+        text = abi_string(raw)
     if text is None and len(raw) == 32:
         try:
             text = raw.rstrip(b"\0").decode("utf-8")
@@ -121,6 +114,23 @@ def decode_text(answer: object) -> str | None:
         return None
     text = text.strip().replace("\0", "")
     return text if text and len(text) <= MAX_TEXT_CHARS and text.isprintable() else None
+
+
+def abi_string(raw: bytes) -> str | None:
+    """A function's one ``string`` return value as the Solidity ABI encodes it (a word holding the offset
+    of a length word, then that many UTF-8 bytes, zero-padded); None when it is not one. Written out: the
+    eth_abi package took ~80 ms of CPU to import, in a run that meets a token's metadata once."""
+    offset = int.from_bytes(raw[:_WORD], "big")
+    if offset % _WORD or offset + _WORD > len(raw):
+        return None
+    length = int.from_bytes(raw[offset : offset + _WORD], "big")
+    start = offset + _WORD
+    if start + length > len(raw):
+        return None
+    try:
+        return raw[start : start + length].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def decode_decimals(answer: object) -> int | None:

@@ -3,6 +3,7 @@ evm_snapshot/evm_revert, resume) and the replay node of recorded mainnet answers
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 from pathlib import Path
@@ -150,8 +151,18 @@ async def test_account_runs_leave_the_garbage_collector_alone(
     account chains it walked the raw JSON fetched ahead and cost a third of the run's CPU."""
     frozen: list[int] = []
     monkeypatch.setattr(pipeline, "_freeze_survivors", lambda: frozen.append(1))
+    # ... and collections are sparse while it runs (pipeline.SPARSE_GC_THRESHOLDS), as they were after it.
+    before, thresholds = gc.get_threshold(), []
+    set_threshold = gc.set_threshold
+
+    def record(*values: int) -> None:
+        thresholds.append(values)
+        set_threshold(*values)
+
+    monkeypatch.setattr(gc, "set_threshold", record)
     store = EvmReplayStore.from_dirs(ETH / "etl", block_receipts=True)
     async with serve_evm_replay(store) as url:
         job = EvmJob(url, Chain.ETHEREUM, RunOptions(batch_blocks=1))
         report = await index_evm(pool, job, start=1755634, stop=1755635)
     assert report.blocks == 2 and frozen == []
+    assert thresholds == [pipeline.SPARSE_GC_THRESHOLDS, before] and gc.get_threshold() == before

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_abi.abi import encode as eth_abi_encode
 from eth_utils.crypto import keccak
 
 from chains.evm import params
 from chains.evm.address import from_hex
 from chains.evm.parse import BlockRef, decode_log, parse_block, parse_call_traces, parse_parity_traces
-from chains.evm.tokens import decode_decimals, decode_text
+from chains.evm.tokens import abi_string, decode_decimals, decode_text
 from chains.model import AccountBlock, AccountTx, Chain, TokenEvent, TokenEventKind, Transfer, TransferKind
 
 ETH = Path(__file__).parents[1] / "fixtures" / "ethereum"
@@ -178,3 +179,11 @@ def test_account_records_pickle_as_their_fields() -> None:
     event = TokenEvent("0xab", 3, TokenEventKind.DESTROY, "0xT", "0xA", None, 5)
     block = AccountBlock(Chain.TRON, "ff", 7, "ee", 9, (tx,), (transfer,), (event,))
     assert pickle.loads(pickle.dumps(block)) == block
+
+
+@pytest.mark.parametrize("text", ["", "USDT", "Tether USD", "ünïcödé ✓", "x" * 100])
+def test_abi_strings_read_as_eth_abi_writes_them(text: str) -> None:
+    raw = eth_abi_encode(["string"], [text])
+    assert abi_string(raw) == text
+    assert abi_string(raw[:-32]) is None  # cut short
+    assert abi_string((64).to_bytes(32, "big") + raw[32:]) is None  # an offset past the answer
