@@ -49,6 +49,9 @@ BLOCK_BATCH: Final = 250  # blocks per eth_getBlockByNumber request with transac
 BODY_BATCH: Final = 50  # blocks per eth_getBlockByNumber request with full transaction bodies
 TXS_PER_REQUEST: Final = 5_000  # receipts or traces per request: whole blocks up to this many transactions
 RECEIPT_BATCH: Final = 200  # eth_getTransactionReceipt calls per HTTP request when falling back
+# Times a batch is asked for again when its traces or logs came from another branch than its blocks (a reorg
+# between our requests); more in a row means a node that contradicts itself: the error then stands.
+BRANCH_SWITCH_RETRIES: Final = 3
 
 
 class TraceApi(StrEnum):
@@ -118,6 +121,16 @@ class EvmNode:
         return out
 
     async def _fetch(self, heights: Sequence[int]) -> list[RawBlock]:
+        for attempt in range(1, BRANCH_SWITCH_RETRIES + 1):
+            try:
+                return await self._fetch_once(heights)
+            except tracereceipts.OtherBranch as exc:
+                if attempt == BRANCH_SWITCH_RETRIES:
+                    raise
+                log.warning("node switched branches under a batch (%s); asking again", exc)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _fetch_once(self, heights: Sequence[int]) -> list[RawBlock]:
         if self.trace_api is None:
             self.trace_api = await self._probe_traces(heights[0])
         # trace_block carries every transaction's value (its top frame): then the block's transaction
@@ -158,7 +171,8 @@ class EvmNode:
         for block, block_traces, block_logs in zip(raw, traces, logs, strict=True):
             if isinstance(block_traces, msgspec.Raw) and isinstance(block_logs, msgspec.Raw):
                 undecoded = bytes(block_traces)
-                if tracereceipts.rebuildable(undecoded, len(block["transactions"])):
+                block_hash = str(block["hash"]).lower()
+                if tracereceipts.rebuildable(undecoded, len(block["transactions"]), block_hash):
                     out.append(RawBlock(block, None, api, undecoded, bytes(block_logs)))
                     continue
             decoded = _decoded(block_traces, answers.PARITY_TRACES_RESULT) or []

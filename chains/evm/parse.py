@@ -91,7 +91,10 @@ def parse_block(
     try:
         ref = block_ref(chain, block, codec)
         by_hash = {str(r["transactionHash"]).lower(): r for r in receipts}
-        txs = tuple(_tx(entry, i, by_hash, codec, values) for i, entry in enumerate(block["transactions"]))
+        txs = tuple(
+            _tx(entry, i, by_hash, codec, _value(chain, entry, values))
+            for i, entry in enumerate(block["transactions"])
+        )
     except (KeyError, TypeError, AddressError) as exc:
         raise ParseError(f"block {block.get('number')!r}: {type(exc).__name__}: {exc}") from exc
     transfers: list[Transfer] = []
@@ -123,9 +126,7 @@ def block_ref(chain: Chain, block: Json, codec: Codec = evm_address.from_hex) ->
     return BlockRef(chain, hex_int(block["number"], "block number"), hex_int(block["timestamp"]), codec)
 
 
-def _tx(
-    entry: Json, index: int, receipts: Mapping[str, Json], codec: Codec, values: Mapping[str, int] | None
-) -> AccountTx:
+def _tx(entry: Json, index: int, receipts: Mapping[str, Json], codec: Codec, value: int | None) -> AccountTx:
     tx_hash = (entry if isinstance(entry, str) else str(entry["hash"])).lower()
     receipt = receipts.get(tx_hash)
     if receipt is None:
@@ -140,10 +141,23 @@ def _tx(
         index=index,
         from_address=codec(str(body["from"])),
         to_address=codec(str(to)) if to else None,
-        value=hex_int(entry["value"], "value") if isinstance(entry, dict) else (values or {}).get(tx_hash),
+        value=value,
         success=status is None or hex_int(status, "status") == 1,
         created=codec(str(created)) if created else None,
     )
+
+
+def _value(chain: Chain, entry: Json, values: Mapping[str, int] | None) -> int | None:
+    """The coin a transaction's own value moves, None where unknown. TRON's JSON-RPC puts into ``value``
+    whatever amount the transaction's contract type has (java-tron ``JsonRpcApiUtil.getTransactionAmount``):
+    TRX for a ``TransferContract`` and a contract call's call value, but a TRC-10 transfer's token amount, a
+    vote count or a frozen amount for others, which it does not tell apart; only a call (``input`` not
+    empty) is surely TRX. TRON's HTTP API (``chains.tron``) names the contract type and gives them all."""
+    if not isinstance(entry, dict):  # hashes only: ``values`` (from traces) stands in for the bodies
+        return None if chain is Chain.TRON else (values or {}).get(str(entry).lower())
+    if chain is Chain.TRON and strip0x(str(entry.get("input") or "")) == "":
+        return None
+    return hex_int(entry["value"], "value")
 
 
 def native_transfer(ref: BlockRef, tx: AccountTx) -> Transfer | None:

@@ -27,6 +27,11 @@ from chains.errors import ParseError
 Json = Any
 
 
+class OtherBranch(ParseError):
+    """Traces or logs of another block than the one asked about: the node switched branches between our
+    requests (a reorg at the tip). Asking again gets answers of one branch."""
+
+
 def rebuild(block: Json, traces: Sequence[Json], logs: Sequence[Json]) -> tuple[list[Json], list[str]]:
     """The receipts of ``block`` (transaction hashes only) from its traces and logs, in block order, and the
     hashes of the transactions whose receipt must come from the node instead (``None`` in their place)."""
@@ -35,7 +40,7 @@ def rebuild(block: Json, traces: Sequence[Json], logs: Sequence[Json]) -> tuple[
     by_tx: dict[str, list[Json]] = {}
     for log in logs:
         if str(log.get("blockHash", block_hash)).lower() != block_hash:
-            raise ParseError(f"eth_getLogs for block {block_hash} answered a log of {log.get('blockHash')}")
+            raise OtherBranch(f"eth_getLogs for block {block_hash} answered a log of {log.get('blockHash')}")
         by_tx.setdefault(str(log["transactionHash"]).lower(), []).append(log)
     receipts: list[Json] = []
     missing: list[str] = []
@@ -50,11 +55,14 @@ def rebuild(block: Json, traces: Sequence[Json], logs: Sequence[Json]) -> tuple[
     return receipts, missing
 
 
-def rebuildable(traces: bytes, tx_count: int) -> bool:
+def rebuildable(traces: bytes, tx_count: int, block_hash: str) -> bool:
     """Whether a block's undecoded ``trace_block`` answer surely rebuilds every receipt: exactly one top frame
-    (``"traceAddress":[]``) per transaction and no reward frame (whose traceAddress is empty too), and no
-    errored creation. Conservative: any other spelling of the JSON just says no (the node is asked)."""
+    (``"traceAddress":[]``) per transaction and no reward frame (whose traceAddress is empty too), no
+    errored creation, and the traces name ``block_hash`` (not another branch's block at that height).
+    Conservative: any other spelling of the JSON just says no (the answer is decoded and checked)."""
     if b'"reward"' in traces or (b'"create"' in traces and b'"error"' in traces):
+        return False
+    if tx_count and f'"blockHash":"{block_hash}"'.encode() not in traces:
         return False
     return traces.count(b'"traceAddress":[]') == tx_count
 
@@ -63,7 +71,7 @@ def _top_frames(block_hash: str, traces: Sequence[Json]) -> dict[str, Json]:
     tops: dict[str, Json] = {}
     for trace in traces:
         if str(trace.get("blockHash", block_hash)).lower() != block_hash:
-            raise ParseError(f"trace_block for block {block_hash} answered a trace of {trace['blockHash']}")
+            raise OtherBranch(f"trace_block for block {block_hash} answered a trace of {trace['blockHash']}")
         tx_hash = trace.get("transactionHash")
         if tx_hash and not trace.get("traceAddress"):
             tops[str(tx_hash).lower()] = trace

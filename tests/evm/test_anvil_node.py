@@ -29,8 +29,10 @@ async def test_reads_every_value_move_of_the_scenario(anvil: Anvil, node: EvmNod
     s = await run_scenario(anvil)
     await node.check_chain_id(1)
     blocks = await node.blocks(list(range(await node.tip_height() + 1)))
-    # Receipts rebuilt from traces and logs (chains.evm.tracereceipts); the next test compares them.
+    # Receipts rebuilt from traces and logs (chains.evm.tracereceipts); the next test compares them. Every
+    # block's answers go to the parser undecoded (``RawBlock.logs``): none holds a failed creation.
     assert (node.logs_by_hash, node.block_receipts, node.trace_api) == (True, None, TraceApi.PARITY)
+    assert all(raw.logs is not None for raw in await node.raw_blocks(list(range(len(blocks)))))
     moves = {
         (t.kind.value, t.asset, t.from_address, t.to_address, t.amount) for b in blocks for t in b.transfers
     }
@@ -121,3 +123,32 @@ async def test_a_failed_creation_keeps_the_address_its_receipt_names(anvil: Anvi
     assert (tx.success, tx.to_address, tx.created) == (False, None, from_hex(receipt["contractAddress"]))
     node.logs_by_hash = False
     assert await node.blocks(heights) == rebuilt
+
+
+class _SwitchesBranchOnce:
+    """anvil's answers, but the first trace_block batch as a node that switched branches between the
+    block and trace requests would give it (traces of another block at those heights)."""
+
+    def __init__(self, inner: HttpTransport) -> None:
+        self.inner, self.switched = inner, 0
+
+    async def send(self, payload: bytes) -> bytes:
+        body = await self.inner.send(payload)
+        if not self.switched and payload.startswith(b"[") and b'"trace_block"' in payload:  # a batch
+            self.switched += 1
+            return body.replace(b'"blockHash":"0x', b'"blockHash":"0xee')
+        return body
+
+
+async def test_answers_of_another_branch_are_asked_for_again(
+    anvil: Anvil, anvil_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await run_scenario(anvil)
+    async with HttpTransport(anvil_url) as transport:
+        reference = EvmNode(JsonRpcClient(transport), Chain.ETHEREUM, codec=from_hex)
+        heights = list(range(await reference.tip_height() + 1))
+        switching = _SwitchesBranchOnce(transport)
+        node = EvmNode(JsonRpcClient(switching), Chain.ETHEREUM, codec=from_hex)
+        assert await node.blocks(heights) == await reference.blocks(heights)
+    assert switching.switched == 1
+    assert "node switched branches under a batch" in caplog.text

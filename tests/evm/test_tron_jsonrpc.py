@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from chains.evm import params
+from chains.evm.parse import strip0x
 from chains.model import Chain
 from chains.tron.address import from_hex
 from evm.evm_scenario import TOKEN_UNIT, run_scenario
@@ -34,7 +35,14 @@ async def test_index_and_screen_tron(tron_url: str, pool: asyncpg.Pool) -> None:
     assert token.startswith("T")
     issuers = {token: "tracer-test-issuer"}
     report = await index_evm(pool, EvmJob(tron_url, Chain.TRON, RunOptions(batch_blocks=5), issuers=issuers))
-    assert report.rows["transfers"] == 10
+    # The scenario's 10 value moves less its two plain sends (owner -> alice, and to the forwarder with no
+    # call data): TRON's JSON-RPC cannot tell a plain TRX send from a TRC-10 transfer or a vote, so their
+    # value stays unknown (chains.evm.parse._value); the forwarder's internal call still shows in traces.
+    assert report.rows["transfers"] == 8
+    unknown = await pool.fetch(
+        "SELECT encode(hash, 'hex') AS hash FROM account_txs WHERE chain = 'tron' AND value IS NULL"
+    )
+    assert {r["hash"] for r in unknown} >= {strip0x(s.txs["native"]), strip0x(s.txs["forward"])}
     stored = {r["address"] for r in await pool.fetch("SELECT address FROM addresses WHERE chain = 'tron'")}
     assert from_hex(s.alice) in stored and all(a.startswith("T") for a in stored)
     symbol = await pool.fetchval("SELECT symbol FROM tokens WHERE chain = 'tron' AND address = $1", token)

@@ -9,6 +9,8 @@ ActorPack (graphsense-tagpacks/actors/graphsense.actorpack.yaml.gz); see tests/f
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import gzip
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import asyncpg
 import pytest
 import yaml
 
-from tracer.errors import MalformedInput
+from tracer.errors import ImportRefused, MalformedInput
 from tracer.jobs import labels as jobs_labels
 from tracer.jobs.ahead import ahead
 from tracer.jobs.labels import ImportOptions, import_labels, import_records
@@ -30,7 +32,7 @@ XBT = LABELS / "ofac/sanctioned_addresses_XBT.txt"
 ACTOR_PACK = LABELS / "graphsense-tagpacks/actors/graphsense.actorpack.yaml.gz"
 
 
-async def test_a_label_naming_no_address_or_no_source_is_refused(pool: asyncpg.Pool) -> None:
+async def test_a_label_naming_no_address_source_or_actor_is_refused(pool: asyncpg.Pool) -> None:
     await import_labels(pool, XBT)
     source_id = await pool.fetchval("SELECT id FROM label_sources")
     address_id = await pool.fetchval("SELECT max(id) FROM addresses")
@@ -42,6 +44,8 @@ async def test_a_label_naming_no_address_or_no_source_is_refused(pool: asyncpg.P
         await pool.execute(insert, source_id + 1000, address_id)
     with pytest.raises(asyncpg.ForeignKeyViolationError, match="label source"):
         await pool.execute("UPDATE labels SET source_id = source_id + 1000")
+    with pytest.raises(asyncpg.ForeignKeyViolationError, match="actor"):
+        await pool.execute("UPDATE labels SET actor_id = 1000")
     labelled = await pool.fetchval("SELECT address_id FROM labels LIMIT 1")
     with pytest.raises(asyncpg.ForeignKeyViolationError, match="cannot be deleted"):
         await pool.execute("DELETE FROM addresses WHERE id = $1", labelled)
@@ -151,3 +155,89 @@ async def test_a_reimport_keeps_the_labels_it_repeats(pool: asyncpg.Pool, tmp_pa
     assert after[0] == (a, "one", first[(a, "one")])
     assert [(address, label) for address, label, _ in after[1:]] == [(b, "TWO"), (d, "four")]
     assert min(i for _, _, i in after[1:]) > max(first.values())
+
+
+async def test_a_reimport_replaces_its_labels_whatever_the_label_and_source_ids(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """Which replaced sources have labels is asked per source: once the first source is deleted, no label's
+    id equals its source's id, and a re-import must still replace its labels rather than add them again."""
+    a, b, c, d = XBT.read_text().split()[:4]
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text(f"address,label\n{a},one\n{b},two\n")  # label ids 1, 2 of source 1
+    second.write_text(f"address,label\n{c},three\n{d},four\n")  # label ids 3, 4 of source 2
+    await import_labels(pool, first)
+    await import_labels(pool, second)
+    await delete_source(pool, "public", "first.csv")
+    second.write_text(f"address,label\n{c},three\n{d},FOUR\n")
+    await import_labels(pool, second)
+    rows = await pool.fetch(
+        "SELECT a.address, l.label FROM labels l JOIN addresses a ON a.id = l.address_id ORDER BY l.id"
+    )
+    assert [(r["address"], r["label"]) for r in rows] == [(c, "three"), (d, "FOUR")]
+
+
+async def test_an_address_another_writer_stores_meanwhile_is_not_an_error(
+    pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """New addresses go in with a plain insert; one that another transaction stores meanwhile (here: stored,
+    uncommitted, so the insert waits for it) fails it, and the insert is done again with ON CONFLICT."""
+    a, b = XBT.read_text().split()[:2]
+    table = tmp_path / "mine.csv"
+    table.write_text(f"address,label\n{a},one\n{b},two\n")
+    async with pool.acquire() as other, other.transaction():
+        await other.execute("INSERT INTO addresses (chain, address) VALUES ('bitcoin', $1)", a)
+        importing = asyncio.create_task(import_labels(pool, table, refresh=False))
+        waiting = (
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT%'"
+        )
+        for _ in range(200):  # until the import's insert waits on our row
+            if await pool.fetchval(waiting) or importing.done():
+                break
+            await asyncio.sleep(0.05)
+        assert not importing.done()
+    await importing
+    rows = await pool.fetch(
+        "SELECT a.address, l.label FROM labels l JOIN addresses a ON a.id = l.address_id ORDER BY l.id"
+    )
+    assert [(r["address"], r["label"]) for r in rows] == [(a, "one"), (b, "two")]
+    assert await pool.fetchval("SELECT count(*) FROM addresses") == 2
+
+
+async def test_deleting_an_actor_unlinks_its_labels(pool: asyncpg.Pool) -> None:
+    await import_labels(pool, LABELS / "graphsense-tagpacks")
+    actor_id, linked = await pool.fetchrow(
+        """SELECT actor_id, count(*) FROM labels WHERE actor_id IS NOT NULL
+           GROUP BY actor_id ORDER BY 2 DESC, 1 LIMIT 1"""
+    )
+    assert linked > 1
+    await pool.execute("DELETE FROM actors WHERE id = $1", actor_id)
+    assert await pool.fetchval("SELECT count(*) FROM labels WHERE actor_id = $1", actor_id) == 0
+    assert (
+        await pool.fetchval("SELECT count(*) FROM labels WHERE actor_id IS NULL AND actor_key IS NOT NULL")
+        >= linked
+    )
+
+
+async def test_the_collector_runs_again_after_an_import(pool: asyncpg.Pool, tmp_path: Path) -> None:
+    """The import pauses cyclic garbage collection while it parses (tracer.jobs.labels), and resumes it
+    also when it fails."""
+    assert gc.isenabled()
+    await import_labels(pool, XBT)
+    assert gc.isenabled()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("address,label\nnot-an-address,x\n")
+    with pytest.raises(ImportRefused):  # no labels in it
+        await import_labels(pool, bad)
+    assert gc.isenabled()
+
+
+async def test_the_staging_analyze_leaves_the_statistics_target_as_it_was(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL default_statistics_target = 321")
+        await import_records(
+            conn,
+            SourceSpec("mine", "mine", "csv", "here", ""),
+            parse_label_file(XBT.name, XBT.read_bytes()).records,
+        )
+        assert await conn.fetchval("SELECT current_setting('default_statistics_target')") == "321"

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from chains.errors import ParseError
-from chains.evm.tracereceipts import rebuild, rebuildable
+from chains.evm.tracereceipts import OtherBranch, rebuild, rebuildable
 
 BLOCK = "0x" + "b" * 64
 A, B, TOKEN = "0x" + "a" * 40, "0x" + "b" * 40, "0x" + "c" * 40
@@ -64,8 +64,9 @@ def test_a_failed_creation_or_a_missing_top_frame_is_left_to_the_node() -> None:
 def test_answers_of_another_block_or_that_contradict_each_other_are_refused(
     traces: list[Any], logs: list[Any], message: str
 ) -> None:
-    with pytest.raises(ParseError, match=message):
+    with pytest.raises(ParseError, match=message) as info:
         rebuild({"hash": BLOCK, "transactions": [CALL]}, traces, logs)
+    assert isinstance(info.value, OtherBranch) == ("answered" in message)  # the node switched branches
 
 
 def test_rebuildable_wants_one_top_frame_per_transaction_and_no_reward_or_failed_creation() -> None:
@@ -74,8 +75,10 @@ def test_rebuildable_wants_one_top_frame_per_transaction_and_no_reward_or_failed
 
     call, create = _top(CALL, "call"), _top(CREATE, "create")
     inner = {**call, "traceAddress": [0]}
-    assert rebuildable(raw(call, inner, create), 2)
-    assert not rebuildable(raw(call), 2)  # a transaction without a top frame
-    assert not rebuildable(raw(call, {"type": "reward", "traceAddress": [], "action": {}}), 2)
-    assert not rebuildable(raw(_top(CREATE, "create", error="Reverted")), 1)
-    assert not rebuildable(b'[{"traceAddress": []}]', 1)  # spelt otherwise: not sure, so no
+    assert rebuildable(raw(call, inner, create), 2, BLOCK)
+    assert not rebuildable(raw(call, inner, create), 2, "0x" + "e" * 64)  # another branch's block
+    assert not rebuildable(raw(call), 2, BLOCK)  # a transaction without a top frame
+    assert not rebuildable(raw(call, {"type": "reward", "traceAddress": [], "action": {}}), 2, BLOCK)
+    assert not rebuildable(raw(_top(CREATE, "create", error="Reverted")), 1, BLOCK)
+    assert not rebuildable(b'[{"traceAddress": []}]', 1, BLOCK)  # spelt otherwise: not sure, so no
+    assert rebuildable(b"[]", 0, BLOCK)  # no transactions, no traces

@@ -6,7 +6,8 @@ side (rows, token registry, freeze labels, rollback) is the one account chains s
 ``tracer.indexer.pipeline``.
 
 ``tracer index evm --chain tron --tron-api URL`` uses it; ``--rpc URL`` reads TRON through its
-Ethereum-compatible JSON-RPC instead (``EvmAdapter``), which has no TRX transfers.
+Ethereum-compatible JSON-RPC instead (``EvmAdapter``), which shows TRX only as contract calls' call values
+(``chains.evm.parse._value``): plain TRX sends and TRC-10 transfers need the HTTP API.
 """
 
 from __future__ import annotations

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -107,13 +108,15 @@ async def import_labels(
     report = ImportReport()
     files = await asyncio.to_thread(_label_files, path, options)
     async with translate_errors(), pool.acquire() as conn, conn.transaction():
-        written = await _write_as_parsed(conn, files, options, report)
+        with _collector_paused():
+            written = await _write_as_parsed(conn, files, options, report)
         await link_labels(conn)
+        stored = await store.sources_by_id(conn, [source_id for _, source_id in written])
         for item, source_id in sorted(written, key=lambda pair: pair[0].file):
-            report.sources.append(_entry(await store.source_by_id(conn, source_id), item))
+            report.sources.append(_entry(stored[source_id], item))
         report.ignored_files.sort(key=lambda ignored: ignored["file"])
         await refresh_all_labels(conn)  # clusters' labelled members and label summaries
-    await refresh_statistics(pool, store.LABEL_TABLES)
+    await refresh_statistics(pool, store.LABEL_TABLES, at_once=True)
     if refresh:
         await refresh_exposure(pool)  # screening reads exposure precomputed over the new labels
     for entry in report.sources:
@@ -141,6 +144,24 @@ async def _write_as_parsed(
                 batch = []
     await store.write_labels(conn, batch, link=False)
     return written
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while the files parse and their labels are written. The parsers make
+    ~80,000 records and their tuples, and no cycles; each collection they set off walked the survivors so
+    far again (measured on the bundled lists: 1.16 -> 0.80 s of the import's Python CPU). At the end what
+    survived goes to the oldest generation without a pass over it (freeze then unfreeze: a collection there
+    would walk the ~200,000 objects once more, ~50 ms each generation), and the collector runs as before."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        gc.unfreeze()
+        if enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True, slots=True)
