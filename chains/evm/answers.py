@@ -38,6 +38,7 @@ Receipt = TypedDict(
     "Receipt",
     {
         "transactionHash": str,
+        "blockHash": str,
         "status": str,
         "from": str,
         "to": str | None,
@@ -47,7 +48,7 @@ Receipt = TypedDict(
     total=False,
 )
 Transaction = TypedDict(
-    "Transaction", {"hash": str, "from": str, "to": str | None, "value": str}, total=False
+    "Transaction", {"hash": str, "from": str, "to": str | None, "value": str, "input": str}, total=False
 )
 
 

@@ -150,6 +150,8 @@ class EvmNode:
         receipts, traces = await asyncio.gather(
             self._receipts(heights, raw, per_request), self._traces(heights, per_request)
         )
+        for block, block_receipts in zip(raw, receipts, strict=True):
+            _same_branch(block, block_receipts)
         api = self.trace_api or TraceApi.NONE
         return [
             RawBlock(block, rs, api.value, ts) for block, rs, ts in zip(raw, receipts, traces, strict=True)
@@ -313,3 +315,14 @@ def _tx_hash(tx: Any) -> str:
 
 def _hash_at(block: Any, index: int) -> str:
     return _tx_hash(block["transactions"][index]).lower()
+
+
+def _same_branch(block: Any, receipts: Sequence[Any]) -> None:
+    """Receipts read by block number belong to the block read before them, unless the node switched
+    branches in between (a reorg at the tip): then the batch is asked for again (``OtherBranch``)."""
+    block_hash = str(block["hash"]).lower()
+    for receipt in receipts:
+        if receipt is not None and str(receipt.get("blockHash", block_hash)).lower() != block_hash:
+            raise tracereceipts.OtherBranch(
+                f"receipts for block {block_hash} include one of block {receipt.get('blockHash')}"
+            )

@@ -12,11 +12,12 @@ import pytest
 from eth_abi.abi import encode as eth_abi_encode
 from eth_utils.crypto import keccak
 
-from chains.evm import params
+from chains.evm import answers, params
 from chains.evm.address import from_hex
 from chains.evm.parse import BlockRef, decode_log, parse_block, parse_call_traces, parse_parity_traces
 from chains.evm.tokens import abi_string, decode_decimals, decode_text
 from chains.model import AccountBlock, AccountTx, Chain, TokenEvent, TokenEventKind, Transfer, TransferKind
+from chains.tron.address import from_hex as tron_from_hex
 
 ETH = Path(__file__).parents[1] / "fixtures" / "ethereum"
 
@@ -187,3 +188,26 @@ def test_abi_strings_read_as_eth_abi_writes_them(text: str) -> None:
     assert abi_string(raw) == text
     assert abi_string(raw[:-32]) is None  # cut short
     assert abi_string((64).to_bytes(32, "big") + raw[32:]) is None  # an offset past the answer
+
+
+def test_tron_json_rpc_value_counts_as_trx_only_for_a_contract_call() -> None:
+    """java-tron's JSON-RPC puts a TRC-10 amount, a vote count or a frozen amount into ``value`` of
+    transactions without call data, as it does a plain TRX send's: only a call's value is surely TRX."""
+    sender, receiver, contract = "0x" + "11" * 20, "0x" + "22" * 20, "0x" + "33" * 20
+    bodies = [
+        {"hash": "0x" + "aa" * 32, "from": sender, "to": receiver, "value": "0x3e8", "input": "0x"},
+        {"hash": "0x" + "bb" * 32, "from": sender, "to": contract, "value": "0x7d0", "input": "0xa9059cbb"},
+    ]
+    block = {"hash": "0x" + "cc" * 32, "parentHash": "0x" + "dd" * 32, "number": "0x5", "timestamp": "0x1",
+             "transactions": bodies}  # fmt: skip
+    receipts = [{"transactionHash": b["hash"], "status": "0x1", "from": sender, "to": b["to"], "logs": []}
+                for b in bodies]  # fmt: skip
+    reply = json.dumps([{"jsonrpc": "2.0", "id": 0, "result": block}]).encode()
+    typed = answers.BLOCKS(reply)[0]["result"]  # the node client's decoding keeps the call data
+    for chain, codec in ((Chain.TRON, tron_from_hex), (Chain.ETHEREUM, from_hex)):
+        parsed = parse_block(chain, typed, receipts, codec=codec)
+        values = [tx.value for tx in parsed.txs]
+        natives = [t.amount for t in parsed.transfers if t.kind is TransferKind.NATIVE]
+        assert (values, natives) == (
+            ([None, 2000], [2000]) if chain is Chain.TRON else ([1000, 2000], [1000, 2000])
+        )

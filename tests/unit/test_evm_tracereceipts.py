@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from chains.errors import ParseError
+from chains.evm.node import _same_branch
 from chains.evm.tracereceipts import OtherBranch, rebuild, rebuildable
 
 BLOCK = "0x" + "b" * 64
@@ -82,3 +83,12 @@ def test_rebuildable_wants_one_top_frame_per_transaction_and_no_reward_or_failed
     assert not rebuildable(raw(_top(CREATE, "create", error="Reverted")), 1, BLOCK)
     assert not rebuildable(b'[{"traceAddress": []}]', 1, BLOCK)  # spelt otherwise: not sure, so no
     assert rebuildable(b"[]", 0, BLOCK)  # no transactions, no traces
+
+
+def test_receipts_of_another_branch_make_the_batch_be_asked_again() -> None:
+    block = {"hash": "0x" + "aa" * 32}
+    ours = {"transactionHash": "0x" + "01" * 32, "blockHash": "0x" + "AA" * 32}
+    _same_branch(block, [ours, None])  # same block in any case; a missing receipt is the parser's to report
+    theirs = {"transactionHash": "0x" + "02" * 32, "blockHash": "0x" + "bb" * 32}
+    with pytest.raises(OtherBranch):
+        _same_branch(block, [ours, theirs])
