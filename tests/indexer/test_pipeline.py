@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from typing import Any
+
 import asyncpg
 import pytest
 
@@ -9,6 +13,8 @@ from indexer.conftest import Snapshot, snapshot
 from tracer.devnode.bitcoin_replay import ReplayNode
 from tracer.indexer import pipeline
 from tracer.jobs.follow import index_from_node
+from tracer.store import chaindata
+from tracer.store.utxo import UtxoCache
 
 
 async def test_process_pool_run_gives_the_clean_rows(
@@ -38,3 +44,40 @@ async def test_bitcoin_runs_freeze_each_batchs_survivors(
     first, _ = chain_range
     await index_from_node(pool, rpc_url=chain_node.rpc_url, start=first, stop=first + 7, batch_blocks=4)
     assert len(frozen) == 2
+
+
+async def test_inputs_shipped_in_parts_with_their_misses_give_the_clean_rows(
+    pool: asyncpg.Pool,
+    chain_node: ReplayNode,
+    chain_range: tuple[int, int],
+    clean_rows: Snapshot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch's inputs go in several COPYs while the rest are built (``ChainWriter._ship_inputs``); with
+    no unspent-output cache, every input spending an earlier batch is looked up by the part it is in."""
+    monkeypatch.setattr(chaindata, "_STEP_ROWS", 7)
+    monkeypatch.setattr(chaindata, "_INPUT_PART_ROWS", 30)
+    monkeypatch.setattr(UtxoCache, "outputs_of", property(lambda self: lambda txid: None))
+    parts: list[int] = []
+    ship = chaindata.ChainWriter._ship_input_part
+
+    async def counted(self: chaindata.ChainWriter, conn: asyncpg.Connection, *args: Any) -> None:
+        parts.append(1)
+        await ship(self, conn, *args)
+
+    monkeypatch.setattr(chaindata.ChainWriter, "_ship_input_part", counted)
+    build = chaindata.ChainWriter._input_rows
+
+    def slow(self: chaindata.ChainWriter, *args: Any) -> Iterator[None]:
+        for step in build(self, *args):
+            time.sleep(0.002)  # the server answers meanwhile: the COPY in flight ends while rows are built
+            yield step
+
+    monkeypatch.setattr(chaindata.ChainWriter, "_input_rows", slow)
+    first, last = chain_range
+    await index_from_node(
+        pool, rpc_url=chain_node.rpc_url, start=first, stop=last, batch_blocks=4, parse_workers=0
+    )
+    batches = -(-(last - first + 1) // 4)
+    assert len(parts) > 2 * batches
+    assert await snapshot(pool) == clean_rows

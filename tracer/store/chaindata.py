@@ -25,6 +25,7 @@ header); ``replace`` deletes a stored block at the same height first (a reorg, o
 from __future__ import annotations
 
 import asyncio
+from bisect import bisect_left
 from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -195,11 +196,10 @@ class ChainWriter:
         await _while_shipping(shipping, self._output_rows(blocks, tx_ids, ids, slots, out_rows))
         inputs = _InputRows()
         shipping = conn.copy_records_to_table("tx_outputs", records=out_rows, columns=_OUTPUT_COLUMNS)
-        await _while_shipping(shipping, self._input_rows(blocks, tx_ids, ids, new_outputs, inputs))
+        work = self._input_rows(blocks, tx_ids, ids, new_outputs, inputs)
+        await self._ship_inputs(conn, shipping, work, inputs)
         in_rows = inputs.rows
-        await self._lookup_misses(conn, in_rows, inputs.misses)
         resolved = _count_stored(in_rows)
-        await conn.copy_records_to_table("tx_inputs", records=in_rows, columns=_INPUT_COLUMNS)
         if await conn.fetchval(_ANY_PENDING):  # earlier batches' inputs that spend what we just wrote
             resolved += await conn.fetchval(_RESOLVE_OLD_INPUTS, list(tx_ids), chain)
         self.utxos.stage(new_outputs, inputs.spent, inputs.spent_new)
@@ -315,6 +315,42 @@ class ChainWriter:
                 rows.append([tx_id, vin, prev_txid, prev_vout, sequence, address_id, value, script, source])
             base += len(b.txs)
 
+    async def _ship_inputs(
+        self, conn: asyncpg.Connection, shipping: Awaitable[object], work: Iterable[None], inputs: _InputRows
+    ) -> None:
+        """Build the input rows (``work``) while the outputs' COPY (``shipping``), then the inputs' own, are
+        in flight: whenever the connection is free and ``_INPUT_PART_ROWS`` rows are built, they go in their
+        own COPY (their misses looked up first), so that the server inserts inputs while we build the rest
+        and only the last part's COPY is waited for. Measured on the bench chain (1M transactions, back to
+        back on a machine loaded ~4): one COPY per batch after all its inputs were built 91.2 s, parts 86.9 s.
+        """
+        rows, shipped = inputs.rows, 0
+        task: asyncio.Future[object] = asyncio.ensure_future(shipping)
+        try:
+            for _ in work:
+                if task.done() and len(rows) - shipped >= _INPUT_PART_ROWS:
+                    await task  # raises its error, if any
+                    task = asyncio.ensure_future(self._ship_input_part(conn, inputs, shipped, len(rows)))
+                    shipped = len(rows)
+                await asyncio.sleep(0)
+        except BaseException:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            raise
+        await task
+        await self._ship_input_part(conn, inputs, shipped, len(rows))
+
+    async def _ship_input_part(
+        self, conn: asyncpg.Connection, inputs: _InputRows, start: int, end: int
+    ) -> None:
+        """Input rows ``start..end-1``: their missing spent outputs looked up, then COPied."""
+        if start == end:
+            return
+        misses = inputs.misses  # row numbers, ascending
+        part = misses[bisect_left(misses, start) : bisect_left(misses, end)]
+        await self._lookup_misses(conn, inputs.rows, part)
+        await conn.copy_records_to_table("tx_inputs", records=inputs.rows[start:end], columns=_INPUT_COLUMNS)
+
     async def _lookup_misses(
         self, conn: asyncpg.Connection, rows: list[list[object]], misses: list[int]
     ) -> None:
@@ -335,6 +371,7 @@ class ChainWriter:
 
 
 _STEP_ROWS = 2_000  # rows built between two turns of the event loop while a COPY is in flight
+_INPUT_PART_ROWS = 4_000  # input rows a COPY of its own takes at least (``_ship_inputs``)
 
 
 @dataclass(slots=True)
