@@ -28,6 +28,7 @@ import argparse
 import asyncio
 import cProfile
 import json
+import logging
 import os
 import pstats
 import subprocess
@@ -35,11 +36,13 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.chaingen import generate_blocks, write_blk_files
-from bench.common import figure, scratch_pool
+from bench.common import figure, scratch_settings
+from bench.proc_cpu import postmaster_pid, server_cpu_seconds, tree_cpu_seconds
 
 PEER = "bitcoin-etl==1.5.2"
 DEFAULT_WORKDIR = Path(".bench/bitcoin_ingest")
@@ -74,7 +77,7 @@ def replay_node(blocks: Path, *, warm: bool) -> Iterator[dict[str, Any]]:
         line = process.stdout.readline()
         if not line:
             raise SystemExit("the replay node did not start")
-        yield json.loads(line)
+        yield {**json.loads(line), "pid": process.pid}
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -128,29 +131,82 @@ async def _warm(url: str, store: Any) -> None:
             await client.batch([("getrawtransaction", [t, 1]) for t in txids], max_batch=500)
 
 
-async def run_tracer(node: dict[str, Any], profile: Path | None) -> tuple[int, float, float | None]:
-    """Index the chain into a fresh PostgreSQL; (txs, seconds, seconds of the last block alone)."""
-    from tracer.jobs.follow import index_from_node
+@dataclass(slots=True)
+class Breakdown:
+    """Where the first pass's time went: CPU seconds by process, and the deferred keys' rebuild."""
 
-    first, tip = int(node["first"]), int(node["tip"])
-    async with scratch_pool() as pool:
-        profiler = cProfile.Profile() if profile else None
-        started = time.perf_counter()
-        if profiler:
-            profiler.enable()
-        report = await index_from_node(
-            pool, rpc_url=node["rpc_url"], start=first, stop=tip - 1, batch_blocks=BATCH_BLOCKS, bulk=True
-        )
-        seconds = time.perf_counter() - started
-        if profiler:
-            profiler.disable()
-            assert profile is not None
-            profiler.dump_stats(profile)
-        one = time.perf_counter()
-        last = await index_from_node(pool, rpc_url=node["rpc_url"], start=tip, stop=tip)
-        one_block = time.perf_counter() - one
+    main_cpu: float = 0.0  # this process: the pipeline, row building, COPY encoding
+    parse_cpu: float = 0.0  # the parse worker processes
+    database_cpu: float = 0.0  # the PostgreSQL server and its backends
+    rebuild_seconds: float = 0.0  # building the deferred indexes and keys at the end (wall)
+
+    def print(self) -> None:
+        figure("tracer: main process CPU (s)", self.main_cpu, "s")
+        figure("tracer: parse workers' CPU (s)", self.parse_cpu, "s")
+        figure("tracer: PostgreSQL CPU (s)", self.database_cpu, "s")
+        figure("tracer: deferred indexes and keys rebuilt (s)", self.rebuild_seconds, "s")
+
+
+class _RebuildTimer(logging.Handler):
+    """Picks the rebuild's seconds out of ``tracer.store.bulkload``'s log record."""
+
+    def __init__(self, into: Breakdown) -> None:
+        super().__init__(logging.INFO)
+        self.into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        seconds = getattr(record, "seconds", None)
+        if getattr(record, "rebuilt", None) is not None and seconds is not None:
+            self.into.rebuild_seconds += float(seconds)
+
+
+def _parse_workers_cpu(node_pid: int) -> float:
+    """CPU seconds of this process's children but the replay node (the forkserver and, live or reaped, the
+    parse workers it forked)."""
+    children = [pid for pid in tree_cpu_seconds([os.getpid()]) if pid not in (os.getpid(), node_pid)]
+    return sum(server_cpu_seconds(pid) for pid in children)
+
+
+async def run_tracer(
+    node: dict[str, Any], profile: Path | None
+) -> tuple[int, float, float | None, Breakdown]:
+    """Index the chain into a fresh PostgreSQL; (txs, seconds, seconds of the last block alone, where the
+    first pass's time went)."""
+    from tracer.jobs.follow import index_from_node
+    from tracer.store.pool import open_pool
+
+    first, tip, node_pid = int(node["first"]), int(node["tip"]), int(node["pid"])
+    breakdown = Breakdown()
+    timer = _RebuildTimer(breakdown)
+    bulk_log = logging.getLogger("tracer.store.bulkload")
+    bulk_log.addHandler(timer)
+    bulk_log.setLevel(logging.INFO)
+    with scratch_settings() as settings:
+        async with open_pool(settings) as pool:
+            pg = postmaster_pid(settings.home / "pg") or 0
+            main_before, pg_before = time.process_time(), server_cpu_seconds(pg)
+            parse_before = _parse_workers_cpu(node_pid)
+            profiler = cProfile.Profile() if profile else None
+            started = time.perf_counter()
+            if profiler:
+                profiler.enable()
+            report = await index_from_node(
+                pool, rpc_url=node["rpc_url"], start=first, stop=tip - 1, batch_blocks=BATCH_BLOCKS, bulk=True
+            )
+            seconds = time.perf_counter() - started
+            if profiler:
+                profiler.disable()
+                assert profile is not None
+                profiler.dump_stats(profile)
+            breakdown.main_cpu = time.process_time() - main_before
+            breakdown.database_cpu = server_cpu_seconds(pg) - pg_before
+            breakdown.parse_cpu = _parse_workers_cpu(node_pid) - parse_before
+            bulk_log.removeHandler(timer)
+            one = time.perf_counter()
+            last = await index_from_node(pool, rpc_url=node["rpc_url"], start=tip, stop=tip)
+            one_block = time.perf_counter() - one
     figure("tracer: one more block on top (txs)", last.txs, "txs")
-    return report.txs, seconds, one_block
+    return report.txs, seconds, one_block, breakdown
 
 
 def peer_venv(workdir: Path) -> Path:
@@ -207,9 +263,10 @@ def main() -> None:
             f"chain: {args.txs:,} txs, {node['tip'] - node['first'] + 1} blocks"
             f" (bench.chaingen seed {args.seed})"
         )
-        txs, seconds, one_block = asyncio.run(run_tracer(node, args.profile))
+        txs, seconds, one_block, breakdown = asyncio.run(run_tracer(node, args.profile))
         figure("tracer: JSON-RPC -> PostgreSQL", txs / seconds, "tx/s")
         figure("tracer: seconds", seconds, "s")
+        breakdown.print()
         if one_block is not None:
             figure("tracer: one more block on top (s)", one_block, "s")
         if args.profile:

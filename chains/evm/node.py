@@ -150,8 +150,8 @@ class EvmNode:
         receipts, traces = await asyncio.gather(
             self._receipts(heights, raw, per_request), self._traces(heights, per_request)
         )
-        for block, block_receipts in zip(raw, receipts, strict=True):
-            _same_branch(block, block_receipts)
+        for block, block_receipts, block_traces in zip(raw, receipts, traces, strict=True):
+            _same_branch(block, block_receipts, self.trace_api, block_traces)
         api = self.trace_api or TraceApi.NONE
         return [
             RawBlock(block, rs, api.value, ts) for block, rs, ts in zip(raw, receipts, traces, strict=True)
@@ -317,12 +317,20 @@ def _hash_at(block: Any, index: int) -> str:
     return _tx_hash(block["transactions"][index]).lower()
 
 
-def _same_branch(block: Any, receipts: Sequence[Any]) -> None:
-    """Receipts read by block number belong to the block read before them, unless the node switched
-    branches in between (a reorg at the tip): then the batch is asked for again (``OtherBranch``)."""
+def _same_branch(block: Any, receipts: Sequence[Any], trace_api: TraceApi | None, traces: Any) -> None:
+    """Receipts and traces read by block number belong to the block read before them, unless the node
+    switched branches in between (a reorg at the tip): then the batch is asked for again (``OtherBranch``).
+    Receipts and ``trace_block``'s traces name their block; geth's call traces name their transaction."""
     block_hash = str(block["hash"]).lower()
-    for receipt in receipts:
-        if receipt is not None and str(receipt.get("blockHash", block_hash)).lower() != block_hash:
-            raise tracereceipts.OtherBranch(
-                f"receipts for block {block_hash} include one of block {receipt.get('blockHash')}"
-            )
+    tracereceipts.same_block(block_hash, receipts, "receipts")
+    if traces is None:
+        return
+    if trace_api is TraceApi.PARITY:
+        tracereceipts.same_block(block_hash, traces, "trace_block's traces")
+    elif trace_api is TraceApi.GETH:
+        for entry, tx in zip(traces, block["transactions"], strict=False):
+            named = entry.get("txHash") if isinstance(entry, dict) else None  # geth >= 1.11 names it
+            if named is not None and str(named).lower() != _tx_hash(tx).lower():
+                raise tracereceipts.OtherBranch(
+                    f"call traces for block {block_hash} name transaction {named}"
+                )

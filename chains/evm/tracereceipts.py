@@ -32,15 +32,24 @@ class OtherBranch(ParseError):
     requests (a reorg at the tip). Asking again gets answers of one branch."""
 
 
+def same_block(block_hash: str, items: Sequence[Json], what: str) -> None:
+    """Raise ``OtherBranch`` when an item of ``what`` (receipts, logs, traces read by height or hash) names
+    another block than ``block_hash`` (lower-case 0x hex); items that name none pass."""
+    for item in items:
+        named = item.get("blockHash") if item is not None else None
+        if named is not None and str(named).lower() != block_hash:
+            raise OtherBranch(f"{what} for block {block_hash} answered one of block {named}")
+
+
 def rebuild(block: Json, traces: Sequence[Json], logs: Sequence[Json]) -> tuple[list[Json], list[str]]:
     """The receipts of ``block`` (transaction hashes only) from its traces and logs, in block order, and the
     hashes of the transactions whose receipt must come from the node instead (``None`` in their place)."""
     block_hash = str(block["hash"]).lower()
-    tops = _top_frames(block_hash, traces)
+    same_block(block_hash, traces, "trace_block's traces")
+    same_block(block_hash, logs, "eth_getLogs's logs")
+    tops = _top_frames(traces)
     by_tx: dict[str, list[Json]] = {}
     for log in logs:
-        if str(log.get("blockHash", block_hash)).lower() != block_hash:
-            raise OtherBranch(f"eth_getLogs for block {block_hash} answered a log of {log.get('blockHash')}")
         by_tx.setdefault(str(log["transactionHash"]).lower(), []).append(log)
     receipts: list[Json] = []
     missing: list[str] = []
@@ -67,11 +76,9 @@ def rebuildable(traces: bytes, tx_count: int, block_hash: str) -> bool:
     return traces.count(b'"traceAddress":[]') == tx_count
 
 
-def _top_frames(block_hash: str, traces: Sequence[Json]) -> dict[str, Json]:
+def _top_frames(traces: Sequence[Json]) -> dict[str, Json]:
     tops: dict[str, Json] = {}
     for trace in traces:
-        if str(trace.get("blockHash", block_hash)).lower() != block_hash:
-            raise OtherBranch(f"trace_block for block {block_hash} answered a trace of {trace['blockHash']}")
         tx_hash = trace.get("transactionHash")
         if tx_hash and not trace.get("traceAddress"):
             tops[str(tx_hash).lower()] = trace

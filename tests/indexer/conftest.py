@@ -32,14 +32,16 @@ Snapshot = dict[str, list[tuple[object, ...]]]
 _SNAPSHOT_QUERIES = {
     "blocks": "SELECT height, hash, prev_hash, tx_count FROM blocks ORDER BY height",
     "transactions": """SELECT txid, block_height, position, version, locktime, size, vsize, is_coinbase,
-                              input_count, output_count, output_value FROM transactions ORDER BY txid""",
-    "outputs": """SELECT t.txid, o.vout, a.address, o.value, o.script_type
+                              input_count, output_count, output_value FROM transactions
+                       ORDER BY txid, block_height""",
+    # (txid, block height) names a transaction: a txid can repeat in another block (BIP30, migration 029)
+    "outputs": """SELECT t.txid, t.block_height, o.vout, a.address, o.value, o.script_type
                   FROM tx_outputs o JOIN transactions t ON t.id = o.tx_id
-                  LEFT JOIN addresses a ON a.id = o.address_id ORDER BY 1, 2""",
-    "inputs": """SELECT t.txid, i.vin, i.prev_txid, i.prev_vout, i.sequence, a.address, i.value,
-                        i.script_type, i.source
+                  LEFT JOIN addresses a ON a.id = o.address_id ORDER BY 1, 2, 3""",
+    "inputs": """SELECT t.txid, t.block_height, i.vin, i.prev_txid, i.prev_vout, i.sequence, a.address,
+                        i.value, i.script_type, i.source
                  FROM tx_inputs i JOIN transactions t ON t.id = i.tx_id
-                 LEFT JOIN addresses a ON a.id = i.address_id ORDER BY 1, 2""",
+                 LEFT JOIN addresses a ON a.id = i.address_id ORDER BY 1, 2, 3""",
     "addresses": "SELECT address FROM addresses ORDER BY address",
 }
 

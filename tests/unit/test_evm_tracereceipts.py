@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from chains.errors import ParseError
-from chains.evm.node import _same_branch
+from chains.evm.node import TraceApi, _same_branch
 from chains.evm.tracereceipts import OtherBranch, rebuild, rebuildable
 
 BLOCK = "0x" + "b" * 64
@@ -56,8 +56,8 @@ def test_a_failed_creation_or_a_missing_top_frame_is_left_to_the_node() -> None:
 @pytest.mark.parametrize(
     ("traces", "logs", "message"),
     [
-        ([{**_top(CALL, "call"), "blockHash": "0x" + "e" * 64}], [], "answered a trace of"),
-        ([_top(CALL, "call")], [_log(CALL, "0x" + "e" * 64)], "answered a log of"),
+        ([{**_top(CALL, "call"), "blockHash": "0x" + "e" * 64}], [], "traces for block .* answered one of"),
+        ([_top(CALL, "call")], [_log(CALL, "0x" + "e" * 64)], "logs for block .* answered one of"),
         ([_top(CALL, "call")], [_log(CREATE)], "logs of transactions it does not hold"),
         ([_top(CALL, "call", error="Reverted")], [_log(CALL)], "failed in its trace but has logs"),
     ],
@@ -85,10 +85,18 @@ def test_rebuildable_wants_one_top_frame_per_transaction_and_no_reward_or_failed
     assert rebuildable(b"[]", 0, BLOCK)  # no transactions, no traces
 
 
-def test_receipts_of_another_branch_make_the_batch_be_asked_again() -> None:
-    block = {"hash": "0x" + "aa" * 32}
-    ours = {"transactionHash": "0x" + "01" * 32, "blockHash": "0x" + "AA" * 32}
-    _same_branch(block, [ours, None])  # same block in any case; a missing receipt is the parser's to report
-    theirs = {"transactionHash": "0x" + "02" * 32, "blockHash": "0x" + "bb" * 32}
+def test_receipts_or_traces_of_another_branch_make_the_batch_be_asked_again() -> None:
+    tx1, tx2 = "0x" + "01" * 32, "0x" + "02" * 32
+    block = {"hash": "0x" + "aa" * 32, "transactions": [{"hash": tx1}, {"hash": tx2}]}
+    ours = {"transactionHash": tx1, "blockHash": "0x" + "AA" * 32}
+    theirs = {"transactionHash": tx2, "blockHash": "0x" + "bb" * 32}
+    # same block in any case; a missing receipt is the parser's to report
+    _same_branch(block, [ours, None], TraceApi.NONE, None)
+    _same_branch(block, [ours], TraceApi.PARITY, [ours])
+    _same_branch(block, [ours], TraceApi.GETH, [{"txHash": tx1.upper()}, {"result": {}}])
     with pytest.raises(OtherBranch):
-        _same_branch(block, [ours, theirs])
+        _same_branch(block, [ours, theirs], TraceApi.NONE, None)
+    with pytest.raises(OtherBranch):
+        _same_branch(block, [ours], TraceApi.PARITY, [ours, theirs])  # trace_block names each trace's block
+    with pytest.raises(OtherBranch):  # geth's callTracer names each tree's transaction
+        _same_branch(block, [ours], TraceApi.GETH, [{"txHash": tx1}, {"txHash": "0x" + "03" * 32}])

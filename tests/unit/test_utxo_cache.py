@@ -47,3 +47,17 @@ def test_eviction_keeps_the_newest_within_the_limit() -> None:
     assert len(cache) <= 10
     assert cache.outputs_of(bytes([5]) * 32) is not None
     assert cache.outputs_of(bytes([0]) * 32) is None
+
+
+def test_a_repeated_txid_overwrites_the_earlier_outputs() -> None:
+    """BIP30's repeated coinbases (migration 029): the later copy replaces the earlier, unspent one, as in
+    Bitcoin Core's UTXO set, and the size counts it once."""
+    cache = UtxoCache()
+    earlier: Outputs = [(1, 50, "p2pkh")]
+    cache.stage({A: earlier}, [], [])
+    cache.commit()
+    later: Outputs = [(1, 50, "p2pkh")]
+    cache.stage({A: later}, [], [])
+    cache.commit()
+    assert cache.outputs_of(A) is later
+    assert len(cache) == 1

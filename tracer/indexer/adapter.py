@@ -128,8 +128,9 @@ class ChainAdapter(Protocol[RawT, ParsedT]):
         True, or None and the adapter finds the range long enough), or rebuild what a killed one deferred."""
         ...
 
-    async def after_run(self, conn: asyncpg.Connection) -> None:
-        """Once a run ends (range done, or stopped): housekeeping such as refreshing planner statistics."""
+    async def after_run(self, pool: asyncpg.Pool) -> None:
+        """Once a run ends (range done, or stopped): housekeeping such as refreshing planner statistics, or
+        rebuilding what a first pass deferred (on as many of the pool's connections as it likes)."""
         ...
 
 

@@ -231,12 +231,13 @@ class BitcoinAdapter:
         elif await bulkload.active(conn, bulkload.BITCOIN):
             await bulkload.leave(conn, bulkload.BITCOIN)
 
-    async def after_run(self, conn: asyncpg.Connection) -> None:
+    async def after_run(self, pool: asyncpg.Pool) -> None:
         if self._bulk:
             self.writer.addresses.disown()
-            await bulkload.leave(conn, bulkload.BITCOIN)
+            await bulkload.leave_concurrently(pool, bulkload.BITCOIN)
             self._bulk = False
-        await refresh_grown_statistics(conn, CHAIN_TABLES)
+        async with pool.acquire() as conn:
+            await refresh_grown_statistics(conn, CHAIN_TABLES)
 
 
 @contextlib.asynccontextmanager

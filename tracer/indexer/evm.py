@@ -167,11 +167,12 @@ class AccountAdapter:
         elif await bulkload.active(conn, bulkload.ACCOUNT):
             await bulkload.leave(conn, bulkload.ACCOUNT)
 
-    async def after_run(self, conn: asyncpg.Connection) -> None:
+    async def after_run(self, pool: asyncpg.Pool) -> None:
         if self._bulk:
-            await bulkload.leave(conn, bulkload.ACCOUNT)
+            await bulkload.leave_concurrently(pool, bulkload.ACCOUNT)
             self._bulk = False
-        await refresh_grown_statistics(conn, ACCOUNT_TABLES)
+        async with pool.acquire() as conn:
+            await refresh_grown_statistics(conn, ACCOUNT_TABLES)
 
 
 class EvmAdapter(AccountAdapter):

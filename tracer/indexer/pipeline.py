@@ -172,8 +172,8 @@ class Indexer(Generic[RawT, ParsedT]):
             gc.set_threshold(*thresholds)
             if not self._held:
                 self._close_executor()
-            async with translate_errors(), self.pool.acquire() as conn:
-                await self.adapter.after_run(conn)
+            async with translate_errors():
+                await self.adapter.after_run(self.pool)
         report.seconds = time.perf_counter() - clock
         return report
 

@@ -130,6 +130,9 @@ def block_rows(block: Block) -> BlockRows:
     )
 
 
+# A txid in two blocks (BIP30's repeated coinbases, migration 029) matches both copies: their outputs are
+# identical (the same txid is the same serialization), so either row gives the input the same address and
+# value, the ones of the latest copy, which Bitcoin Core's UTXO set keeps.
 _LOOKUP_SPENT = """
 SELECT m.i, o.address_id, o.value, o.script_type
 FROM unnest($2::bytea[], $3::integer[], $4::integer[]) AS m(txid, vout, i)

@@ -103,9 +103,17 @@ async def load_txs(conn: asyncpg.Connection, tx_ids: Sequence[int]) -> list[Stor
     return [_rebuild(h, inputs[h["id"]], outputs[h["id"]]) for h in headers]
 
 
+# A txid in two blocks (BIP30's repeated coinbases, migration 029): the latest one, as Bitcoin Core's UTXO
+# set keeps it (its coinbase overwrote the earlier, unspent copy).
+_LATEST_BY_TXID = """
+SELECT DISTINCT ON (txid) id FROM transactions WHERE chain = $1 AND txid = ANY($2::bytea[])
+ORDER BY txid, block_height DESC
+"""
+
+
 async def load_txs_by_txid(conn: asyncpg.Connection, chain: str, txids: Sequence[str]) -> list[StoredTx]:
     rows = await conn.fetch(
-        "SELECT id FROM transactions WHERE chain = $1 AND txid = ANY($2::bytea[])",
+        _LATEST_BY_TXID,
         chain,
         [bytes.fromhex(t) for t in txids],
     )

@@ -41,8 +41,9 @@ def available() -> list[Migration]:
     return found
 
 
-async def migrate(conn: asyncpg.Connection) -> list[int]:
-    """Apply what is missing; return the versions applied now."""
+async def migrate(conn: asyncpg.Connection, *, until: int | None = None) -> list[int]:
+    """Apply what is missing, up to version ``until`` (all by default); return the versions applied now.
+    ``until`` lets tests build a database as an older release left it, rows included, and migrate it."""
     await conn.execute(
         """CREATE TABLE IF NOT EXISTS schema_migrations (
                version integer PRIMARY KEY,
@@ -51,6 +52,8 @@ async def migrate(conn: asyncpg.Connection) -> list[int]:
     )
     applied_now = []
     for migration in available():
+        if until is not None and migration.version > until:
+            break
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
             done = await conn.fetchval(

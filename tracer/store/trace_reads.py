@@ -60,7 +60,12 @@ _SPENDERS = """
 SELECT DISTINCT i.tx_id FROM unnest($1::bytea[], $2::bigint[]) c (txid, vout)
 JOIN tx_inputs i ON i.prev_txid = c.txid AND i.prev_vout = c.vout
 """
-_CREATORS = "SELECT id FROM transactions WHERE chain = $1 AND txid = ANY($2::bytea[])"
+# A txid in two blocks (BIP30's repeated coinbases, migration 029): the latest one, whose outputs a later
+# spend takes (Bitcoin Core's UTXO set overwrites the earlier, unspent copy).
+_CREATORS = """
+SELECT DISTINCT ON (txid) id FROM transactions WHERE chain = $1 AND txid = ANY($2::bytea[])
+ORDER BY txid, block_height DESC
+"""
 _TXS = """
 SELECT t.id, t.txid, t.block_height, b.time FROM transactions t
 JOIN blocks b ON b.chain = t.chain AND b.height = t.block_height

@@ -70,6 +70,9 @@ class UtxoCache:
             outputs[vout] = None
         txs = self._txs
         for txid, outputs in self._new.items():
+            replaced = txs.get(txid)  # a repeated txid (BIP30, migration 029): the new copy overwrites it,
+            if replaced is not None:  # as in Bitcoin Core's UTXO set
+                self._size -= len(replaced) - replaced.count(None)
             txs[txid] = outputs
             self._size += len(outputs) - outputs.count(None)
         self.abort()
