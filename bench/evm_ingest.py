@@ -25,6 +25,12 @@ Printed for both: wall seconds, blocks/s and transfers/s, their processes' CPU s
 share of fixed costs is visible; ``--blocks 20000`` amortises them (ethereum-etl then runs 25-30 s; anvil
 needs ~4 min to make that chain).
 
+The chain is made once per chain shape and anvil version and kept (``anvil_dumpState``) under
+``.bench/evm-chains/``; later runs start a fresh anvil from it (``--load-state``: blocks, receipts and
+traces answer byte for byte as on the anvil that made them) instead of mining it again (``--rebuild``
+mines it anyway). What is timed is the same either way: both tools reading the chain from anvil.
+anvil's CPU during each tool's run is printed too (from /proc): the node's share of the 2 cores.
+
 Run: ``python -m bench.evm_ingest [--blocks N]``; the last line is
 ``ratio: <tracer blocks/s / ethereum-etl blocks/s>``, both measured as processes, start-ups included.
 """
@@ -33,6 +39,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gzip
+import hashlib
+import inspect
 import json
 import os
 import resource
@@ -40,17 +50,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import figure, scratch_settings
-from bench.proc_cpu import postmaster_pid, server_cpu_seconds
+from bench.proc_cpu import postmaster_pid, server_cpu_seconds, tree_cpu_seconds
 from tracer.config import Settings
-from tracer.devnode.evm_anvil import ROOT, Anvil, calldata, run_anvil
+from tracer.devnode.evm_anvil import ANVIL_BIN, CONTRACTS, ROOT, Anvil, calldata, start_anvil
 from tracer.store.pool import open_pool
 
 ETL_VERSION = "2.4.2"
 ETL_VENV = ROOT / ".tools" / "ethereum-etl-venv"
+CHAIN_CACHE = ROOT / ".bench" / "evm-chains"
 PYENV_PYTHON39 = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
 ACCOUNTS = 20
 TOKEN_UNIT = 10**6
@@ -107,11 +119,62 @@ def _transfer(to: str, amount: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class BenchChain:
+    url: str
+    pid: int  # anvil's process: its CPU time is read from /proc
+    tip: int
+    how: str  # "built", or where it was loaded from
+
+
+@contextlib.asynccontextmanager
+async def bench_chain(blocks: int, token_transfers: int, *, rebuild: bool) -> AsyncIterator[BenchChain]:
+    """A fresh anvil holding the bench chain: loaded from the cache when it holds this shape made by this
+    anvil and this code (``--load-state``: anvil's request size limit refuses ``anvil_loadState`` of a long
+    chain), else mined here and stored for the next run."""
+    path = _cache_path(blocks, token_transfers)
+    extra = ["--accounts", str(ACCOUNTS)]
+    if path.exists() and not rebuild:
+        with tempfile.TemporaryDirectory(prefix="tracer-anvil-state-") as tmp:
+            state = Path(tmp) / "state.json"
+            state.write_bytes(gzip.decompress(path.read_bytes()))
+            async with start_anvil(chain_id=1, extra=[*extra, "--load-state", str(state)]) as (url, pid):
+                state.unlink()  # read at start-up
+                async with Anvil.connect(url) as chain:
+                    tip = await chain.height()
+                yield BenchChain(url, pid, tip, f"loaded from {path.relative_to(ROOT)}")
+        return
+    async with start_anvil(chain_id=1, extra=extra) as (url, pid), Anvil.connect(url) as chain:
+        tip = await build_chain(chain, blocks, token_transfers)
+        dump = bytes.fromhex(str(await chain.call("anvil_dumpState"))[2:])  # gzipped JSON: blocks, txs...
+        gzip.decompress(dump)  # a whole dump, or an error here rather than a bad cache
+        path.parent.mkdir(parents=True, exist_ok=True)
+        scratch = path.with_suffix(".part")
+        scratch.write_bytes(dump)
+        scratch.replace(path)
+        yield BenchChain(url, pid, tip, "built")
+
+
+def _cache_path(blocks: int, token_transfers: int) -> Path:
+    """Named by the chain's shape and a digest of what makes it: anvil's version, the chain-making code
+    and the token's bytecode."""
+    version = subprocess.run([str(ANVIL_BIN), "--version"], check=True, capture_output=True, text=True)
+    made_by = [version.stdout, str(ACCOUNTS), str(TOKEN_UNIT), CONTRACTS.read_text()]
+    made_by += [inspect.getsource(f) for f in (build_chain, _transfer)]
+    digest = hashlib.sha256("\0".join(made_by).encode()).hexdigest()[:16]
+    return CHAIN_CACHE / f"{blocks}x{token_transfers}-{digest}.json.gz"
+
+
+@dataclass(frozen=True, slots=True)
 class Run:
     seconds: float  # wall time of the tool's processes, start-up included
     transfers: int  # token transfers it found
     cpu: float  # CPU seconds of its processes
     startup: float  # seconds of fixed cost not spent indexing (see the module docstring)
+
+
+def anvil_cpu(pid: int) -> float:
+    """CPU seconds anvil (one process, many threads) has used so far."""
+    return tree_cpu_seconds([pid]).get(pid, 0.0)
 
 
 async def run_tracer(url: str, tip: int) -> tuple[Run, float]:
@@ -175,16 +238,20 @@ def _etl_exports(url: str, tip: int, out: Path) -> None:
     )  # fmt: skip
 
 
-async def main(blocks: int, token_transfers: int) -> None:
+async def main(blocks: int, token_transfers: int, *, rebuild: bool = False) -> None:
     etl_python()  # set up the peer before timing anything
-    async with run_anvil(chain_id=1, extra=["--accounts", str(ACCOUNTS)]) as url, Anvil.connect(url) as chain:
-        started = time.perf_counter()
-        tip = await build_chain(chain, blocks, token_transfers)
-        figure("chain built on anvil (s)", time.perf_counter() - started, "s")
+    started = time.perf_counter()
+    async with bench_chain(blocks, token_transfers, rebuild=rebuild) as chain:
+        figure(f"chain {chain.how} on anvil (s)", time.perf_counter() - started, "s")
+        tip, url = chain.tip, chain.url
         figure("blocks (both read 0..tip)", tip + 1, "blocks")
+        before = anvil_cpu(chain.pid)
         ours, pg_cpu = await run_tracer(url, tip)
+        node_cpu = {"tracer": anvil_cpu(chain.pid) - before}
         with tempfile.TemporaryDirectory(prefix="tracer-etl-") as tmp:
+            before = anvil_cpu(chain.pid)
             theirs = await asyncio.to_thread(run_etl, url, tip, Path(tmp))
+            node_cpu["ethereum-etl"] = anvil_cpu(chain.pid) - before  # its start-up run of block 0 included
     if ours.transfers != theirs.transfers:
         raise SystemExit(f"token transfers differ: tracer {ours.transfers}, ethereum-etl {theirs.transfers}")
     figure("token transfers (both)", ours.transfers, "transfers")
@@ -193,6 +260,7 @@ async def main(blocks: int, token_transfers: int) -> None:
         figure(name, (tip + 1) / run.seconds, "blocks/s")
         figure(name, run.transfers / run.seconds, "transfers/s")
         figure(f"{name} processes' CPU (s)", run.cpu, "s")
+        figure(f"anvil's CPU while {name} read (s)", node_cpu[name], "s")
         figure(f"{name} start-up (s)", run.startup, "s")
         figure(f"{name} without start-up", (tip + 1) / (run.seconds - run.startup), "blocks/s")
     figure("tracer's PostgreSQL CPU (s)", pg_cpu, "s")
@@ -205,5 +273,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--blocks", type=int, default=2000)
     parser.add_argument("--token-transfers", type=int, default=3, help="token transfers per block")
+    parser.add_argument("--rebuild", action="store_true", help="mine the chain even when it is cached")
     args = parser.parse_args()
-    asyncio.run(main(args.blocks, args.token_transfers))
+    asyncio.run(main(args.blocks, args.token_transfers, rebuild=args.rebuild))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -58,6 +59,43 @@ async def test_the_writer_chains_its_batches_itself(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
         verdict = await verify(conn)
     assert (verdict.rows, verdict.first_break) == (10, None)
+
+
+async def test_a_commit_waits_for_the_rows_of_requests_still_in_their_handlers(pool: asyncpg.Pool) -> None:
+    """Group commit: a row is not committed alone while another request whose row follows is still in its
+    handler; both go in one commit as soon as that row arrives."""
+    writer = AuditWriter(pool, group_window=30.0)
+    writer.start()
+    try:
+        writer.expect()
+        writer.expect()  # two requests in their handlers
+        writer.arrived()
+        first = asyncio.ensure_future(writer.append(entry(0)))
+        await asyncio.sleep(0.2)
+        assert not first.done()  # waiting for the other request's row
+        writer.arrived()
+        await writer.append(entry(1))
+        await first
+    finally:
+        await writer.close()
+    assert writer.commits == 1
+    async with pool.acquire() as conn:
+        verdict = await verify(conn)
+    assert (verdict.rows, verdict.first_break) == (2, None)
+
+
+async def test_a_commit_waits_for_other_requests_no_longer_than_its_window(pool: asyncpg.Pool) -> None:
+    writer = AuditWriter(pool, group_window=0.1)
+    writer.start()
+    try:
+        writer.expect()  # a slow request that stays in its handler
+        started = time.perf_counter()
+        await writer.append(entry(0))
+        waited = time.perf_counter() - started
+    finally:
+        await writer.close()
+    assert 0.1 <= waited < 5
+    assert await pool.fetchval("SELECT count(*) FROM audit_log") == 1
 
 
 async def test_concurrent_writers_in_two_pools_make_one_chain(settings: Settings, pool: asyncpg.Pool) -> None:

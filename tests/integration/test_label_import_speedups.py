@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import gzip
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -20,7 +22,7 @@ import yaml
 
 from tracer.errors import ImportRefused, MalformedInput
 from tracer.jobs import labels as jobs_labels
-from tracer.jobs.ahead import ahead
+from tracer.jobs.ahead import ahead, ahead_ready
 from tracer.jobs.labels import ImportOptions, import_labels, import_records
 from tracer.labels.actors import parse_actor_pack
 from tracer.labels.formats import parse_label_file
@@ -80,6 +82,23 @@ async def test_ahead_keeps_order_drops_none_and_raises_the_workers_error() -> No
     with pytest.raises(ValueError, match="seven"):
         async for _ in ahead(half, range(10)):
             pass
+
+
+async def test_ahead_ready_hands_over_what_piled_up_in_order() -> None:
+    handed, all_computed = threading.Event(), threading.Event()
+
+    def numbers() -> Iterator[int]:
+        yield 0
+        handed.wait(5)  # the rest is computed once the consumer has the first result
+        yield from range(1, 5)
+        all_computed.set()  # asked for the next item: every result so far is queued
+
+    steps = []
+    async for results in ahead_ready(lambda n: n, numbers()):
+        steps.append(results)
+        handed.set()
+        await asyncio.to_thread(all_computed.wait, 5)  # a slow consumer: the worker finishes meanwhile
+    assert steps == [[0], [1, 2, 3, 4]]
 
 
 def test_actor_pack_early_skip_matches_a_full_pyyaml_load() -> None:

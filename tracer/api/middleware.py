@@ -116,18 +116,32 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
 async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Metrics for every request; an audit row for every /v1 request: who asked what, when, and the answer."""
     started = time.perf_counter()
-    response = await handler(request)
+    if not request.path.startswith(_AUDITED_PREFIX):
+        response = await handler(request)
+        _measure(request, response, started)
+        return response
+    writer = request.app[AUDIT]
+    writer.expect()  # a commit under way may wait a moment for this row (group commit)
+    try:
+        response = await handler(request)
+    finally:
+        writer.arrived()
+    elapsed = _measure(request, response, started)
+    try:
+        await writer.append(_audit_entry(request, response, elapsed))
+    except Exception as exc:
+        # An unaudited answer must not leave: compliance needs the record more than the caller the reply.
+        log.error("audit write failed", extra={"path": request.path, "error": repr(exc)})
+        return error_response(503, "audit_unavailable", "the request could not be audited; try again")
+    return response
+
+
+def _measure(request: web.Request, response: web.StreamResponse, started: float) -> float:
+    """The request's metrics; its duration in seconds."""
     elapsed = time.perf_counter() - started
     route = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
     request.app[METRICS].observe_request(route, request.method, response.status, elapsed)
-    if request.path.startswith(_AUDITED_PREFIX):
-        try:
-            await request.app[AUDIT].append(_audit_entry(request, response, elapsed))
-        except Exception as exc:
-            # An unaudited answer must not leave: compliance needs the record more than the caller the reply.
-            log.error("audit write failed", extra={"path": request.path, "error": repr(exc)})
-            return error_response(503, "audit_unavailable", "the request could not be audited; try again")
-    return response
+    return elapsed
 
 
 def _audit_entry(request: web.Request, response: web.StreamResponse, elapsed: float) -> AuditEntry:

@@ -41,6 +41,13 @@ class AnvilMissing(RuntimeError):
 @contextlib.asynccontextmanager
 async def run_anvil(*, chain_id: int = 1, extra: Sequence[str] = ()) -> AsyncIterator[str]:
     """Starts anvil on a free loopback port, yields its URL, kills it on exit."""
+    async with start_anvil(chain_id=chain_id, extra=extra) as (url, _):
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def start_anvil(*, chain_id: int = 1, extra: Sequence[str] = ()) -> AsyncIterator[tuple[str, int]]:
+    """As ``run_anvil``, yielding its URL and process id (a bench reads its CPU time)."""
     if not ANVIL_BIN.exists():
         raise AnvilMissing(f"{ANVIL_BIN} is missing: run scripts/bootstrap")
     port = free_port()
@@ -58,7 +65,7 @@ async def run_anvil(*, chain_id: int = 1, extra: Sequence[str] = ()) -> AsyncIte
         url = f"http://127.0.0.1:{port}"
         try:
             await _wait_ready(url, proc)
-            yield url
+            yield url, proc.pid
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)

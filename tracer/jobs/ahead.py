@@ -9,6 +9,7 @@ consumer stops early (an error, a refused import), the thread stops after the it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import TypeVar, cast
@@ -21,6 +22,15 @@ _DONE = object()
 
 async def ahead(fn: Callable[[T], R | None], items: Iterable[T]) -> AsyncGenerator[R, None]:
     """``fn(item)`` for each item, computed in one worker thread; None results are dropped."""
+    async with contextlib.aclosing(ahead_ready(fn, items)) as ready:
+        async for results in ready:
+            for result in results:
+                yield result
+
+
+async def ahead_ready(fn: Callable[[T], R | None], items: Iterable[T]) -> AsyncGenerator[list[R], None]:
+    """As ``ahead``, each step yielding every result the worker has finished (at least one): a consumer
+    slower than the worker takes what piled up while it was busy in one go."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[object] = asyncio.Queue()
     stop = threading.Event()
@@ -40,10 +50,17 @@ async def ahead(fn: Callable[[T], R | None], items: Iterable[T]) -> AsyncGenerat
 
     worker = asyncio.create_task(asyncio.to_thread(produce))
     try:
-        while (got := await queue.get()) is not _DONE:
-            if isinstance(got, BaseException):
-                raise got
-            yield cast("tuple[R]", got)[0]
+        while True:
+            got = [await queue.get()]
+            while isinstance(got[-1], tuple) and not queue.empty():
+                got.append(queue.get_nowait())
+            results = [cast("tuple[R]", g)[0] for g in got if isinstance(g, tuple)]
+            if results:
+                yield results
+            if isinstance(got[-1], BaseException):
+                raise got[-1]
+            if got[-1] is _DONE:
+                return
     finally:
         stop.set()
         await worker

@@ -123,7 +123,7 @@ async def screen_many(
     coverage = await read_coverage_cached(conn, options.tenants)
     answers: dict[str, dict[str, object]] = {}
     if precomputed and options.tenants == ANSWER_TENANTS and options.limits == ANSWER_LIMITS:
-        # Bitcoin shows no per-asset activity (_activity): LIMIT 0 skips reading it
+        # Bitcoin shows no per-asset activity (_activity): 0 reads none
         assets = 0 if chain is Chain.BITCOIN else options.limits.assets_per_address
         rows = await read_answers(conn, chain.value, addresses, assets)
         for address in addresses:

@@ -18,6 +18,7 @@ from chains.model import AccountBlock, TokenEventKind
 from tracer.store.addresses import ensure_address_ids
 from tracer.store.chaindata import delete_blocks, move_cursor, stored_hashes_at
 from tracer.store.freeze_labels import freeze_subjects_at, refresh_freeze_labels
+from tracer.store.textcopy import NULL, copy_text, hex_field
 from tracer.store.tokens import ensure_token_ids
 
 ACCOUNT_TABLES = ("addresses", "blocks", "tokens", "account_txs", "transfers", "token_events")
@@ -133,36 +134,32 @@ async def _copy_rows(
         )
         for b in blocks
     ]
-    hashes = {t.hash: _hash(t.hash) for b in blocks for t in b.txs}  # a transaction's rows share its bytes
+    # Text COPY for the rows with amounts (``tracer.store.textcopy``): hashes checked once per transaction.
+    hashes = {t.hash: hex_field(t.hash) for b in blocks for t in b.txs}
     tx_rows = [
-        (
-            chain, b.height, t.index, hashes[t.hash], ids[t.from_address],
-            ids[t.to_address] if t.to_address else None, ids[t.created] if t.created else None,
-            t.value, t.success,
-        )
+        f"{chain}\t{b.height}\t{t.index}\t{hashes[t.hash]}\t{ids[t.from_address]}\t"
+        f"{ids[t.to_address] if t.to_address else NULL}\t{ids[t.created] if t.created else NULL}\t"
+        f"{NULL if t.value is None else t.value}\t{'t' if t.success else 'f'}\n"
         for b in blocks
         for t in b.txs
-    ]  # fmt: skip
+    ]
     transfer_rows = [
-        (
-            chain, b.height, hashes.get(t.tx_hash) or _hash(t.tx_hash), t.index, t.kind.value,
-            tokens[t.asset] if t.asset else None, ids[t.from_address], ids[t.to_address], t.amount,
-        )
+        f"{chain}\t{b.height}\t{hashes.get(t.tx_hash) or hex_field(t.tx_hash)}\t{t.index}\t{t.kind.value}\t"
+        f"{tokens[t.asset] if t.asset else NULL}\t{ids[t.from_address]}\t{ids[t.to_address]}\t{t.amount}\n"
         for b in blocks
         for t in b.transfers
-    ]  # fmt: skip
+    ]
     event_rows = [
-        (
-            chain, b.height, hashes.get(e.tx_hash) or _hash(e.tx_hash), e.index, e.kind.value,
-            tokens[e.token], ids[e.subject], ids[e.spender] if e.spender else None, e.amount,
-        )
+        f"{chain}\t{b.height}\t{hashes.get(e.tx_hash) or hex_field(e.tx_hash)}\t{e.index}\t{e.kind.value}\t"
+        f"{tokens[e.token]}\t{ids[e.subject]}\t{ids[e.spender] if e.spender else NULL}\t"
+        f"{NULL if e.amount is None else e.amount}\n"
         for b in blocks
         for e in b.events
-    ]  # fmt: skip
+    ]
     await conn.copy_records_to_table("blocks", records=block_rows, columns=_BLOCK_COLUMNS)
-    await conn.copy_records_to_table("account_txs", records=tx_rows, columns=_TX_COLUMNS)
-    await conn.copy_records_to_table("transfers", records=transfer_rows, columns=_TRANSFER_COLUMNS)
-    await conn.copy_records_to_table("token_events", records=event_rows, columns=_EVENT_COLUMNS)
+    await copy_text(conn, "account_txs", _TX_COLUMNS, tx_rows)
+    await copy_text(conn, "transfers", _TRANSFER_COLUMNS, transfer_rows)
+    await copy_text(conn, "token_events", _EVENT_COLUMNS, event_rows)
     return AccountWriteStats(len(blocks), len(tx_rows), len(transfer_rows), len(event_rows))
 
 
@@ -185,10 +182,6 @@ def addresses_of(blocks: Sequence[AccountBlock]) -> set[str]:
 def tokens_of(blocks: Sequence[AccountBlock]) -> set[str]:
     found = {t.asset for b in blocks for t in b.transfers if t.asset}
     return found | {e.token for b in blocks for e in b.events}
-
-
-def _hash(text: str) -> bytes:
-    return bytes.fromhex(text[2:] if text.startswith("0x") else text)
 
 
 def _time(seconds: int) -> datetime:

@@ -175,13 +175,16 @@ _ASSETS = """(SELECT json_agg(x) FROM (
            aa.transfers_out, tk.address AS contract, tk.symbol, tk.decimals
     FROM address_assets aa LEFT JOIN tokens tk ON tk.id = aa.asset_id WHERE aa.address_id = t.id
     ORDER BY aa.transfers_in + aa.transfers_out DESC, aa.asset_id LIMIT $3) x)"""
+# No assets read (Bitcoin): no subquery at all. Even with LIMIT 0 never running it, starting its plan took
+# ~8 of a single screen's ~36 us of database time (measured, bitcoin mix).
+_NO_ASSETS = "NULL::json"
 _BUILT = "EXISTS (SELECT 1 FROM answer_chains WHERE chain = $1)"
 # The parts as the address sees them: its own (a labelled member), else those of any member; read once
 # per wallet and variant (``nth`` 1), however many of its members are screened together.
 _READ_MANY = f"""
 SELECT x.*, wa.score, wa.level, wa.labels, wa.counterparties, wa.exposure, wa.reasons
 FROM (
-    SELECT t.*, {_BUILT} AS built, {_ASSETS} AS assets,
+    SELECT t.*, {_BUILT} AS built, {{assets}} AS assets,
            v.address_id AS parts_of, row_number() OVER (PARTITION BY t.wallet, v.address_id) AS nth
     FROM ({TARGETS_SQL.format(targets="unnest($2::text[]) x (address)")}) t LEFT JOIN LATERAL (
         SELECT wa.address_id FROM wallet_answers wa WHERE wa.wallet = t.wallet AND wa.address_id IN (t.id, 0)
@@ -192,21 +195,31 @@ LEFT JOIN wallet_answers wa ON x.nth = 1 AND wa.wallet = x.wallet AND wa.address
 # same lateral read that finds them, with no window to number wallets (measured: about half the database's
 # work per single screen went to the window's sort and the second read of wallet_answers).
 _READ_ONE = f"""
-SELECT t.*, {_BUILT} AS built, {_ASSETS} AS assets, wa.address_id AS parts_of, 1::bigint AS nth,
+SELECT t.*, {_BUILT} AS built, {{assets}} AS assets, wa.address_id AS parts_of, 1::bigint AS nth,
        wa.score, wa.level, wa.labels, wa.counterparties, wa.exposure, wa.reasons
 FROM ({TARGETS_SQL.format(targets="(SELECT $2::text AS address) x")}) t LEFT JOIN LATERAL (
     SELECT wa.* FROM wallet_answers wa WHERE wa.wallet = t.wallet AND wa.address_id IN (t.id, 0)
     ORDER BY wa.address_id DESC LIMIT 1) wa ON true
 """
+# (one address, reads assets) -> the statement
+_READS = {
+    (one, reads): (_READ_ONE if one else _READ_MANY).format(assets=_ASSETS if reads else _NO_ASSETS)
+    for one in (True, False)
+    for reads in (True, False)
+}
 
 
 async def read_answers(
     conn: asyncpg.Connection, chain: str, addresses: Sequence[str], assets: int
 ) -> dict[str, AnswerRow]:
     """The known ones of ``addresses`` with their wallets' parts (``ANSWER_TENANTS``), in one statement;
-    members of one wallet share its parts (one object, read once)."""
-    query, target = (_READ_ONE, addresses[0]) if len(addresses) == 1 else (_READ_MANY, list(addresses))
-    rows = await conn.fetch(query, chain, target, assets)
+    members of one wallet share its parts (one object, read once). ``assets``: per-asset rows per address
+    (0: none, ``assets`` NULL)."""
+    one = len(addresses) == 1
+    args: list[object] = [chain, addresses[0] if one else list(addresses)]
+    if assets > 0:
+        args.append(assets)
+    rows = await conn.fetch(_READS[one, assets > 0], *args)
     shared = {
         (r["wallet"], r["parts_of"]): _parts(r) for r in rows if r["nth"] == 1 and r["parts_of"] is not None
     }
