@@ -3,9 +3,11 @@ the replay node over real HTTP, indexed into real PostgreSQL, compared row for r
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
@@ -17,7 +19,10 @@ from bench.chaingen import generate_blocks
 from tracer.config import Settings
 from tracer.devnode.bitcoin_replay import ReplayNode, serve_replay
 from tracer.devnode.bitcoin_store import ReplayStore
-from tracer.jobs.follow import index_from_node
+from tracer.devnode.faults import ReorgPlan
+from tracer.indexer.pipeline import RunOptions
+from tracer.indexer.report import IndexReport
+from tracer.jobs.follow import NodeJob, follow_node, index_from_node
 from tracer.store.pool import open_pool
 
 CHAIN_TXS = 9_000  # transactions in the generated chain: 31 blocks (a funding block, then 300 a block)
@@ -121,3 +126,25 @@ def start_tracer(*args: str, settings: Settings) -> subprocess.Popen[str]:
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
+
+
+async def follow_through_reorg(
+    pool: asyncpg.Pool, store: ReplayStore, *, depth: int, start: int, batch_blocks: int, seconds: float
+) -> IndexReport:
+    """Follow a replay node that serves a stale branch of its top ``depth`` blocks, then the real chain
+    (same height: only the hash at our tip tells), until our tip is the real one or ``seconds`` passed;
+    the follower's report."""
+    tip = max(store.by_height)
+    real_tip = store.by_height[tip]
+    stop = asyncio.Event()
+    async with serve_replay(store, reorg=ReorgPlan(depth=depth, after_requests=40)) as node:
+        job = NodeJob(rpc_url=node.rpc_url, options=RunOptions(batch_blocks=batch_blocks), stop=stop)
+        following = asyncio.create_task(follow_node(pool, job, start=start, poll_seconds=0.05))
+        started = time.monotonic()
+        while time.monotonic() - started < seconds:
+            stored = await pool.fetchval("SELECT encode(hash, 'hex') FROM blocks WHERE height = $1", tip)
+            if stored == real_tip:
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        return await asyncio.wait_for(following, seconds)

@@ -6,22 +6,18 @@ resolves, and rolling the repeat back leaves the earlier coinbase as it was."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import struct
-import time
 from dataclasses import dataclass
 
 import asyncpg
 import pytest
 
 from chains.bitcoin.address import b58check_encode_pure, hash160
-from indexer.conftest import snapshot
+from indexer.conftest import follow_through_reorg, snapshot
 from tracer.devnode.bitcoin_replay import serve_replay
 from tracer.devnode.bitcoin_store import ReplayStore
-from tracer.devnode.faults import ReorgPlan
-from tracer.indexer.pipeline import RunOptions
-from tracer.jobs.follow import NodeJob, follow_node, index_from_node
+from tracer.jobs.follow import index_from_node
 from tracer.store.chaindata import delete_from_height
 from tracer.store.trace_reads import UtxoTxs
 
@@ -201,20 +197,8 @@ async def test_a_reorg_across_the_repeat_ends_with_the_rows_of_one_run(
 ) -> None:
     """The node serves a stale branch of its top blocks (the repeat among them), then the real chain: the
     follower replaces the stale blocks and ends with exactly the rows of the chain."""
-    store = chain_store(chain)
-    depth = TIP - REPEAT + 1
-    real_tip = store.by_height[TIP]
-    stop = asyncio.Event()
-    async with serve_replay(store, reorg=ReorgPlan(depth=depth, after_requests=40)) as node:
-        job = NodeJob(rpc_url=node.rpc_url, options=RunOptions(batch_blocks=2), stop=stop)
-        following = asyncio.create_task(follow_node(pool, job, start=FIRST, poll_seconds=0.05))
-        started = time.monotonic()
-        while time.monotonic() - started < 60:
-            stored = await pool.fetchval("SELECT encode(hash, 'hex') FROM blocks WHERE height = $1", TIP)
-            if stored == real_tip:
-                break
-            await asyncio.sleep(0.05)
-        stop.set()
-        report = await asyncio.wait_for(following, 60)
+    report = await follow_through_reorg(
+        pool, chain_store(chain), depth=TIP - REPEAT + 1, start=FIRST, batch_blocks=2, seconds=60
+    )
     assert report.heights.count(REPEAT) == 2  # stored from the stale branch, then from the real one
     await assert_rows(pool, chain)

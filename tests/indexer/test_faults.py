@@ -3,18 +3,15 @@ the index ends with exactly the rows of a clean run."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-
 import asyncpg
 import pytest
 
-from indexer.conftest import Snapshot, snapshot
+from indexer.conftest import Snapshot, follow_through_reorg, snapshot
 from tracer.devnode.bitcoin_replay import serve_replay
 from tracer.devnode.bitcoin_store import ReplayStore
-from tracer.devnode.faults import FAULT_KINDS, FaultPlan, ReorgPlan
+from tracer.devnode.faults import FAULT_KINDS, FaultPlan
 from tracer.indexer.pipeline import RunOptions
-from tracer.jobs.follow import NodeJob, follow_node, run_node_job
+from tracer.jobs.follow import NodeJob, run_node_job
 
 FAULT_RATE = 0.3  # of JSON-RPC requests; the client retries each up to 5 times
 STALL_S = 1.5  # a stalled answer comes after this; the client gives up after REQUEST_S
@@ -53,19 +50,9 @@ async def test_follower_sees_the_node_switch_branches_at_the_same_height(
     """The replay node serves a stale branch of ``depth`` top blocks, then the real chain (same height):
     only the hash at our tip tells. The follower must replace what it stored of the stale branch."""
     first, last = chain_range
-    real_tip = chain_store.by_height[last]
-    stop = asyncio.Event()
-    async with serve_replay(chain_store, reorg=ReorgPlan(depth=depth, after_requests=40)) as node:
-        job = NodeJob(rpc_url=node.rpc_url, options=RunOptions(batch_blocks=4), stop=stop)
-        following = asyncio.create_task(follow_node(pool, job, start=first, poll_seconds=0.05))
-        started = time.monotonic()
-        while time.monotonic() - started < 120:
-            stored = await pool.fetchval("SELECT encode(hash, 'hex') FROM blocks WHERE height = $1", last)
-            if stored == real_tip:
-                break
-            await asyncio.sleep(0.05)
-        stop.set()
-        report = await asyncio.wait_for(following, 120)
+    report = await follow_through_reorg(
+        pool, chain_store, depth=depth, start=first, batch_blocks=4, seconds=120
+    )
     # Our tip was rewritten in place; each stale parent below it was found and dropped by the walk-back.
     assert report.reorgs == depth - 1
     assert report.heights.count(last) == 2  # once from the stale branch, once from the real chain

@@ -334,8 +334,7 @@ class ChainWriter:
                     shipped = len(rows)
                 await asyncio.sleep(0)
         except BaseException:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await _cancel(task)
             raise
         await task
         await self._ship_input_part(conn, inputs, shipped, len(rows))
@@ -391,10 +390,16 @@ async def _while_shipping(shipping: Awaitable[object], work: Iterable[None]) -> 
         for _ in work:
             await asyncio.sleep(0)
     except BaseException:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await _cancel(task)
         raise
     await task
+
+
+async def _cancel(task: asyncio.Future[object]) -> None:
+    """Stop a database operation in flight whose rows could not all be built, and wait until it ended (the
+    connection is then free for the rollback)."""
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 def _addresses_of(blocks: Sequence[BlockRows]) -> set[str]:
