@@ -72,9 +72,9 @@ class UtxoCache:
         for txid, outputs in self._new.items():
             replaced = txs.get(txid)  # a repeated txid (BIP30, migration 029): the new copy overwrites it,
             if replaced is not None:  # as in Bitcoin Core's UTXO set
-                self._size -= len(replaced) - replaced.count(None)
+                self._size -= _unspent(replaced)
             txs[txid] = outputs
-            self._size += len(outputs) - outputs.count(None)
+            self._size += _unspent(outputs)
         self.abort()
         if self._size > self.max_outputs:
             self._evict()
@@ -95,6 +95,11 @@ class UtxoCache:
             if self._size <= target:
                 break
             drop.append(txid)
-            self._size -= len(outputs) - outputs.count(None)
+            self._size -= _unspent(outputs)
         for txid in drop:
             del self._txs[txid]
+
+
+def _unspent(outputs: Outputs) -> int:
+    """How many of a transaction's outputs the cache still holds (a spent one is None)."""
+    return len(outputs) - outputs.count(None)
