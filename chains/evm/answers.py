@@ -153,3 +153,47 @@ LOGS: Final = batch_decoder(_LogsReply)
 RAW: Final = batch_decoder(_RawReply)
 PARITY_TRACES_RESULT: Final = result_decoder(list[ParityTrace] | None)
 LOGS_RESULT: Final = result_decoder(list[BlockLog] | None)
+
+
+# --- typed structs: the parser's fast path (chains.evm.traced) -------------------------------------------
+# ``trace_block`` and ``eth_getLogs`` answers decoded into structs instead of dicts: attribute reads instead
+# of ``dict.get``, no dict built per object. Fields the JSON lacks are None; an answer of any other shape
+# fails to decode and the dict path (``PARITY_TRACES_RESULT``, ``LOGS_RESULT``, ``tracereceipts``) reads it.
+
+
+class TraceActionStruct(msgspec.Struct):
+    from_: str | None = msgspec.field(default=None, name="from")
+    to: str | None = None
+    value: str | None = None
+    callType: str | None = None
+    address: str | None = None
+    refundAddress: str | None = None
+    balance: str | None = None
+
+
+class TraceResultStruct(msgspec.Struct):
+    address: str | None = None
+
+
+class ParityTraceStruct(msgspec.Struct):
+    action: TraceActionStruct | None = None
+    result: TraceResultStruct | None = None
+    type: str | None = None
+    transactionHash: str | None = None
+    blockHash: str | None = None
+    traceAddress: list[int] | None = None
+    error: str | None = None
+
+
+class BlockLogStruct(msgspec.Struct):
+    address: str  # required: a log without one is left to the dict path, which refuses it
+    topics: list[str] | None = None
+    data: str | None = None
+    logIndex: str | msgspec.UnsetType = msgspec.UNSET  # missing: 0; null: the dict path (it skips the log)
+    removed: bool | None = None
+    transactionHash: str | None = None
+    blockHash: str | None = None
+
+
+TRACE_STRUCTS: Final = msgspec.json.Decoder(list[ParityTraceStruct] | None)
+LOG_STRUCTS: Final = msgspec.json.Decoder(list[BlockLogStruct] | None)
