@@ -19,6 +19,7 @@ So no address is ever stored twice, key or no key.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Collection, Mapping
 from itertools import repeat
 from typing import cast
@@ -26,7 +27,6 @@ from typing import cast
 import asyncpg
 
 from tracer.store import bulkload
-from tracer.store.bincopy import copy_bytes_in
 from tracer.store.chaincopy import address_payload
 from tracer.store.sequences import draw_range
 
@@ -85,7 +85,7 @@ async def insert_new_addresses(conn: asyncpg.Connection, chain: str, addresses: 
     addresses = sorted(addresses, key=len)  # runs of one length: fixed-width rows (address_payload)
     payload = address_payload(chain, ids, addresses)
     if payload is not None:
-        await copy_bytes_in(conn, "addresses", _COLUMNS, payload, "binary")
+        await conn.copy_to_table("addresses", source=io.BytesIO(payload), columns=_COLUMNS, format="binary")
     else:
         records = zip(ids, repeat(chain), addresses)
         await conn.copy_records_to_table("addresses", records=records, columns=_COLUMNS)

@@ -4,7 +4,7 @@ object per row (the format: https://www.postgresql.org/docs/current/sql-copy.htm
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -30,26 +30,7 @@ async def copy_pairs_in(
     rows["n"], rows["la"], rows["lb"] = 2, 8, 8
     rows["a"], rows["b"] = a, b
     payload = HEADER + rows.tobytes() + TRAILER
-    await copy_bytes_in(conn, table, list(columns), payload, "binary")
-
-
-# asyncpg reads a file-like source in 512 KiB chunks, each through the thread pool (~0.3 s of the main
-# process at 1M transactions); an async iterable of views is sent as it comes. Chunks, not the whole payload
-# as one message: asyncpg waits for the socket to drain between them, so its send buffer stays small.
-_CHUNK = 1 << 20
-
-
-async def copy_bytes_in(
-    conn: asyncpg.Connection, table: str, columns: list[str], payload: bytes, fmt: str
-) -> None:
-    """COPY a whole ``fmt`` ("binary" or "text") stream, already encoded, into ``table``."""
-    await conn.copy_to_table(table, source=_chunks(payload), columns=columns, format=fmt)
-
-
-async def _chunks(payload: bytes) -> AsyncIterator[memoryview]:
-    view = memoryview(payload)
-    for start in range(0, len(view), _CHUNK):
-        yield view[start : start + _CHUNK]
+    await conn.copy_to_table(table, source=io.BytesIO(payload), columns=list(columns), format="binary")
 
 
 async def copy_pairs_out(
@@ -172,4 +153,5 @@ async def copy_columns_in(
     conn: asyncpg.Connection, table: str, names: Sequence[str], columns: Sequence[Column]
 ) -> None:
     """COPY ``columns`` (named ``names``) into ``table`` in PostgreSQL's binary format."""
-    await copy_bytes_in(conn, table, list(names), copy_payload(columns), "binary")
+    payload = copy_payload(columns)
+    await conn.copy_to_table(table, source=io.BytesIO(payload), columns=list(names), format="binary")
