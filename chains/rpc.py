@@ -66,6 +66,52 @@ def encode(payload: object) -> bytes:
         return json.dumps(payload, separators=(",", ":")).encode()
 
 
+def decode_string_results(body: bytes) -> Any:
+    """``decode`` for a batch whose results are long plain strings (``getblock <hash> 0``: a block's hex):
+    when every response is exactly ``{"result":"...","error":null,"id":N}`` (Bitcoin Core's and the replay
+    node's layout) with nothing to unescape, the strings are cut out of the body (a memory copy each),
+    not scanned by the JSON decoder (~1.2 s of the indexer's main process per 1M transactions). Anything
+    else (an error object, other spacing, a cut-short body) goes through ``decode``: the same answer, or
+    the same error."""
+    fast = _string_results(body)
+    return fast if fast is not None else decode(body)
+
+
+_RESULT_OPEN = b'{"result":"'
+_RESULT_CLOSE = b'","error":null,"id":'
+_NOT_PLAIN = bytes(range(32)) + b"\\"  # control characters (invalid in a JSON string) and escapes
+
+
+def _unescaped(text: bytes) -> int:
+    return len(text.translate(None, _NOT_PLAIN))
+
+
+def _string_results(body: bytes) -> list[dict[str, Any]] | None:
+    end = len(body.rstrip())
+    if not body.startswith(b"[") or end < 2 or body[end - 1 : end] != b"]":
+        return None
+    replies, at = [], 1
+    while at < end - 1:
+        if not body.startswith(_RESULT_OPEN, at):
+            return None
+        start = at + len(_RESULT_OPEN)
+        close = body.find(b'"', start)
+        if close < 0 or not body.startswith(_RESULT_CLOSE, close):
+            return None
+        id_start = close + len(_RESULT_CLOSE)
+        id_end = body.find(b"}", id_start)
+        text, digits = body[start:close], body[id_start:id_end]
+        if id_end < 0 or not digits.isdigit() or not text.isascii() or _unescaped(text) != len(text):
+            return None
+        replies.append({"result": text.decode("ascii"), "error": None, "id": int(digits)})
+        at = id_end + 1
+        if body[at : at + 1] == b"," and at + 1 < end - 1:
+            at += 1
+        elif at != end - 1:
+            return None
+    return replies if replies else None
+
+
 def decode(body: bytes) -> Any:
     """JSON with floats as ``Decimal`` (BTC amounts like 50.00000000 must not pass through binary floats)."""
     try:

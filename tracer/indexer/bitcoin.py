@@ -24,7 +24,7 @@ from chains.bitcoin.node import BLOCK_BATCH, BitcoinRpcNode
 from chains.bitcoin.parse import parse_block_rows
 from chains.errors import NodeNotSynced, NodeProtocolError, ParseError
 from chains.model import Chain
-from chains.rpc import JsonRpcClient
+from chains.rpc import JsonRpcClient, decode_string_results
 from chains.transport import DEFAULT_TIMEOUT_S, HttpTransport
 from tracer.errors import InputError, MalformedInput
 from tracer.indexer.adapter import BatchStats, Header
@@ -80,7 +80,11 @@ class RpcRawSource:
         step = self.block_batch
         parts = await asyncio.gather(
             *(
-                self.client.batch([rq.getblock(str(h), rq.RAW) for h in hashes[i : i + step]], max_batch=step)
+                self.client.batch(
+                    [rq.getblock(str(h), rq.RAW) for h in hashes[i : i + step]],
+                    max_batch=step,
+                    decoder=decode_string_results,
+                )
                 for i in range(0, len(hashes), step)
             )
         )
