@@ -69,21 +69,16 @@ def encode(payload: object) -> bytes:
 def decode_string_results(body: bytes) -> Any:
     """``decode`` for a batch whose results are long plain strings (``getblock <hash> 0``: a block's hex):
     when every response is exactly ``{"result":"...","error":null,"id":N}`` (Bitcoin Core's and the replay
-    node's layout) with nothing to unescape, the strings are cut out of the body (a memory copy each),
-    not scanned by the JSON decoder (~1.2 s of the indexer's main process per 1M transactions). Anything
-    else (an error object, other spacing, a cut-short body) goes through ``decode``: the same answer, or
-    the same error."""
+    node's layout) and each string is ASCII letters and digits (nothing to unescape), the strings are cut
+    out of the body, not scanned by the JSON decoder (~1.2 s of the indexer's main process per 1M
+    transactions). Anything else (an error object, other spacing, a cut-short body) goes through
+    ``decode``: the same answer, or the same error."""
     fast = _string_results(body)
     return fast if fast is not None else decode(body)
 
 
 _RESULT_OPEN = b'{"result":"'
 _RESULT_CLOSE = b'","error":null,"id":'
-_NOT_PLAIN = bytes(range(32)) + b"\\"  # control characters (invalid in a JSON string) and escapes
-
-
-def _unescaped(text: bytes) -> int:
-    return len(text.translate(None, _NOT_PLAIN))
 
 
 def _string_results(body: bytes) -> list[dict[str, Any]] | None:
@@ -101,7 +96,7 @@ def _string_results(body: bytes) -> list[dict[str, Any]] | None:
         id_start = close + len(_RESULT_CLOSE)
         id_end = body.find(b"}", id_start)
         text, digits = body[start:close], body[id_start:id_end]
-        if id_end < 0 or not digits.isdigit() or not text.isascii() or _unescaped(text) != len(text):
+        if id_end < 0 or not digits.isdigit() or not text.isalnum():
             return None
         replies.append({"result": text.decode("ascii"), "error": None, "id": int(digits)})
         at = id_end + 1
