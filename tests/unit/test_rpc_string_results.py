@@ -9,11 +9,11 @@ from chains.rpc import _string_results, decode, decode_string_results
 
 FAST = [
     b'[{"result":"00ff","error":null,"id":1},{"result":"ab","error":null,"id":22}]',
-    b'[{"result":"00ff","error":null,"id":7}]\n',
+    b'[{"result":"","error":null,"id":7}]\n',
+    b'[{"result":"not hex: the caller checks","error":null,"id":7}]',
 ]
 SLOW = [
     b"[]",
-    b'[{"result":"","error":null,"id":7}]',
     b'[{"result":"00ff","error":null,"id":1},{"result":null,"error":{"code":-5,"message":"x"},"id":2}]',
     b'[{"result": "00ff", "error": null, "id": 1}]',  # other spacing
     b'[{"result":"a\\u0062","error":null,"id":1}]',  # an escape
