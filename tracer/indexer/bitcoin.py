@@ -8,6 +8,7 @@ and the header is its first 80 bytes, so a block already stored is recognised wi
 from __future__ import annotations
 
 import asyncio
+import binascii
 import contextlib
 import hashlib
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -155,11 +156,12 @@ class BlkDirSource:
 
 
 def _unhex(reply: object) -> bytes:
-    if not isinstance(reply, str):
+    """A block from its hex: ``str`` (JSON-decoded) or the hex's bytes (``decode_string_results``)."""
+    if not isinstance(reply, str | memoryview):
         raise NodeProtocolError(f"getblock <hash> 0 answered with {type(reply).__name__}, expected hex")
     try:
-        return bytes.fromhex(reply)
-    except ValueError as exc:
+        return bytes.fromhex(reply) if isinstance(reply, str) else binascii.unhexlify(reply)
+    except ValueError as exc:  # binascii.Error is one
         raise NodeProtocolError(f"getblock <hash> 0 answered with text that is not hex: {exc}") from exc
 
 
