@@ -11,6 +11,7 @@ FAST = [
     b'[{"result":"00ff","error":null,"id":1},{"result":"ab","error":null,"id":22}]',
     b'[{"result":"","error":null,"id":7}]\n',
     b'[{"result":"not hex: the caller checks","error":null,"id":7}]',
+    '[{"result":"\u00e9","error":null,"id":1}]'.encode(),
 ]
 SLOW = [
     b"[]",
@@ -24,7 +25,6 @@ SLOW = [
     b'[{"result":"00\tff","error":null,"id":1}]',  # a raw control character (invalid JSON)
     b'[{"result":"00ff","error":null,"id":-1}]',
     b'{"result":null,"error":{"code":-32700,"message":"Parse error"},"id":null}',
-    '[{"result":"\u00e9","error":null,"id":1}]'.encode(),
 ]
 
 
