@@ -1,5 +1,5 @@
-"""Build step: compile the Bitcoin parser's hot modules with mypyc (the pure-Python sources stay the
-reference and are used wherever the compiled ones are missing or older: see chains/bitcoin/compiled.py).
+"""Build step: compile the Bitcoin and EVM parsers' hot modules with mypyc (the pure-Python sources stay the
+reference and are used wherever the compiled ones are missing or older: see chains/compiled.py).
 
 ``TRACER_PURE_PYTHON=1 pip install -e .`` skips compiling (no C compiler needed).
 """
@@ -10,8 +10,11 @@ import os
 
 from setuptools import setup
 
-# Dependency order; chains/bitcoin/compiled.py lists the same modules.
-COMPILED = ["serial", "address", "script", "raito", "parse"]
+# Dependency order; chains/bitcoin/compiled.py and chains/evm/compiled.py list the same modules.
+COMPILED = {
+    "bitcoin": ["serial", "address", "script", "raito", "parse"],
+    "evm": ["address", "tracereceipts", "parse", "traced"],
+}
 
 
 def ext_modules() -> list[object]:
@@ -19,7 +22,7 @@ def ext_modules() -> list[object]:
         return []
     from mypyc.build import mypycify
 
-    sources = [f"chains/bitcoin/{name}.py" for name in COMPILED]
+    sources = [f"chains/{package}/{name}.py" for package, names in COMPILED.items() for name in names]
     # Our own mypy settings for the compile: pyproject's name a plugin the build environment lacks.
     return list(mypycify(["--config-file", "scripts/mypyc.ini", *sources], opt_level="3"))
 

@@ -36,6 +36,7 @@ from chains.evm.parse import (
     parse_parity_traces,
     strip0x,
 )
+from chains.evm.traced import parse_traced
 from chains.model import AccountBlock, Chain, Transfer
 from chains.rpc import JsonRpcClient
 
@@ -283,6 +284,9 @@ class RawBlock(NamedTuple):
 
 def parse_raw(chain: Chain, raw: RawBlock, codec: Codec) -> AccountBlock:
     if raw.logs is not None:
+        fast = parse_traced(chain, raw.block, raw.traces, raw.logs, codec)
+        if fast is not None:
+            return fast
         raw = _rebuild(raw)
     internal: list[Transfer] = []
     values = None

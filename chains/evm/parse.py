@@ -188,14 +188,23 @@ def decode_log(ref: BlockRef, tx_hash: str, log: Json) -> Transfer | TokenEvent 
     topics = [str(t) for t in log.get("topics") or ()]
     if not topics:
         return None
+    data = str(log.get("data") or "")
+    address = str(log["address"])
+    return decode_topics(ref, tx_hash, topics, data, address=address, log_index=log.get("logIndex", 0))
+
+
+def decode_topics(
+    ref: BlockRef, tx_hash: str, topics: list[str], data: str, *, address: str, log_index: object
+) -> Transfer | TokenEvent | None:
+    """``decode_log`` of a log not removed, with at least one topic, read into its parts."""
     topic0 = topics[0].lower()  # the codec takes the other topics as the node spells them
     if not topic0.startswith("0x"):
         topic0 = "0x" + topic0
-    data = strip0x(str(log.get("data") or ""))
+    data = strip0x(data)
     codec = ref.codec
     try:
-        token = codec(str(log["address"]))
-        index = hex_int(log.get("logIndex", 0), "logIndex")
+        token = codec(address)
+        index = hex_int(log_index, "logIndex")
         if topic0 == p.TRANSFER_TOPIC and len(topics) == p.TRANSFER_TOPICS and len(data) == _WORD_HEX:
             sender, receiver, amount = codec(topics[1]), codec(topics[2]), int(data, 16)
             kind = TransferKind.TOKEN

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from chains.evm.address import from_hex
-from chains.evm.node import EvmNode, TraceApi, WrongChain
+from chains.evm.compiled import load_pure
+from chains.evm.node import EvmNode, TraceApi, WrongChain, _rebuild, parse_raw
 from chains.evm.tokens import TokenInfo, TokenReader
+from chains.evm.traced import parse_traced
 from chains.model import AccountBlock, Chain, TokenEventKind, TransferKind
 from chains.rpc import JsonRpcClient
 from chains.transport import HttpTransport
@@ -49,6 +51,33 @@ async def test_reads_every_value_move_of_the_scenario(anvil: Anvil, node: EvmNod
         (TokenEventKind.FREEZE, from_hex(s.bob), None, None),
     ]
     assert _chained(blocks)
+
+
+async def test_the_compiled_and_pure_parsers_and_both_paths_agree_on_the_scenario(
+    anvil: Anvil, node: EvmNode
+) -> None:
+    """The fast path (``chains.evm.traced``) and the reference path (receipts rebuilt, then parsed), each
+    compiled and pure (``chains.evm.compiled``), on every block of the scenario."""
+    await run_scenario(anvil)
+    raws = await node.raw_blocks(list(range(await node.tip_height() + 1)))
+    pure = load_pure()
+    fast = [parse_traced(Chain.ETHEREUM, r.block, r.traces, r.logs or b"") for r in raws]
+    assert all(b is not None for b in fast) and sum(len(b.transfers) for b in fast if b) >= 10
+    assert fast == [parse_raw(Chain.ETHEREUM, _rebuild(r), from_hex) for r in raws]
+    codec = pure["address"].from_hex
+    assert fast == [
+        pure["traced"].parse_traced(Chain.ETHEREUM, r.block, r.traces, r.logs, codec) for r in raws
+    ]
+    rebuilt = [_rebuild(r) for r in raws]
+    values = [pure["parse"].parity_tx_values(r.traces) for r in rebuilt]
+    refs = [pure["parse"].block_ref(Chain.ETHEREUM, r.block, codec) for r in rebuilt]
+    internal = [
+        pure["parse"].parse_parity_traces(ref, r.traces) for ref, r in zip(refs, rebuilt, strict=True)
+    ]
+    assert fast == [
+        pure["parse"].parse_block(Chain.ETHEREUM, r.block, r.receipts, i, codec=codec, values=v)
+        for r, i, v in zip(rebuilt, internal, values, strict=True)
+    ]
 
 
 def _chained(blocks: list[AccountBlock]) -> bool:

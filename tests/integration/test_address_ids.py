@@ -91,7 +91,7 @@ async def test_a_store_filling_half_the_cache_is_not_owned(pool: asyncpg.Pool) -
     assert not cache.owned
 
 
-ADDRESS_KEY = "addresses_chain_address_key"
+ADDRESS_KEY = "addresses_address_chain_key"
 
 
 async def key_deferred(pool: asyncpg.Pool) -> bool:

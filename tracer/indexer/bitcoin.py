@@ -234,7 +234,7 @@ class BitcoinAdapter:
     async def after_run(self, pool: asyncpg.Pool) -> None:
         if self._bulk:
             self.writer.addresses.disown()
-            await bulkload.leave_concurrently(pool, bulkload.BITCOIN)
+            await bulkload.leave_concurrently(pool, bulkload.BITCOIN, analyze=CHAIN_TABLES)
             self._bulk = False
         async with pool.acquire() as conn:
             await refresh_grown_statistics(conn, CHAIN_TABLES)

@@ -178,9 +178,8 @@ class AccountAdapter:
 
     async def after_run(self, pool: asyncpg.Pool) -> None:
         if self._bulk:
-            await bulkload.leave_and_analyze(pool, bulkload.ACCOUNT, ACCOUNT_TABLES)
+            await bulkload.leave_concurrently(pool, bulkload.ACCOUNT, analyze=ACCOUNT_TABLES)
             self._bulk = False
-            return
         async with pool.acquire() as conn:
             await refresh_grown_statistics(conn, ACCOUNT_TABLES)
 

@@ -12,7 +12,10 @@ Crash safety: ``enter`` records each definition (``pg_get_indexdef`` / ``pg_get_
 ``bulk_load_dropped`` and drops it in one transaction; ``leave`` replays each definition and deletes its
 record in one transaction (``leave_concurrently``: on several connections at once). DDL is transactional
 in PostgreSQL, so a kill -9 at any moment leaves each item either in the schema or recorded to rebuild
-from; a bulk run after a crash carries on, any other run rebuilds first (``leave``). Rows are the same
+from; a bulk run after a crash carries on, any other run rebuilds first (``leave``). ``leave_concurrently``
+first adds the recorded foreign keys back ``NOT VALID`` and validates each as a step of its own: killed in
+between, a key is in the schema unvalidated *and* recorded, which the next rebuild validates and the next
+first pass drops again (its record, kept as it was, still names the key as it was defined). Rows are the same
 either way: only checks and indexes are deferred, and the writer deletes a block's rows explicitly (no
 reliance on ``ON DELETE CASCADE`` from the dropped keys).
 The unique key of (chain, address) is deferred only when the pass's one writer owns the address ids
@@ -32,7 +35,8 @@ from typing import Final
 
 import asyncpg
 
-from tracer.store.pool import grown_tables, refresh_statistics
+from tracer.store import rebuild_schedule
+from tracer.store.rebuild_schedule import Schedule, Step
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +77,8 @@ BITCOIN: Final = Deferred(
     # pending inputs have their own partial index): a random insert per input during the pass, one sorted
     # build after it.
     ("tx_outputs_address", "tx_inputs_address", "tx_inputs_prevout"),
-    # (chain, address): the random inserts into it were the largest cost of a first pass (a third of the
-    # database time at 1M transactions); one sorted build at the end instead.
+    # (address, chain): the random inserts into it were the largest cost of a first pass (a third of the
+    # database time at 1M transactions); one sorted build at the end instead (address first: migration 030).
     ("addresses",),
 )
 # token_events_subject stays: freeze-label refreshes read it inside the write transaction.
@@ -108,18 +112,32 @@ _INDEXES = """
 SELECT indexname AS name, tablename AS table_name, indexdef AS definition
 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = ANY($1::text[])
 """
-# Memory for the rebuild, this transaction only: index builds sort in memory (maintenance_work_mem) and
-# the foreign keys' validating anti-joins hash in memory (work_mem) instead of spilling to disk; the
-# defaults (64 MB, 4 MB) are sized for many concurrent sessions, not for one set-based rebuild.
-_REBUILD_MEMORY = "SET LOCAL maintenance_work_mem = '1GB'; SET LOCAL work_mem = '512MB'"
-# The next step of a rebuild: unique keys first (the longest single builds, on the table every address
-# foreign key references), then indexes (one table's can be built side by side: a SHARE lock each), then
-# foreign keys (each locks its own table and the one it references until it commits).
-_NEXT_STEP = """
+# Settings for one step of the rebuild, its transaction only. Memory: index builds sort in memory
+# (maintenance_work_mem) and the foreign keys' validating anti-joins sort in memory (work_mem) instead of
+# spilling to disk; the defaults (64 MB, 4 MB) are sized for many concurrent sessions, not for one
+# set-based rebuild. No hash joins: PostgreSQL validates a key with one anti-join of the two tables, and
+# its planner hashes the referenced ids (a 140 MB table for 2.77M addresses) and probes it once per row in
+# random order; sorting the referencing ids and merging them with the referenced table's primary key
+# reads both in order. Measured on the 1M-tx bench chain (load ~4): outputs -> addresses 6.2 -> 2.2 s,
+# inputs -> addresses 5.7 -> 1.6 s, outputs and inputs -> transactions 1.7 -> 1.1 s and 1.6 -> 1.2 s.
+_STEP_SETTINGS = (
+    "SET LOCAL maintenance_work_mem = '1GB'; SET LOCAL work_mem = '512MB'; SET LOCAL enable_hashjoin = off"
+)
+# A rebuild's steps in the order they are taken (``rebuild_schedule``: the first whose locks are free):
+# unique keys first (their ACCESS EXCLUSIVE lock holds off every key to the table), then indexes (one
+# table's can be built side by side: a SHARE lock each), then the foreign keys' validations.
+_STEPS = """
 SELECT name, table_name, kind, definition FROM bulk_load_dropped WHERE table_name = ANY($1::text[])
 ORDER BY definition LIKE 'UNIQUE %' DESC, kind DESC, name
-LIMIT 1 FOR UPDATE SKIP LOCKED
 """
+_NEXT_STEP = _STEPS + "LIMIT 1 FOR UPDATE SKIP LOCKED"
+_LOCK_STEP = "SELECT 1 FROM bulk_load_dropped WHERE name = $1 FOR UPDATE SKIP LOCKED"
+_RECORDED_KEYS = """
+SELECT name, table_name, definition FROM bulk_load_dropped
+WHERE table_name = ANY($1::text[]) AND kind = 'constraint' AND definition LIKE 'FOREIGN KEY %'
+ORDER BY name FOR UPDATE SKIP LOCKED
+"""
+_EXISTS = """SELECT 1 FROM pg_constraint WHERE conrelid = $1::text::regclass AND conname = $2"""
 _RECORD = """INSERT INTO bulk_load_dropped (name, table_name, kind, definition) VALUES ($1, $2, $3, $4)
              ON CONFLICT (name) DO NOTHING"""
 
@@ -202,34 +220,61 @@ async def leave(conn: asyncpg.Connection, deferred: Deferred) -> list[str]:
 
 
 async def leave_concurrently(
-    pool: asyncpg.Pool, deferred: Deferred, connections: int = REBUILD_CONNECTIONS
+    pool: asyncpg.Pool,
+    deferred: Deferred,
+    connections: int = REBUILD_CONNECTIONS,
+    *,
+    analyze: Sequence[str] = (),
 ) -> list[str]:
-    """``leave`` on ``connections`` of the pool's connections at once, each taking the next recorded step
-    nobody else is on (a pool with fewer connections runs the steps on fewer)."""
+    """``leave`` on ``connections`` of the pool's connections at once (a pool with fewer runs the steps on
+    fewer). The foreign keys first come back unvalidated, all in one short transaction (``NOT VALID``: a
+    catalog change); then each free connection takes the next step whose table locks conflict with no
+    running step's (``rebuild_schedule``), a key's step being its validation. ``analyze``: tables whose
+    statistics to refresh as the last steps of the same schedule (a first pass's tables all need it), on
+    whichever connection the locks leave free."""
     started = time.perf_counter()
+    async with pool.acquire() as conn:
+        await _add_unvalidated(conn, deferred)
+        rows = await conn.fetch(_STEPS, deferred.tables)
+    steps = [Step(r["name"], r["table_name"], r["kind"], r["definition"]) for r in rows]
+    schedule = Schedule([*steps, *(rebuild_schedule.analyze(table) for table in analyze)])
 
     async def one() -> list[str]:
+        names: list[str] = []
         async with pool.acquire() as conn:
-            return await _rebuild_steps(conn, deferred)
+            while (step := await schedule.next()) is not None:
+                try:
+                    if step.kind == rebuild_schedule.ANALYZE:
+                        await conn.execute(step.definition)
+                    elif await _rebuild_recorded(conn, step):
+                        names.append(step.name)
+                finally:
+                    await schedule.done(step)
+        return names
 
-    parts = await asyncio.gather(*(one() for _ in range(connections)))
+    tasks = [asyncio.ensure_future(one()) for _ in range(connections)]
+    try:
+        parts = await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:  # one step failed: the others' connections stop too (their steps roll back)
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     names = [name for part in parts for name in part]
     _log_rebuilt(names, started)
     return names
 
 
-async def leave_and_analyze(pool: asyncpg.Pool, deferred: Deferred, tables: Sequence[str]) -> list[str]:
-    """The end of a first pass: ``leave_concurrently``, and ANALYZE of those of ``tables`` that grew
-    (``grown_tables``), each on a connection of its own. The tables the rebuild does not build on are
-    analysed beside it, the rebuilt ones after it (ANALYZE and an index build on one table exclude each
-    other). Measured on bench.evm_ingest (20,003 blocks): rebuild then ANALYZE of all, one after the other,
-    took 0.27 s of the run's end; see ``tracer.indexer.evm``. Returns the analysed tables."""
-    async with pool.acquire() as conn:
-        grown = await grown_tables(conn, tables)
-    beside = [t for t in grown if t not in deferred.tables]
-    await asyncio.gather(leave_concurrently(pool, deferred), refresh_statistics(pool, beside, at_once=True))
-    await refresh_statistics(pool, [t for t in grown if t in deferred.tables], at_once=True)
-    return grown
+async def _add_unvalidated(conn: asyncpg.Connection, deferred: Deferred) -> None:
+    """Add every recorded foreign key nobody else is rebuilding as ``NOT VALID`` (new rows are checked,
+    the stored ones not yet), keeping its record: a kill from here on leaves the key in the schema
+    unvalidated and its record, and whichever run comes next validates it (``_rebuild_one``) or, a first
+    pass, drops it again (``enter``)."""
+    async with conn.transaction():
+        for row in await conn.fetch(_RECORDED_KEYS, deferred.tables):
+            await _add_key_unvalidated(
+                conn, Step(row["name"], row["table_name"], "constraint", row["definition"])
+            )
 
 
 async def _rebuild_steps(conn: asyncpg.Connection, deferred: Deferred) -> list[str]:
@@ -240,18 +285,49 @@ async def _rebuild_steps(conn: asyncpg.Connection, deferred: Deferred) -> list[s
     names: list[str] = []
     while True:
         async with conn.transaction():
-            await conn.execute(_REBUILD_MEMORY)
+            await conn.execute(_STEP_SETTINGS)
             row = await conn.fetchrow(_NEXT_STEP, deferred.tables)
             if row is None:
                 return names
-            if row["kind"] == "index":
-                await conn.execute(row["definition"])
-            else:
-                await conn.execute(
-                    f'ALTER TABLE {row["table_name"]} ADD CONSTRAINT "{row["name"]}" {row["definition"]}'
-                )
-            await conn.execute("DELETE FROM bulk_load_dropped WHERE name = $1", row["name"])
+            await _rebuild_one(conn, Step(row["name"], row["table_name"], row["kind"], row["definition"]))
         names.append(row["name"])
+
+
+async def _rebuild_recorded(conn: asyncpg.Connection, step: Step) -> bool:
+    """``step`` in one transaction, if it is still recorded and nobody else is on it (another process's
+    rebuild, a writer's ``need_unique``); returns whether it was rebuilt here."""
+    async with conn.transaction():
+        await conn.execute(_STEP_SETTINGS)
+        if await conn.fetchval(_LOCK_STEP, step.name) is None:
+            return False
+        await _rebuild_one(conn, step)
+    return True
+
+
+async def _rebuild_one(conn: asyncpg.Connection, step: Step) -> None:
+    """Build ``step`` again and delete its record (inside the caller's transaction). A foreign key is
+    validated where ``_add_unvalidated`` (or a killed rebuild) added it already."""
+    started = time.perf_counter()
+    if step.kind == "index":
+        await conn.execute(step.definition)
+    elif step.foreign_key:
+        await _add_key_unvalidated(conn, step)
+        await conn.execute(f'ALTER TABLE {step.table} VALIDATE CONSTRAINT "{step.name}"')
+    else:
+        await conn.execute(f'ALTER TABLE {step.table} ADD CONSTRAINT "{step.name}" {step.definition}')
+    await conn.execute("DELETE FROM bulk_load_dropped WHERE name = $1", step.name)
+    log.debug(
+        "bulk load: rebuilt one step",
+        extra={"step": step.name, "seconds": round(time.perf_counter() - started, 3)},
+    )
+
+
+async def _add_key_unvalidated(conn: asyncpg.Connection, step: Step) -> None:
+    """The foreign key of ``step`` as ``NOT VALID``, unless the schema has it already."""
+    if not await conn.fetchval(_EXISTS, step.table, step.name):
+        await conn.execute(
+            f'ALTER TABLE {step.table} ADD CONSTRAINT "{step.name}" {step.definition} NOT VALID'
+        )
 
 
 def _log_rebuilt(names: list[str], started: float) -> None:

@@ -37,6 +37,8 @@ from chains.bitcoin.parse import InRow, OutRow, TxRow
 from chains.model import Block
 from tracer.indexer.adapter import BatchStats
 from tracer.store.addresses import AddressIds
+from tracer.store.bincopy import copy_columns_in
+from tracer.store.chaincopy import input_columns, output_columns, tx_columns
 from tracer.store.sequences import draw_range
 from tracer.store.utxo import Outputs, SpentRef, UtxoCache
 
@@ -189,13 +191,13 @@ class ChainWriter:
         await conn.execute(_WRITE_LOCK, chain)  # before drawing ids: ids follow commit order (module doc)
         tx_count = sum(len(b.txs) for b in blocks)
         tx_ids = await draw_range(conn, "transactions", tx_count)  # every drawer holds the write lock
-        tx_rows, new_outputs, slots = self._tx_rows(blocks, tx_ids)
+        new_outputs, slots = _output_slots(blocks)
         # Each COPY is in flight while the next table's rows are built: PostgreSQL inserts while we build.
-        out_rows: list[tuple[object, ...]] = []
-        shipping = self._copy_blocks_and_txs(conn, blocks, tx_rows)
-        await _while_shipping(shipping, self._output_rows(blocks, tx_ids, ids, slots, out_rows))
+        address_ids: list[int | None] = []  # of the batch's outputs, in order
+        shipping = self._copy_blocks_and_txs(conn, blocks, tx_ids)
+        await _while_shipping(shipping, self._output_rows(blocks, ids, slots, address_ids))
         inputs = _InputRows()
-        shipping = conn.copy_records_to_table("tx_outputs", records=out_rows, columns=_OUTPUT_COLUMNS)
+        shipping = _copy_outputs(conn, blocks, tx_ids, address_ids)
         work = self._input_rows(blocks, tx_ids, ids, new_outputs, inputs)
         await self._ship_inputs(conn, shipping, work, inputs)
         in_rows = inputs.rows
@@ -206,7 +208,7 @@ class ChainWriter:
         return BatchStats(
             len(blocks),
             tx_count,
-            {"outputs": len(out_rows), "inputs": len(in_rows), "inputs_resolved": resolved},
+            {"outputs": len(address_ids), "inputs": len(in_rows), "inputs_resolved": resolved},
         )
 
     def commit(self) -> None:
@@ -232,51 +234,34 @@ class ChainWriter:
         ]
 
     async def _copy_blocks_and_txs(
-        self, conn: asyncpg.Connection, blocks: Sequence[BlockRows], tx_rows: list[tuple[object, ...]]
+        self, conn: asyncpg.Connection, blocks: Sequence[BlockRows], tx_ids: Sequence[int]
     ) -> None:
         await conn.copy_records_to_table("blocks", records=self._block_rows(blocks), columns=_BLOCK_COLUMNS)
-        await conn.copy_records_to_table("transactions", records=tx_rows, columns=_TX_COLUMNS)
-
-    def _tx_rows(
-        self, blocks: Sequence[BlockRows], tx_ids: Sequence[int]
-    ) -> tuple[list[tuple[object, ...]], dict[bytes, Outputs], list[list[Outputs]]]:
-        """Transaction rows; each transaction's (empty) outputs list by txid, and by block and position."""
-        chain = self.chain
-        tx_rows: list[tuple[object, ...]] = []
-        new_outputs: dict[bytes, Outputs] = {}
-        slots: list[list[Outputs]] = []
-        base = 0
-        for b in blocks:
-            height = b.height
-            block_slots: list[Outputs] = []
-            for pos, tx in enumerate(b.txs):
-                tx_rows.append((tx_ids[base + pos], chain, height, *tx))
-                slot: Outputs = [None] * tx[8]
-                new_outputs[tx[0]] = slot
-                block_slots.append(slot)
-            slots.append(block_slots)
-            base += len(b.txs)
-        return tx_rows, new_outputs, slots
+        columns = tx_columns(self.chain, blocks, tx_ids)
+        if columns is not None:
+            await copy_columns_in(conn, "transactions", _TX_COLUMNS, columns)
+        else:
+            await conn.copy_records_to_table(
+                "transactions", records=tx_records(self.chain, blocks, tx_ids), columns=_TX_COLUMNS
+            )
 
     def _output_rows(
         self,
         blocks: Sequence[BlockRows],
-        tx_ids: Sequence[int],
         ids: Mapping[str, int],
         slots: list[list[Outputs]],
-        out_rows: list[tuple[object, ...]],
+        address_ids: list[int | None],
     ) -> Iterator[None]:
-        """Output rows into ``out_rows``, and each output into its transaction's list; yields every so often
+        """Each output's address id into ``address_ids`` and the output into its transaction's list (the
+        rest of its row the COPY takes from the block, column-wise); yields every so often
         (``_while_shipping``)."""
-        base = 0
         for b, block_slots in zip(blocks, slots, strict=True):
             for n, (pos, vout, address, value, script) in enumerate(b.outputs):
                 address_id = ids[address] if address is not None else None
-                out_rows.append((tx_ids[base + pos], vout, address_id, value, script))
+                address_ids.append(address_id)
                 block_slots[pos][vout] = (address_id, value, script)
                 if not n % _STEP_ROWS:
                     yield
-            base += len(b.txs)
 
     def _input_rows(
         self,
@@ -348,7 +333,12 @@ class ChainWriter:
         misses = inputs.misses  # row numbers, ascending
         part = misses[bisect_left(misses, start) : bisect_left(misses, end)]
         await self._lookup_misses(conn, inputs.rows, part)
-        await conn.copy_records_to_table("tx_inputs", records=inputs.rows[start:end], columns=_INPUT_COLUMNS)
+        rows = inputs.rows[start:end]
+        columns = input_columns(rows)
+        if columns is not None:
+            await copy_columns_in(conn, "tx_inputs", _INPUT_COLUMNS, columns)
+        else:
+            await conn.copy_records_to_table("tx_inputs", records=rows, columns=_INPUT_COLUMNS)
 
     async def _lookup_misses(
         self, conn: asyncpg.Connection, rows: list[list[object]], misses: list[int]
@@ -400,6 +390,53 @@ async def _cancel(task: asyncio.Future[object]) -> None:
     connection is then free for the rollback)."""
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
+
+def _output_slots(blocks: Sequence[BlockRows]) -> tuple[dict[bytes, Outputs], list[list[Outputs]]]:
+    """Each transaction's (empty) outputs list by txid, and by block and position."""
+    new_outputs: dict[bytes, Outputs] = {}
+    slots: list[list[Outputs]] = []
+    for b in blocks:
+        block_slots: list[Outputs] = []
+        for tx in b.txs:
+            slot: Outputs = [None] * tx[8]
+            new_outputs[tx[0]] = slot
+            block_slots.append(slot)
+        slots.append(block_slots)
+    return new_outputs, slots
+
+
+async def _copy_outputs(
+    conn: asyncpg.Connection,
+    blocks: Sequence[BlockRows],
+    tx_ids: Sequence[int],
+    address_ids: list[int | None],
+) -> None:
+    columns = output_columns(blocks, tx_ids, address_ids)
+    if columns is not None:
+        await copy_columns_in(conn, "tx_outputs", _OUTPUT_COLUMNS, columns)
+    else:
+        records = output_records(blocks, tx_ids, address_ids)
+        await conn.copy_records_to_table("tx_outputs", records=records, columns=_OUTPUT_COLUMNS)
+
+
+def tx_records(chain: str, blocks: Sequence[BlockRows], tx_ids: Sequence[int]) -> list[tuple[object, ...]]:
+    """The ``transactions`` rows as records (asyncpg's COPY): the reference of ``tx_columns``."""
+    heights = [b.height for b in blocks for _ in b.txs]
+    txs = [tx for b in blocks for tx in b.txs]
+    return [(i, chain, h, *tx) for i, h, tx in zip(tx_ids, heights, txs, strict=True)]
+
+
+def output_records(
+    blocks: Sequence[BlockRows], tx_ids: Sequence[int], address_ids: Sequence[int | None]
+) -> list[tuple[object, ...]]:
+    """The ``tx_outputs`` rows as records: the reference of ``output_columns``."""
+    records: list[tuple[object, ...]] = []
+    ids, base = iter(address_ids), 0
+    for b in blocks:
+        records.extend((tx_ids[base + p], vout, next(ids), value, st) for p, vout, _, value, st in b.outputs)
+        base += len(b.txs)
+    return records
 
 
 def _addresses_of(blocks: Sequence[BlockRows]) -> set[str]:
