@@ -5,6 +5,7 @@ of a plain ``struct`` encoder."""
 
 from __future__ import annotations
 
+import io
 import struct
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +19,7 @@ from chains.bitcoin.files import read_raw_blocks
 from chains.bitcoin.parse import parse_block_rows
 from tracer.devnode.chaingen import generate_blocks
 from tracer.store.bincopy import Column, Fixed, Text, copy_columns_in, encode_rows
-from tracer.store.chaincopy import input_columns, output_columns, tx_columns
+from tracer.store.chaincopy import address_payload, input_columns, output_columns, tx_columns
 from tracer.store.chaindata import (
     _INPUT_COLUMNS,
     _OUTPUT_COLUMNS,
@@ -150,3 +151,24 @@ def test_encoded_rows_are_the_struct_encoders_rows() -> None:
         for i in range(n)
     ]
     assert sorted(split_rows(encode_rows(columns), 5)) == sorted(expected)
+
+
+async def test_address_rows_are_the_records_rows(pool: asyncpg.Pool) -> None:
+    blocks = real_blocks()
+    addresses = sorted({o[2] for b in blocks for o in b.outputs if o[2] is not None}, key=len)
+    assert len({len(a) for a in addresses}) > 2  # several runs of one length
+    ids = range(5, 5 + len(addresses))
+    payload = address_payload("bitcoin", ids, addresses)
+    assert payload is not None
+    names = ["id", "chain", "address"]
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "CREATE TEMP TABLE ours (LIKE addresses); CREATE TEMP TABLE theirs (LIKE addresses)"
+        )
+        await conn.copy_to_table("ours", source=io.BytesIO(payload), columns=names, format="binary")
+        records = list(zip(ids, ["bitcoin"] * len(ids), addresses, strict=True))
+        await conn.copy_records_to_table("theirs", records=records, columns=names)
+        ours = await conn.fetch("SELECT id, chain, address FROM ours ORDER BY id")
+        assert [tuple(r) for r in ours] == records
+        assert ours == await conn.fetch("SELECT id, chain, address FROM theirs ORDER BY id")
+    assert address_payload("bitcoin", range(2), ["ab", "bé"]) is None  # not ASCII: the record path

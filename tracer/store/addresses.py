@@ -19,6 +19,7 @@ So no address is ever stored twice, key or no key.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Collection, Mapping
 from itertools import repeat
 from typing import cast
@@ -26,6 +27,7 @@ from typing import cast
 import asyncpg
 
 from tracer.store import bulkload
+from tracer.store.chaincopy import address_payload
 from tracer.store.sequences import draw_range
 
 # Addresses; ~170 bytes each in CPython, so ~700 MB at most. A first pass owns the ids only while every
@@ -80,10 +82,17 @@ async def insert_new_addresses(conn: asyncpg.Connection, chain: str, addresses: 
     {address: id}. Inside a transaction, whose end releases the lock it takes."""
     await conn.execute(_LOCK_WRITERS)
     ids = await draw_range(conn, "addresses", len(addresses))
-    await conn.copy_records_to_table(
-        "addresses", records=zip(ids, repeat(chain), addresses), columns=("id", "chain", "address")
-    )
+    addresses = sorted(addresses, key=len)  # runs of one length: fixed-width rows (address_payload)
+    payload = address_payload(chain, ids, addresses)
+    if payload is not None:
+        await conn.copy_to_table("addresses", source=io.BytesIO(payload), columns=_COLUMNS, format="binary")
+    else:
+        records = zip(ids, repeat(chain), addresses)
+        await conn.copy_records_to_table("addresses", records=records, columns=_COLUMNS)
     return dict(zip(addresses, ids, strict=True))
+
+
+_COLUMNS = ["id", "chain", "address"]
 
 
 async def stored_address_ids(conn: asyncpg.Connection, chain: str) -> dict[str, int]:

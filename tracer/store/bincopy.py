@@ -13,8 +13,8 @@ import numpy as np
 import numpy.typing as npt
 
 _SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
-_HEADER = _SIGNATURE + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
-_TRAILER = b"\xff\xff"
+HEADER = _SIGNATURE + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")  # a binary COPY stream's start
+TRAILER = b"\xff\xff"  # and end
 _PAIR = np.dtype([("n", ">i2"), ("la", ">i4"), ("a", ">i8"), ("lb", ">i4"), ("b", ">i8")])
 
 
@@ -29,7 +29,7 @@ async def copy_pairs_in(
     rows = np.empty(a.shape[0], dtype=_PAIR)
     rows["n"], rows["la"], rows["lb"] = 2, 8, 8
     rows["a"], rows["b"] = a, b
-    payload = _HEADER + rows.tobytes() + _TRAILER
+    payload = HEADER + rows.tobytes() + TRAILER
     await conn.copy_to_table(table, source=io.BytesIO(payload), columns=list(columns), format="binary")
 
 
@@ -43,7 +43,7 @@ async def copy_pairs_out(
     if not data.startswith(_SIGNATURE):
         raise ValueError("not a PostgreSQL binary COPY stream")
     extension = int.from_bytes(data[15:19], "big")
-    body = data[19 + extension : len(data) - len(_TRAILER)]
+    body = data[19 + extension : len(data) - len(TRAILER)]
     rows = np.frombuffer(body, dtype=_PAIR)
     return rows["a"].astype(np.int64), rows["b"].astype(np.int64)
 
@@ -78,7 +78,7 @@ Column: TypeAlias = Fixed | Text
 
 def copy_payload(columns: Sequence[Column]) -> bytes:
     """A whole binary COPY stream (header, rows, trailer) for ``columns`` (equal lengths)."""
-    return _HEADER + encode_rows(columns) + _TRAILER
+    return HEADER + encode_rows(columns) + TRAILER
 
 
 def encode_rows(columns: Sequence[Column]) -> bytes:

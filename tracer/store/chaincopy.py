@@ -9,6 +9,7 @@ The record path is also the reference the tests compare these columns with, row 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import chain as concat
 from operator import itemgetter
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tracer.store.bincopy import Column, Fixed, Text
+from tracer.store.bincopy import HEADER, TRAILER, Column, Fixed, Text, encode_rows
 
 HASH_BYTES = 32
 _NO_HASH = bytes(HASH_BYTES)  # the stand-in for a NULL hash (its row's length says NULL)
@@ -85,6 +86,24 @@ def input_columns(rows: Sequence[Sequence[Any]]) -> list[Column] | None:
         _text_column(_column(rows, 7)),  # script_type
         _text_column(_column(rows, 8)),  # source
     ]
+
+
+def address_payload(chain: str, ids: Sequence[int], addresses: Sequence[str]) -> bytes | None:
+    """The ``addresses`` rows (id, chain, address) as one binary COPY stream, or None when an address is
+    not ASCII. ``addresses`` sorted by length (``sorted(..., key=len)``): each run of one length is one
+    fixed-width group, its text joined and encoded in one call, not one per address."""
+    id_column, parts, start = _ids(ids), [], 0
+    while start < len(addresses):
+        length = len(addresses[start])
+        end = bisect_right(addresses, length, lo=start, key=len)
+        text = "".join(addresses[start:end]).encode()
+        if len(text) != length * (end - start) or not length:  # a multi-byte character, or ""
+            return None
+        chain_column = Text([chain.encode()], np.zeros(end - start, np.int8))
+        address_column = Fixed(f"S{length}", np.frombuffer(text, f"S{length}"))
+        parts.append(encode_rows([Fixed(">i8", id_column[start:end]), chain_column, address_column]))
+        start = end
+    return HEADER + b"".join(parts) + TRAILER
 
 
 def _column(rows: Sequence[Sequence[Any]], k: int) -> list[Any]:

@@ -29,7 +29,8 @@ from bisect import bisect_left
 from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import NamedTuple
+from operator import itemgetter
+from typing import NamedTuple, TypeVar, cast
 
 import asyncpg
 
@@ -256,13 +257,14 @@ class ChainWriter:
         """Each output's address id into ``address_ids`` and the output into its transaction's list (the
         rest of its row the COPY takes from the block, column-wise); yields every so often
         (``_while_shipping``)."""
+        append = address_ids.append
         for b, block_slots in zip(blocks, slots, strict=True):
-            for n, (pos, vout, address, value, script) in enumerate(b.outputs):
-                address_id = ids[address] if address is not None else None
-                address_ids.append(address_id)
-                block_slots[pos][vout] = (address_id, value, script)
-                if not n % _STEP_ROWS:
-                    yield
+            for step in _steps(b.outputs):
+                for pos, vout, address, value, script in step:
+                    address_id = ids[address] if address is not None else None
+                    append(address_id)
+                    block_slots[pos][vout] = (address_id, value, script)
+                yield
 
     def _input_rows(
         self,
@@ -276,30 +278,40 @@ class ChainWriter:
         still missing their spent output, and the outputs spent: found in the cache, among the batch's own);
         yields every so often (``_while_shipping``)."""
         rows, misses, spent, spent_new = out.rows, out.misses, out.spent, out.spent_new
-        cached = self.utxos.outputs_of
+        cached, batch_outputs, add = self.utxos.outputs_of, new_outputs.get, rows.append
         base = 0
         for b in blocks:
-            for n, (pos, vin, prev_txid, prev_vout, sequence, address, value, script, source) in enumerate(
-                b.inputs
-            ):
-                if not n % _STEP_ROWS:
-                    yield
-                tx_id = tx_ids[base + pos]
-                if prev_txid is not None and prev_vout is not None:
-                    outputs, refs = new_outputs.get(prev_txid), spent_new
-                    if outputs is None:
-                        outputs, refs = cached(prev_txid), spent
-                    hit = outputs[prev_vout] if outputs is not None and prev_vout < len(outputs) else None
-                    if hit is not None:
-                        refs.append((outputs, prev_vout))  # type: ignore[arg-type]  # not None with a hit
-                        if value is None:
-                            rows.append([tx_id, vin, prev_txid, prev_vout, sequence, *hit, _STORED])
-                            continue
-                    elif value is None:
-                        misses.append(len(rows))
-                address_id = ids[address] if address is not None else None
-                rows.append([tx_id, vin, prev_txid, prev_vout, sequence, address_id, value, script, source])
+            block_tx_ids = list(tx_ids[base : base + len(b.txs)])  # an int object per tx, not per input
             base += len(b.txs)
+            for step in _steps(b.inputs):
+                yield
+                for pos, vin, prev_txid, prev_vout, sequence, address, value, script, source in step:
+                    if prev_txid is not None and prev_vout is not None:
+                        outputs, refs = batch_outputs(prev_txid), spent_new
+                        if outputs is None:
+                            outputs, refs = cached(prev_txid), spent
+                        hit = outputs[prev_vout] if outputs is not None and prev_vout < len(outputs) else None
+                        if hit is not None:
+                            refs.append((outputs, prev_vout))  # type: ignore[arg-type]  # not None: a hit
+                            if value is None:
+                                add([block_tx_ids[pos], vin, prev_txid, prev_vout, sequence, *hit, _STORED])
+                                continue
+                        elif value is None:
+                            misses.append(len(rows))
+                    address_id = ids[address] if address is not None else None
+                    add(
+                        [
+                            block_tx_ids[pos],
+                            vin,
+                            prev_txid,
+                            prev_vout,
+                            sequence,
+                            address_id,
+                            value,
+                            script,
+                            source,
+                        ]
+                    )
 
     async def _ship_inputs(
         self, conn: asyncpg.Connection, shipping: Awaitable[object], work: Iterable[None], inputs: _InputRows
@@ -363,8 +375,15 @@ class ChainWriter:
             row[5], row[6], row[7], row[8] = address_id, value, script, _STORED
 
 
+_Row = TypeVar("_Row")
 _STEP_ROWS = 2_000  # rows built between two turns of the event loop while a COPY is in flight
 _INPUT_PART_ROWS = 4_000  # input rows a COPY of its own takes at least (``_ship_inputs``)
+
+
+def _steps(rows: list[_Row]) -> Iterator[list[_Row]]:
+    """``rows`` in runs of ``_STEP_ROWS``: the row builders yield to the event loop between two."""
+    for start in range(0, len(rows), _STEP_ROWS):
+        yield rows[start : start + _STEP_ROWS]
 
 
 @dataclass(slots=True)
@@ -449,11 +468,15 @@ def output_records(
 
 
 def _addresses_of(blocks: Sequence[BlockRows]) -> set[str]:
-    found: set[str] = set()
-    for b in blocks:
-        found.update(o[2] for o in b.outputs if o[2] is not None)
-        found.update(i[5] for i in b.inputs if i[5] is not None)
-    return found
+    found: set[str | None] = set()
+    for b in blocks:  # map(itemgetter) runs in C: no bytecode per row
+        found.update(map(_OUTPUT_ADDRESS, b.outputs))
+        found.update(map(_INPUT_ADDRESS, b.inputs))
+    found.discard(None)
+    return cast(set[str], found)
+
+
+_OUTPUT_ADDRESS, _INPUT_ADDRESS = itemgetter(2), itemgetter(5)
 
 
 def _count_stored(rows: list[list[object]]) -> int:
