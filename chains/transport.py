@@ -28,12 +28,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
-from yarl import URL
-
 from chains.errors import NodeAuthError, NodeError, NodeProtocolError, NodeUnavailable, RpcError, RpcTimeout
 
 if TYPE_CHECKING:  # aiohttp is imported where a session is made: importing it is most of a start-up
     import aiohttp
+    from yarl import URL  # aiohttp's, imported with it (chains.stdhttp's users need neither)
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +72,8 @@ class _HttpBase:
     def __init__(
         self, url: str, *, session: aiohttp.ClientSession | None = None, timeout: float = DEFAULT_TIMEOUT_S
     ) -> None:
+        from yarl import URL
+
         parsed = URL(url)
         self._auth_header = basic_auth_header(parsed.user, parsed.password or "") if parsed.user else None
         self._url = parsed.with_user(None)  # credentials travel in the Authorization header, never in logs

@@ -20,6 +20,9 @@ ENV_PREFIX = "TRACER_"
 # Not pydantic: every command builds Settings first, and importing pydantic was ~60 ms of each command's
 # start-up (~0.2 s of CPU on a loaded machine; ``tracer index evm`` is timed as a process by
 # bench.evm_ingest). The coercions below are the ones the environment and flags need.
+# TRACER_* variables that are not settings, so not typos either: the install's and the parsers' loader's
+# (setup.py, chains.compiled), and the test suite's.
+_READ_ELSEWHERE = frozenset({"pure_python", "test_database_url"})
 _TRUE = frozenset({"1", "true", "yes", "on", "t", "y"})
 _FALSE = frozenset({"0", "false", "no", "off", "f", "n"})
 
@@ -81,8 +84,9 @@ class Settings:
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
         for key, value in env.items():
-            if key.startswith(ENV_PREFIX) and value != "":
-                values[key[len(ENV_PREFIX) :].lower()] = value
+            name = key[len(ENV_PREFIX) :].lower()
+            if key.startswith(ENV_PREFIX) and value != "" and name not in _READ_ELSEWHERE:
+                values[name] = value
         values.update({k: v for k, v in overrides.items() if v is not None})
         unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
         if unknown:

@@ -110,12 +110,24 @@ def _read_inputs(raw: bytes, pos: int) -> tuple[list[_RawInput], int]:
 def _read_outputs(raw: bytes, pos: int) -> tuple[list[_RawOutput], int]:
     count, pos = read_varint(raw, pos)
     outputs: list[_RawOutput] = []
+    total = 0
     for _ in range(count):
         (value,) = _U64.unpack_from(raw, pos)
+        total += value
         size, pos = read_varint(raw, pos + 8)
         outputs.append((value, raw[pos : pos + size]))
         pos += size
+    _check_total(total)  # values are unsigned: a bound on the sum bounds each one too
     return outputs, pos
+
+
+def _check_total(total: int) -> None:
+    """Core's CheckTransaction (bad-txns-vout-toolarge, bad-txns-txouttotal-toolarge); it also keeps every
+    amount and sum inside a bigint column."""
+    if total > params.MAX_MONEY_SAT:
+        raise ParseError(
+            f"a transaction's outputs pay {total} sat, more than the {params.MAX_MONEY_SAT} that can exist"
+        )
 
 
 def _read_witnesses(raw: bytes, pos: int, n_inputs: int) -> tuple[list[list[bytes]], int]:
@@ -396,6 +408,7 @@ def _getblock_tx(index: int, tx: Mapping[str, Any]) -> Tx:
             raise ParseError(f"tx {tx['txid']}: vout {k} is numbered {vout['n']}")
         stype, address = _script_info_from_json(vout["scriptPubKey"])
         outputs.append(TxOut(k, btc_to_sat(vout["value"]), stype, address))
+    _check_total(sum(o.value for o in outputs))
     size = int(tx.get("size", 0))
     vsize = int(tx.get("vsize", size))
     version = int(tx["version"]) & _U32_MASK  # older Core prints it signed, Core >= 28 unsigned

@@ -9,7 +9,9 @@ from __future__ import annotations
 import functools
 import re
 
-from eth_hash.auto import keccak
+# pycryptodome's keccak, the one eth_hash.auto picks, without eth_hash's backend search (importlib.metadata):
+# ~20 ms less start-up for every process that handles EVM addresses.
+from Crypto.Hash import keccak
 
 from chains.errors import AddressError
 
@@ -42,7 +44,7 @@ def checksum(hex40: str) -> str:
     rather than eth_utils.to_checksum_address, which validates its input again (~8 µs of ~15 per address);
     the case of all 40 digits flips in one XOR of 320-bit integers (measured: 9.4 -> 5.6 µs with the hash)."""
     body = hex40.encode("ascii")
-    digest = keccak(body).hex()[:40].encode("ascii")
+    digest = keccak.new(digest_bits=256, data=body).digest().hex()[:40].encode("ascii")
     flip = int.from_bytes(body.translate(_LETTER_BIT), "big") & int.from_bytes(
         digest.translate(_UPPER_DIGIT_BIT), "big"
     )

@@ -100,6 +100,9 @@ def test_a_hash_of_another_length_falls_back_to_records() -> None:
     assert tx_columns("bitcoin", [blocks[0], short], range(1, 100)) is None
     row: list[object] = [1, 0, b"\x02" * 33, 0, 0, None, None, None, "unresolved"]
     assert input_columns([row]) is None
+    # A 31- and a 33-byte hash total 64 bytes, as two hashes would.
+    uneven = [[1, k, b"\x02" * size, 0, 0, None, None, None, "unresolved"] for k, size in enumerate((31, 33))]
+    assert input_columns(uneven) is None
 
 
 def reference_row(fields: Sequence[bytes | None]) -> bytes:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import asyncpg
 from conftest import admin, database_url
 
-from tracer.store.migrations import migrate
+from tracer.store.migrations import available, migrate
 
 BEFORE_COLLATION_CHANGE = 23  # migration 024 changes addresses.address's collation
 
@@ -44,3 +45,21 @@ async def _has_address_statistics(conn: asyncpg.Connection) -> bool:
         "SELECT count(*) FROM pg_stats WHERE tablename = 'addresses' AND attname = 'address'"
     )
     return bool(found)
+
+
+async def test_concurrent_migrations_apply_each_version_once(pg_server_url: str) -> None:
+    """Two processes starting at once on a fresh database: each version applied by exactly one of them
+    (the applied versions are read first without the lock; the lock re-checks each missing one), and a
+    later start applies nothing."""
+    name = f"m_{uuid.uuid4().hex[:12]}"
+    await admin(pg_server_url, f"CREATE DATABASE {name}")
+    conns = [await asyncpg.connect(database_url(pg_server_url, name)) for _ in range(2)]
+    try:
+        await migrate(conns[0], until=3)
+        first, second = await asyncio.gather(migrate(conns[0]), migrate(conns[1]))
+        assert sorted(first + second) == list(range(4, len(available()) + 1))
+        assert await migrate(conns[1]) == []
+    finally:
+        for conn in conns:
+            await conn.close()
+        await admin(pg_server_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

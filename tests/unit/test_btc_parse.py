@@ -21,6 +21,7 @@ from chains.bitcoin.parse import (
     iter_blk_frames,
     merkle_root,
     parse_block_bytes,
+    parse_block_rows,
     parse_hex_block,
     parse_tx_bytes,
     varint_bytes,
@@ -268,6 +269,43 @@ def test_broken_blocks_raise_parse_error(mutate: Callable[[bytes], bytes]) -> No
     raw = next(iter_blk_frames(bz2.decompress((RAW / "btcd" / "277647.dat.bz2").read_bytes())))
     with pytest.raises(ParseError):
         parse_block_bytes(mutate(raw), height=277647)
+
+
+def _coinbase_only_block(values: list[int]) -> bytes:
+    """A block of one coinbase paying ``values`` to a P2PKH script, its merkle root right (no proof of work:
+    the parser does not check it)."""
+    script = bytes.fromhex("76a914") + bytes(20) + bytes.fromhex("88ac")
+    outputs = b"".join(struct.pack("<Q", v) + varint_bytes(len(script)) + script for v in values)
+    tx = (
+        struct.pack("<i", 1)
+        + b"\x01" + bytes(32) + struct.pack("<I", 0xFFFF_FFFF)  # one input: the coinbase's null prevout
+        + b"\x02\x51\x51" + struct.pack("<I", 0xFFFF_FFFF)  # its script and sequence
+        + varint_bytes(len(values)) + outputs
+        + struct.pack("<I", 0)
+    )  # fmt: skip
+    header = (
+        struct.pack("<i", 1) + bytes(32) + merkle_root([double_sha256(tx)]) + struct.pack("<III", 0, 0, 0)
+    )
+    return header + b"\x01" + tx
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[params.MAX_MONEY_SAT + 1], [2**63], [2**64 - 1], [params.MAX_MONEY_SAT, 1], [params.MAX_MONEY_SAT] * 5],
+)
+def test_outputs_paying_more_than_can_exist_raise_parse_error(values: list[int]) -> None:
+    # Core's CheckTransaction refuses these; an amount past 2**63 would not even fit a bigint column.
+    raw = _coinbase_only_block(values)
+    with pytest.raises(ParseError, match="more than the 2100000000000000 that can exist"):
+        parse_block_bytes(raw, height=1)
+    with pytest.raises(ParseError, match="more than the 2100000000000000 that can exist"):
+        parse_block_rows(raw, 1)
+
+
+def test_outputs_paying_all_that_can_exist_parse() -> None:
+    raw = _coinbase_only_block([params.MAX_MONEY_SAT - 1, 1])
+    assert [o.value for o in parse_block_bytes(raw, height=1).txs[0].outputs] == [params.MAX_MONEY_SAT - 1, 1]
+    assert parse_block_rows(raw, 1)[4][0][9] == params.MAX_MONEY_SAT
 
 
 def test_blk_framing_errors_and_padding() -> None:

@@ -301,3 +301,13 @@ def test_raito_tampering_is_detected() -> None:
     del obj["chain_state"]
     with pytest.raises(ParseError, match="chain_state"):
         parse_raito(obj)
+
+
+def test_outputs_paying_more_than_can_exist_raise() -> None:
+    obj = _load(GENESIS)
+    vout = obj["tx"][0]["vout"]
+    vout[0]["value"] = Decimal(21_000_000)  # all that can exist: still a block
+    parse_getblock(obj)
+    vout.append(dict(vout[0], n=1, value=Decimal("0.00000001")))  # each output in range, their sum not
+    with pytest.raises(ParseError, match="more than the 2100000000000000 that can exist"):
+        parse_getblock(obj)

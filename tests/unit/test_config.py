@@ -33,3 +33,13 @@ def test_environment_and_flags() -> None:
 def test_unknown_or_invalid_settings_fail_loudly(env: dict[str, str], fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment):
         Settings.from_env(env)
+
+
+def test_variables_of_the_install_and_the_tests_are_not_settings() -> None:
+    # TRACER_PURE_PYTHON stays exported after an install without compiling; it must not stop every command.
+    env = {
+        "TRACER_PURE_PYTHON": "1",
+        "TRACER_TEST_DATABASE_URL": "postgresql://db/test",
+        "TRACER_PORT": "9000",
+    }
+    assert Settings.from_env(env).port == 9000

@@ -11,7 +11,6 @@ import orjson
 
 from tracer.cli.common import emit
 from tracer.config import Settings
-from tracer.store import audit
 from tracer.store.errors import translate_errors
 from tracer.store.pool import open_pool
 
@@ -21,6 +20,8 @@ if TYPE_CHECKING:
 
 async def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     """Exit 0 when the chain holds; 1, naming the first changed or removed row, when it does not."""
+    from tracer.store import audit  # imported when used: every other command's start-up would pay it
+
     async with open_pool(settings) as pool, translate_errors(), pool.acquire() as conn:
         verdict = await audit.verify(conn)
     emit(verdict.as_json())
@@ -32,6 +33,8 @@ async def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """One JSON object a line (JSON Lines), in chain order, each with its prev_hash and hash."""
+    from tracer.store import audit
+
     async with open_pool(settings) as pool, translate_errors():
         async for row in audit.iter_export(pool, start=args.start, end=args.end, tenant=args.tenant):
             sys.stdout.write(orjson.dumps(row, option=orjson.OPT_NON_STR_KEYS).decode() + "\n")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from heuristics.catalog import CATALOG
 from tracer.cli.common import emit
 from tracer.config import Settings
 
@@ -31,6 +31,8 @@ async def cmd_cluster(args: argparse.Namespace, settings: Settings) -> int:
 
 def catalog_listing() -> list[dict[str, object]]:
     """Every heuristic with its chains, kind, default, source and published precision."""
+    from heuristics.catalog import CATALOG
+
     return [
         {
             "heuristic": h.value,
@@ -45,15 +47,25 @@ def catalog_listing() -> list[dict[str, object]]:
     ]
 
 
-def register(sub: Subparsers) -> None:
-    cluster = sub.add_parser(
-        "cluster",
-        help="cluster addresses over everything indexed (incremental)",
-        description="Heuristics: "
-        + "; ".join(
+def _with_catalog(parser: argparse.ArgumentParser) -> Callable[[], str]:
+    """``parser.format_help`` that lists the heuristics first: the catalog imports every heuristic, which
+    every other command's start-up (``tracer index``) would pay if the description were built here."""
+    plain = parser.format_help
+
+    def format_help() -> str:
+        from heuristics.catalog import CATALOG
+
+        parser.description = "Heuristics: " + "; ".join(
             f"{h.value} ({'default' if i.default else 'off by default'})" for h, i in CATALOG.items()
-        ),
-    )
+        )
+        return plain()
+
+    return format_help
+
+
+def register(sub: Subparsers) -> None:
+    cluster = sub.add_parser("cluster", help="cluster addresses over everything indexed (incremental)")
+    cluster.format_help = _with_catalog(cluster)  # type: ignore[method-assign]
     cluster.add_argument("--chain", help="one chain (default: every indexed chain)")
     cluster.add_argument(
         "--heuristics",

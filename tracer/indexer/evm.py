@@ -32,7 +32,13 @@ from tracer.store.chaindata import delete_from_height, stored_hashes
 from tracer.store.freeze_labels import freeze_subjects_from, refresh_freeze_labels
 from tracer.store.pool import refresh_grown_statistics
 from tracer.store.tokens import save_token_metadata
-from tracer.store.transfers import ACCOUNT_TABLES, stored_tokens, tokens_of, write_account_rows
+from tracer.store.transfers import (
+    ACCOUNT_TABLES,
+    IdCaches,
+    stored_tokens,
+    tokens_of,
+    write_account_rows,
+)
 
 EXPECTED_CHAIN_IDS: Final = {Chain.ETHEREUM: params.ETHEREUM_CHAIN_ID, Chain.TRON: params.TRON_CHAIN_ID}
 ISSUERS: Final = {Chain.ETHEREUM: params.ETHEREUM_ISSUERS, Chain.TRON: params.TRON_ISSUERS}
@@ -84,6 +90,7 @@ class AccountAdapter:
         self._source = source
         self.issuers = dict(ISSUERS.get(chain, {}) if issuers is None else issuers)
         self.tokens = TokenRegistry()
+        self.ids = IdCaches.create(chain.value)  # address and token ids across batches
         self.reader = reader
         # Freeze labels rewritten by committed batches since the job last refreshed the exposure that
         # screening reads (``tracer.jobs.evm_index``); pending while their batch is open.
@@ -117,7 +124,7 @@ class AccountAdapter:
     ) -> BatchStats:
         await self._register_tokens(conn, blocks)
         stats = await write_account_rows(
-            conn, blocks, source=self._source, replace=replace, issuers=self.issuers
+            conn, blocks, source=self._source, replace=replace, issuers=self.issuers, caches=self.ids
         )
         self._labels_pending |= stats.labels_refreshed > 0
         rows = {"transfers": stats.transfers, "token_events": stats.events}
@@ -151,11 +158,13 @@ class AccountAdapter:
 
     def committed(self) -> None:
         self.tokens.commit()
+        self.ids.commit()
         self.labels_changed |= self._labels_pending
         self._labels_pending = False
 
     def aborted(self) -> None:
         self.tokens.abort()
+        self.ids.abort()
         self._labels_pending = False
 
     async def before_run(self, conn: asyncpg.Connection, *, heights: int, bulk: bool | None) -> None:

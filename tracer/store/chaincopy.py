@@ -146,8 +146,10 @@ def _hash_column(values: Sequence[bytes | None]) -> Fixed | None:
     """32-byte hashes, some None (NULL); None when one is another length."""
     null = _nulls(np.array(values, dtype=object))
     nulls = bool(null.any())
-    joined = b"".join([v if v is not None else _NO_HASH for v in values] if nulls else values)  # type: ignore[arg-type]
-    if len(joined) != HASH_BYTES * len(values):
+    items: Sequence[bytes] = [v if v is not None else _NO_HASH for v in values] if nulls else values  # type: ignore[assignment]
+    joined = b"".join(items)
+    # 32 bytes each: the total, and none shorter (a 31- and a 33-byte value must not pass as two hashes).
+    if len(joined) != HASH_BYTES * len(values) or min(map(len, items)) != HASH_BYTES:
         return None
     return Fixed(f"V{HASH_BYTES}", np.frombuffer(joined, f"V{HASH_BYTES}"), null if nulls else None)
 

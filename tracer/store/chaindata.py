@@ -38,8 +38,6 @@ from chains.bitcoin.parse import InRow, OutRow, TxRow
 from chains.model import Block
 from tracer.indexer.adapter import BatchStats
 from tracer.store.addresses import AddressIds
-from tracer.store.bincopy import copy_columns_in
-from tracer.store.chaincopy import input_columns, output_columns, tx_columns
 from tracer.store.sequences import draw_range
 from tracer.store.utxo import Outputs, SpentRef, UtxoCache
 
@@ -238,6 +236,9 @@ class ChainWriter:
         self, conn: asyncpg.Connection, blocks: Sequence[BlockRows], tx_ids: Sequence[int]
     ) -> None:
         await conn.copy_records_to_table("blocks", records=self._block_rows(blocks), columns=_BLOCK_COLUMNS)
+        from tracer.store.bincopy import copy_columns_in  # with numpy: see _copy_outputs
+        from tracer.store.chaincopy import tx_columns
+
         columns = tx_columns(self.chain, blocks, tx_ids)
         if columns is not None:
             await copy_columns_in(conn, "transactions", _TX_COLUMNS, columns)
@@ -346,6 +347,9 @@ class ChainWriter:
         part = misses[bisect_left(misses, start) : bisect_left(misses, end)]
         await self._lookup_misses(conn, inputs.rows, part)
         rows = inputs.rows[start:end]
+        from tracer.store.bincopy import copy_columns_in  # with numpy: see _copy_outputs
+        from tracer.store.chaincopy import input_columns
+
         columns = input_columns(rows)
         if columns is not None:
             await copy_columns_in(conn, "tx_inputs", _INPUT_COLUMNS, columns)
@@ -431,6 +435,11 @@ async def _copy_outputs(
     tx_ids: Sequence[int],
     address_ids: list[int | None],
 ) -> None:
+    # Imported here: numpy is ~30 ms of start-up that ``tracer index evm`` (which reads the cursor
+    # functions of this module) does not need.
+    from tracer.store.bincopy import copy_columns_in
+    from tracer.store.chaincopy import output_columns
+
     columns = output_columns(blocks, tx_ids, address_ids)
     if columns is not None:
         await copy_columns_in(conn, "tx_outputs", _OUTPUT_COLUMNS, columns)

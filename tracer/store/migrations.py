@@ -51,15 +51,20 @@ async def migrate(conn: asyncpg.Connection, *, until: int | None = None) -> list
                applied_at timestamptz NOT NULL DEFAULT now())"""
     )
     applied_now = []
+    # Every command opens the pool through here: read what is applied in one query, and take the lock
+    # and a transaction only for what is missing (29 migrations: ~120 round trips less per start-up).
+    applied = {row[0] for row in await conn.fetch("SELECT version FROM schema_migrations")}
     for migration in available():
         if until is not None and migration.version > until:
             break
+        if migration.version in applied:
+            continue
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
             done = await conn.fetchval(
                 "SELECT 1 FROM schema_migrations WHERE version = $1", migration.version
             )
-            if done:
+            if done:  # another process applied it meanwhile
                 continue
             await conn.execute(migration.sql)
             await conn.execute(

@@ -14,7 +14,7 @@ booleans, ``NULL``, hex checked by ``hex_field``, and fixed words (chain names, 
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import asyncpg
 
@@ -29,6 +29,24 @@ def hex_field(text: str) -> str:
     if len(bytes.fromhex(digits)) * 2 != len(digits):
         raise ValueError(f"not a hex digest: {text!r:.80}")
     return "\\\\x" + digits  # COPY turns \\ into \, bytea reads \x...
+
+
+def hex_fields(texts: Collection[str]) -> dict[str, str]:
+    """``hex_field`` of each of ``texts`` ({text: field}), checked all at once: one ``bytes.fromhex`` of
+    their digits joined instead of one call each (~80k transaction hashes in a 20,003-block run of
+    bench.evm_ingest). A text that fails gets ``hex_field``'s own error."""
+    digits = {t: t[2:] if t.startswith(("0x", "0X")) else t for t in texts}
+    joined = "".join(digits.values())
+    # The joined digits are all hex exactly when each text's are (fromhex skips whitespace: fewer bytes
+    # then); an odd-length text would pair its last digit with the next text's first.
+    try:
+        whole = len(bytes.fromhex(joined)) * 2 == len(joined) and not any(len(d) & 1 for d in digits.values())
+    except ValueError:
+        whole = False
+    if not whole:
+        for text in texts:
+            hex_field(text)  # raises for the bad one
+    return {t: "\\\\x" + d for t, d in digits.items()}
 
 
 async def copy_text(conn: asyncpg.Connection, table: str, columns: Sequence[str], lines: list[str]) -> None:

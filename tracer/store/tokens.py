@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import asyncpg
 
@@ -26,6 +26,34 @@ async def ensure_token_ids(
         "SELECT address, id FROM tokens WHERE chain = $1 AND address = ANY($2::text[])", chain, ordered
     )
     return {row["address"]: row["id"] for row in rows}
+
+
+class TokenIds:
+    """A writer's cache of token ids (one chain) in front of ``ensure_token_ids``: a batch of known tokens
+    asks the database nothing. Ids a batch registered leave it again when that batch rolls back
+    (``abort``); tokens are never deleted, so a committed id stays right."""
+
+    def __init__(self, chain: str) -> None:
+        self.chain = chain
+        self._ids: dict[str, int] = {}
+        self._staged: list[str] = []
+
+    async def ids(self, conn: asyncpg.Connection, contracts: Collection[str]) -> Mapping[str, int]:
+        """{contract: id} for at least ``contracts``, registering the ones not stored yet."""
+        missing = [c for c in contracts if c not in self._ids]
+        if missing:
+            fetched = await ensure_token_ids(conn, self.chain, missing)
+            self._ids.update(fetched)
+            self._staged += fetched
+        return self._ids
+
+    def commit(self) -> None:
+        self._staged.clear()
+
+    def abort(self) -> None:
+        for contract in self._staged:
+            self._ids.pop(contract, None)
+        self._staged.clear()
 
 
 async def save_token_metadata(

@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 import asyncpg
 
 from chains.model import AccountBlock, TokenEventKind
-from tracer.store.addresses import ensure_address_ids
+from tracer.store.addresses import AddressIds, ensure_address_ids
 from tracer.store.chaindata import delete_blocks, move_cursor, stored_hashes_at
 from tracer.store.freeze_labels import freeze_subjects_at, refresh_freeze_labels
-from tracer.store.textcopy import NULL, copy_text, hex_field
-from tracer.store.tokens import ensure_token_ids
+from tracer.store.textcopy import NULL, copy_text, hex_fields
+from tracer.store.tokens import TokenIds, ensure_token_ids
 
 ACCOUNT_TABLES = ("addresses", "blocks", "tokens", "account_txs", "transfers", "token_events")
 _BLOCK_COLUMNS = ("chain", "height", "hash", "prev_hash", "time", "tx_count", "source")
@@ -49,6 +49,28 @@ _EVENT_COLUMNS = (
     "chain", "block_height", "tx_hash", "log_index", "kind", "token_id", "subject_id", "spender_id", "amount",
 )  # fmt: skip
 _FREEZE_KINDS = frozenset({TokenEventKind.FREEZE, TokenEventKind.UNFREEZE, TokenEventKind.DESTROY})
+
+
+@dataclass(frozen=True, slots=True)
+class IdCaches:
+    """A writer's caches of address and token ids (one chain), kept across its batches: a batch whose
+    addresses and tokens are all known asks the database nothing for them. The writer commits or aborts
+    them with each batch (ids a rolled-back batch inserted leave them)."""
+
+    addresses: AddressIds
+    tokens: TokenIds
+
+    @classmethod
+    def create(cls, chain: str) -> IdCaches:
+        return cls(AddressIds(chain), TokenIds(chain))
+
+    def commit(self) -> None:
+        self.addresses.commit()
+        self.tokens.commit()
+
+    def abort(self) -> None:
+        self.addresses.abort()
+        self.tokens.abort()
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +117,12 @@ async def write_account_rows(
     source: str,
     replace: Sequence[int] = (),
     issuers: Mapping[str, str] | None = None,
+    caches: IdCaches | None = None,
 ) -> AccountWriteStats:
     """The rows of ``blocks`` in the caller's transaction; heights in ``replace`` are deleted first, rows
     and all (explicitly: a first pass runs without the cascading foreign keys, ``tracer.store.bulkload``).
-    Freeze events of the ``issuers`` contracts refresh the subjects' labels."""
+    Freeze events of the ``issuers`` contracts refresh the subjects' labels. ``caches``: the writer's id
+    caches (``IdCaches``), which it commits or aborts with the transaction."""
     if not blocks:
         return AccountWriteStats(0, 0, 0, 0)
     chain = blocks[0].chain.value
@@ -107,7 +131,7 @@ async def write_account_rows(
     if replace:
         touched = await freeze_subjects_at(conn, chain, replace)
         await delete_blocks(conn, chain, "= ANY($2::integer[])", list(replace))
-    stats = await _copy_rows(conn, chain, blocks, source)
+    stats = await _copy_rows(conn, chain, blocks, source, caches)
     touched |= {e.subject for b in blocks for e in b.events if e.kind in _FREEZE_KINDS and e.token in issuers}
     if not (touched and issuers):
         return stats
@@ -118,11 +142,37 @@ async def write_account_rows(
 
 
 async def _copy_rows(
-    conn: asyncpg.Connection, chain: str, blocks: Sequence[AccountBlock], source: str
+    conn: asyncpg.Connection,
+    chain: str,
+    blocks: Sequence[AccountBlock],
+    source: str,
+    caches: IdCaches | None,
 ) -> AccountWriteStats:
-    ids = await ensure_address_ids(conn, chain, addresses_of(blocks))
-    tokens = await ensure_token_ids(conn, chain, tokens_of(blocks))
-    block_rows = [
+    wanted, contracts = addresses_of(blocks), tokens_of(blocks)
+    if caches is None:
+        ids: Mapping[str, int] = await ensure_address_ids(conn, chain, wanted)
+        tokens: Mapping[str, int] = await ensure_token_ids(conn, chain, contracts)
+    else:
+        ids = await caches.addresses.ids(conn, wanted)
+        tokens = await caches.tokens.ids(conn, contracts)
+    block_rows, tx_rows, transfer_rows, event_rows = _rows(chain, blocks, source, ids, tokens)
+    await conn.copy_records_to_table("blocks", records=block_rows, columns=_BLOCK_COLUMNS)
+    await copy_text(conn, "account_txs", _TX_COLUMNS, tx_rows)
+    await copy_text(conn, "transfers", _TRANSFER_COLUMNS, transfer_rows)
+    await copy_text(conn, "token_events", _EVENT_COLUMNS, event_rows)
+    return AccountWriteStats(len(blocks), len(tx_rows), len(transfer_rows), len(event_rows))
+
+
+def _rows(
+    chain: str,
+    blocks: Sequence[AccountBlock],
+    source: str,
+    ids: Mapping[str, int],
+    tokens: Mapping[str, int],
+) -> tuple[list[tuple[object, ...]], list[str], list[str], list[str]]:
+    """The COPY rows of ``blocks``: blocks as records (binary COPY), the rest as text lines
+    (``tracer.store.textcopy``)."""
+    block_rows: list[tuple[object, ...]] = [
         (
             chain,
             b.height,
@@ -134,8 +184,13 @@ async def _copy_rows(
         )
         for b in blocks
     ]
-    # Text COPY for the rows with amounts (``tracer.store.textcopy``): hashes checked once per transaction.
-    hashes = {t.hash: hex_field(t.hash) for b in blocks for t in b.txs}
+    # Hashes as bytea text, all checked at once (``hex_fields``): transfers and events name their
+    # transaction's hash, so one lookup each.
+    hashes = hex_fields(
+        {t.hash for b in blocks for t in b.txs}
+        | {t.tx_hash for b in blocks for t in b.transfers}
+        | {e.tx_hash for b in blocks for e in b.events}
+    )
     tx_rows = [
         f"{chain}\t{b.height}\t{t.index}\t{hashes[t.hash]}\t{ids[t.from_address]}\t"
         f"{ids[t.to_address] if t.to_address else NULL}\t{ids[t.created] if t.created else NULL}\t"
@@ -144,38 +199,30 @@ async def _copy_rows(
         for t in b.txs
     ]
     transfer_rows = [
-        f"{chain}\t{b.height}\t{hashes.get(t.tx_hash) or hex_field(t.tx_hash)}\t{t.index}\t{t.kind.value}\t"
+        f"{chain}\t{b.height}\t{hashes[t.tx_hash]}\t{t.index}\t{t.kind.value}\t"
         f"{tokens[t.asset] if t.asset else NULL}\t{ids[t.from_address]}\t{ids[t.to_address]}\t{t.amount}\n"
         for b in blocks
         for t in b.transfers
     ]
     event_rows = [
-        f"{chain}\t{b.height}\t{hashes.get(e.tx_hash) or hex_field(e.tx_hash)}\t{e.index}\t{e.kind.value}\t"
+        f"{chain}\t{b.height}\t{hashes[e.tx_hash]}\t{e.index}\t{e.kind.value}\t"
         f"{tokens[e.token]}\t{ids[e.subject]}\t{ids[e.spender] if e.spender else NULL}\t"
         f"{NULL if e.amount is None else e.amount}\n"
         for b in blocks
         for e in b.events
     ]
-    await conn.copy_records_to_table("blocks", records=block_rows, columns=_BLOCK_COLUMNS)
-    await copy_text(conn, "account_txs", _TX_COLUMNS, tx_rows)
-    await copy_text(conn, "transfers", _TRANSFER_COLUMNS, transfer_rows)
-    await copy_text(conn, "token_events", _EVENT_COLUMNS, event_rows)
-    return AccountWriteStats(len(blocks), len(tx_rows), len(transfer_rows), len(event_rows))
+    return block_rows, tx_rows, transfer_rows, event_rows
 
 
 def addresses_of(blocks: Sequence[AccountBlock]) -> set[str]:
-    found: set[str] = set()
-    for b in blocks:
-        for t in b.txs:
-            found.add(t.from_address)
-            found.update(a for a in (t.to_address, t.created) if a)
-        for tr in b.transfers:
-            found.add(tr.from_address)
-            found.add(tr.to_address)
-        for e in b.events:
-            found.add(e.subject)
-            if e.spender:
-                found.add(e.spender)
+    """Every address ``blocks`` name (one comprehension per field: a set update per row cost more)."""
+    txs = [t for b in blocks for t in b.txs]
+    transfers = [t for b in blocks for t in b.transfers]
+    events = [e for b in blocks for e in b.events]
+    found = {t.from_address for t in txs}
+    found.update([t.to_address for t in txs if t.to_address], [t.created for t in txs if t.created])
+    found.update([t.from_address for t in transfers], [t.to_address for t in transfers])
+    found.update([e.subject for e in events], [e.spender for e in events if e.spender])
     return found
 
 
