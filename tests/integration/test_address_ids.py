@@ -12,7 +12,12 @@ import pytest
 
 from tracer.jobs.labels import import_labels
 from tracer.store import bulkload
-from tracer.store.addresses import AddressIds, ensure_address_ids
+from tracer.store.addresses import (
+    PAYLOAD_MIN_ADDRESSES,
+    AddressIds,
+    ensure_address_ids,
+    insert_new_addresses,
+)
 
 CHAIN = "bitcoin"
 
@@ -165,3 +170,15 @@ async def test_a_label_import_during_the_pass_rebuilds_the_key(pool: asyncpg.Poo
     labelled = await pool.fetch("SELECT DISTINCT address_id FROM labels")
     assert set(mine.values()) <= {row[0] for row in labelled}
     assert await duplicates(pool) == 0
+
+
+@pytest.mark.parametrize("count", [3, PAYLOAD_MIN_ADDRESSES])
+async def test_new_addresses_store_the_same_rows_by_either_encoder(pool: asyncpg.Pool, count: int) -> None:
+    """Fewer than PAYLOAD_MIN_ADDRESSES go through asyncpg's record encoder (numpy not imported for them),
+    more through the binary payload: the ids returned are the rows stored, either way."""
+    addresses = [f"{'x' * (k % 3)}addr{k}" for k in range(count)]  # several lengths: several runs
+    async with pool.acquire() as conn, conn.transaction():
+        ids = await insert_new_addresses(conn, CHAIN, addresses)
+    assert sorted(ids) == sorted(addresses)
+    assert await stored(pool) == ids
+    assert len(set(ids.values())) == count

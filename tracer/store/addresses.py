@@ -20,14 +20,13 @@ So no address is ever stored twice, key or no key.
 from __future__ import annotations
 
 import io
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from itertools import repeat
 from typing import cast
 
 import asyncpg
 
 from tracer.store import bulkload
-from tracer.store.chaincopy import address_payload
 from tracer.store.sequences import draw_range
 
 # Addresses; ~170 bytes each in CPython, so ~700 MB at most. A first pass owns the ids only while every
@@ -83,7 +82,7 @@ async def insert_new_addresses(conn: asyncpg.Connection, chain: str, addresses: 
     await conn.execute(_LOCK_WRITERS)
     ids = await draw_range(conn, "addresses", len(addresses))
     addresses = sorted(addresses, key=len)  # runs of one length: fixed-width rows (address_payload)
-    payload = address_payload(chain, ids, addresses)
+    payload = _address_payload(chain, ids, addresses) if len(addresses) >= PAYLOAD_MIN_ADDRESSES else None
     if payload is not None:
         await conn.copy_to_table("addresses", source=io.BytesIO(payload), columns=_COLUMNS, format="binary")
     else:
@@ -93,6 +92,15 @@ async def insert_new_addresses(conn: asyncpg.Connection, chain: str, addresses: 
 
 
 _COLUMNS = ["id", "chain", "address"]
+# Below this many new addresses asyncpg's record encoder writes them: numpy's import (~60 ms, a third of a
+# short EVM run's start-up; measured with python -X importtime) would cost more than its encoder saves.
+PAYLOAD_MIN_ADDRESSES = 1000
+
+
+def _address_payload(chain: str, ids: Sequence[int], addresses: list[str]) -> bytes | None:
+    from tracer.store.chaincopy import address_payload  # imported when used: it brings numpy
+
+    return address_payload(chain, ids, addresses)
 
 
 async def stored_address_ids(conn: asyncpg.Connection, chain: str) -> dict[str, int]:
