@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import asyncio
 from bisect import bisect_left
-from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
-from typing import NamedTuple, TypeVar, cast
+from typing import TYPE_CHECKING, NamedTuple, TypeVar, cast
 
 import asyncpg
 
@@ -40,6 +40,9 @@ from tracer.indexer.adapter import BatchStats
 from tracer.store.addresses import AddressIds
 from tracer.store.sequences import draw_range
 from tracer.store.utxo import Outputs, SpentRef, UtxoCache
+
+if TYPE_CHECKING:
+    from tracer.store.bincopy import Column
 
 CHAIN_TABLES = ("addresses", "blocks", "transactions", "tx_outputs", "tx_inputs")
 _BLOCK_COLUMNS = ("chain", "height", "hash", "prev_hash", "time", "tx_count", "source")
@@ -236,16 +239,12 @@ class ChainWriter:
         self, conn: asyncpg.Connection, blocks: Sequence[BlockRows], tx_ids: Sequence[int]
     ) -> None:
         await conn.copy_records_to_table("blocks", records=self._block_rows(blocks), columns=_BLOCK_COLUMNS)
-        from tracer.store.bincopy import copy_columns_in  # with numpy: see _copy_outputs
-        from tracer.store.chaincopy import tx_columns
+        from tracer.store.chaincopy import tx_columns  # with numpy: see _copy_columns
 
         columns = tx_columns(self.chain, blocks, tx_ids)
-        if columns is not None:
-            await copy_columns_in(conn, "transactions", _TX_COLUMNS, columns)
-        else:
-            await conn.copy_records_to_table(
-                "transactions", records=tx_records(self.chain, blocks, tx_ids), columns=_TX_COLUMNS
-            )
+        await _copy_columns(
+            conn, "transactions", _TX_COLUMNS, columns, lambda: tx_records(self.chain, blocks, tx_ids)
+        )
 
     def _output_rows(
         self,
@@ -347,14 +346,9 @@ class ChainWriter:
         part = misses[bisect_left(misses, start) : bisect_left(misses, end)]
         await self._lookup_misses(conn, inputs.rows, part)
         rows = inputs.rows[start:end]
-        from tracer.store.bincopy import copy_columns_in  # with numpy: see _copy_outputs
-        from tracer.store.chaincopy import input_columns
+        from tracer.store.chaincopy import input_columns  # with numpy: see _copy_columns
 
-        columns = input_columns(rows)
-        if columns is not None:
-            await copy_columns_in(conn, "tx_inputs", _INPUT_COLUMNS, columns)
-        else:
-            await conn.copy_records_to_table("tx_inputs", records=rows, columns=_INPUT_COLUMNS)
+        await _copy_columns(conn, "tx_inputs", _INPUT_COLUMNS, input_columns(rows), lambda: rows)
 
     async def _lookup_misses(
         self, conn: asyncpg.Connection, rows: list[list[object]], misses: list[int]
@@ -435,17 +429,32 @@ async def _copy_outputs(
     tx_ids: Sequence[int],
     address_ids: list[int | None],
 ) -> None:
-    # Imported here: numpy is ~30 ms of start-up that ``tracer index evm`` (which reads the cursor
-    # functions of this module) does not need.
-    from tracer.store.bincopy import copy_columns_in
-    from tracer.store.chaincopy import output_columns
+    from tracer.store.chaincopy import output_columns  # with numpy: see _copy_columns
 
     columns = output_columns(blocks, tx_ids, address_ids)
-    if columns is not None:
-        await copy_columns_in(conn, "tx_outputs", _OUTPUT_COLUMNS, columns)
-    else:
-        records = output_records(blocks, tx_ids, address_ids)
-        await conn.copy_records_to_table("tx_outputs", records=records, columns=_OUTPUT_COLUMNS)
+    await _copy_columns(
+        conn, "tx_outputs", _OUTPUT_COLUMNS, columns, lambda: output_records(blocks, tx_ids, address_ids)
+    )
+
+
+async def _copy_columns(
+    conn: asyncpg.Connection,
+    table: str,
+    names: Sequence[str],
+    columns: Sequence[Column] | None,
+    records: Callable[[], Sequence[Sequence[object]]],
+) -> None:
+    """COPY a batch's rows of ``table``: as the binary ``columns`` we encode (``tracer.store.chaincopy``),
+    or, when a row does not fit them (None), as the ``records`` asyncpg encodes.
+
+    bincopy and chaincopy are imported where they are used: they bring numpy, ~30 ms of start-up that
+    ``tracer index evm`` (which reads this module's cursor functions) does not need."""
+    if columns is None:
+        await conn.copy_records_to_table(table, records=records(), columns=list(names))
+        return
+    from tracer.store.bincopy import copy_columns_in
+
+    await copy_columns_in(conn, table, names, columns)
 
 
 def tx_records(chain: str, blocks: Sequence[BlockRows], tx_ids: Sequence[int]) -> list[tuple[object, ...]]:
