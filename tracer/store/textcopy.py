@@ -24,18 +24,22 @@ NULL = "\\N"
 def hex_field(text: str) -> str:
     """bytea's text input for a hex digest, 0x or not: checked to be hex (``ValueError`` if not), so it
     cannot break out of its field."""
-    digits = text[2:] if text.startswith(("0x", "0X")) else text
+    digits = _digits(text)
     # fromhex skips whitespace (tabs, newlines: field and row separators); then fewer bytes come out
     if len(bytes.fromhex(digits)) * 2 != len(digits):
         raise ValueError(f"not a hex digest: {text!r:.80}")
     return "\\\\x" + digits  # COPY turns \\ into \, bytea reads \x...
 
 
+def _digits(text: str) -> str:
+    return text[2:] if text.startswith(("0x", "0X")) else text
+
+
 def hex_fields(texts: Collection[str]) -> dict[str, str]:
     """``hex_field`` of each of ``texts`` ({text: field}), checked all at once: one ``bytes.fromhex`` of
     their digits joined instead of one call each (~80k transaction hashes in a 20,003-block run of
     bench.evm_ingest). A text that fails gets ``hex_field``'s own error."""
-    digits = {t: t[2:] if t.startswith(("0x", "0X")) else t for t in texts}
+    digits = {t: _digits(t) for t in texts}
     joined = "".join(digits.values())
     # The joined digits are all hex exactly when each text's are (fromhex skips whitespace: fewer bytes
     # then); an odd-length text would pair its last digit with the next text's first.
