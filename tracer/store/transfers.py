@@ -211,24 +211,26 @@ def _rows(
     # Hashes as bytea text, all checked at once (``hex_fields``): transfers and events name their
     # transaction's hash, so one lookup each.
     hashes = hex_fields(_tx_hashes(blocks))
+    # Each row starts with its block's chain and height: formatted once a block, not once a row.
+    starts = list(zip([f"{chain}\t{b.height}\t" for b in blocks], blocks, strict=True))
     tx_rows = [
-        f"{chain}\t{b.height}\t{index}\t{hashes[tx_hash]}\t{ids[sender]}\t"
+        f"{start}{index}\t{hashes[tx_hash]}\t{ids[sender]}\t"
         f"{ids[to] if to else NULL}\t{ids[created] if created else NULL}\t"
         f"{NULL if value is None else value}\t{'t' if success else 'f'}\n"
-        for b in blocks
+        for start, b in starts
         for tx_hash, index, sender, to, value, success, created in b.txs
     ]
     transfer_rows = [
-        f"{chain}\t{b.height}\t{hashes[tx_hash]}\t{index}\t{kind}\t"
+        f"{start}{hashes[tx_hash]}\t{index}\t{kind}\t"
         f"{tokens[asset] if asset else NULL}\t{ids[sender]}\t{ids[receiver]}\t{amount}\n"
-        for b in blocks
+        for start, b in starts
         for tx_hash, index, kind, asset, sender, receiver, amount in b.transfers
     ]
     event_rows = [
-        f"{chain}\t{b.height}\t{hashes[tx_hash]}\t{index}\t{kind}\t"
+        f"{start}{hashes[tx_hash]}\t{index}\t{kind}\t"
         f"{tokens[token]}\t{ids[subject]}\t{ids[spender] if spender else NULL}\t"
         f"{NULL if amount is None else amount}\n"
-        for b in blocks
+        for start, b in starts
         for tx_hash, index, kind, token, subject, spender, amount in b.events
     ]
     return block_rows, tx_rows, transfer_rows, event_rows
