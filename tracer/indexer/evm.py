@@ -130,7 +130,7 @@ class AccountAdapter:
     async def stored_hashes(self, conn: asyncpg.Connection, first: int, last: int) -> dict[int, str]:
         return await stored_hashes(conn, self.chain, first, last)
 
-    def upcoming(self, parsed: asyncio.Future[list[AccountBlock | None]]) -> None:
+    def upcoming(self, parsed: asyncio.Future[list[AccountRows | None]]) -> None:
         """Nothing to prepare ahead: a batch's rows are built while its own COPYs run."""
 
     async def write(
