@@ -9,6 +9,7 @@ on. Freeze events of the known stablecoin issuers (``chains.evm.params``) become
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -128,6 +129,9 @@ class AccountAdapter:
 
     async def stored_hashes(self, conn: asyncpg.Connection, first: int, last: int) -> dict[int, str]:
         return await stored_hashes(conn, self.chain, first, last)
+
+    def upcoming(self, parsed: asyncio.Future[list[AccountRows | None]]) -> None:
+        """Nothing to prepare ahead: a batch's rows are built while its own COPYs run."""
 
     async def write(
         self, conn: asyncpg.Connection, blocks: Sequence[AccountRows], *, replace: Sequence[int]
