@@ -113,7 +113,7 @@ def _top_frames(frames: list[ParityTraceStruct], block_hash: str) -> dict[str, P
     tops: dict[str, ParityTraceStruct] = {}
     for frame in frames:
         named = frame.blockHash
-        if named is not None and named.lower() != block_hash:
+        if named is not None and named != block_hash and named.lower() != block_hash:
             raise _NotHere  # another branch's traces
         tx_hash = frame.transactionHash
         if tx_hash and not frame.traceAddress:
@@ -125,7 +125,7 @@ def _logs_by_tx(block_logs: list[BlockLogStruct], block_hash: str) -> dict[str, 
     by_tx: dict[str, list[BlockLogStruct]] = {}
     for log in block_logs:
         named = log.blockHash
-        if named is not None and named.lower() != block_hash:
+        if named is not None and named != block_hash and named.lower() != block_hash:
             raise _NotHere  # another branch's logs
         if log.transactionHash is None:
             raise _NotHere
@@ -184,8 +184,8 @@ def _internal_transfers(codec: Codec, frames: list[ParityTraceStruct]) -> list[T
     transfers: list[TransferRow] = []
     for frame in frames:
         tx_hash = frame.transactionHash
-        if not tx_hash:
-            continue
+        if not tx_hash or not (frame.traceAddress or frame.error):
+            continue  # a reward, or a transaction's own frame that did not fail: nothing to note
         path = tuple(frame.traceAddress or ())
         errored = failed.setdefault(tx_hash, [])
         if frame.error or any(path[: len(bad)] == bad for bad in errored):
