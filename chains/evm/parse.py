@@ -17,7 +17,7 @@ Addresses pass through an injected ``codec`` (EIP-55 for Ethereum, base58check f
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from chains.errors import AddressError, ParseError
@@ -36,6 +36,19 @@ from chains.model import (
 Codec: TypeAlias = Callable[[str], str]  # node hex (20-byte address or 32-byte topic word) -> canonical
 Json: TypeAlias = Any
 
+# A block as flat rows (``traced.parse_traced_rows``, ``block_rows``): what the indexer's parser hands its
+# writer (tracer.store.transfers), with no frozen record built per transaction and transfer (a record took
+# ~1.5 µs to build, a tuple ~0.1). Each row holds its record's fields in their order (``chains.model``),
+# kinds as their values; a transfer's row leaves out what its block holds (chain, height, time).
+# (hash, index, from_address, to_address, value, success, created): an AccountTx
+TxRow: TypeAlias = tuple[str, int, str, str | None, int | None, bool, str | None]
+# (tx_hash, index, kind, asset, from_address, to_address, amount): a Transfer
+TransferRow: TypeAlias = tuple[str, int, str, str | None, str, str, int]
+# (tx_hash, index, kind, token, subject, spender, amount): a TokenEvent
+EventRow: TypeAlias = tuple[str, int, str, str, str, str | None, int | None]
+# (height, hash, prev_hash, time, txs, transfers, events): an AccountBlock of a chain the caller knows
+BlockRowTuple: TypeAlias = tuple[int, str, str, int, list[TxRow], list[TransferRow], list[EventRow]]
+
 
 @dataclass(frozen=True, slots=True)
 class BlockRef:
@@ -51,13 +64,15 @@ _WORD_HEX = 64
 # Frames whose value leaves one account for another. CALLCODE credits the caller itself and DELEGATECALL
 # and STATICCALL carry none (Yellow Paper, appendix H: the CALLCODE / DELEGATECALL opcodes).
 _VALUE_CALLS = frozenset({"CALL", "CREATE", "CREATE2", "SELFDESTRUCT"})  # hex digits of one 32-byte ABI word
-_FREEZE_KINDS = {
-    p.ADDED_BLACKLIST_TOPIC: TokenEventKind.FREEZE,
-    p.BLACKLISTED_TOPIC: TokenEventKind.FREEZE,
-    p.REMOVED_BLACKLIST_TOPIC: TokenEventKind.UNFREEZE,
-    p.UNBLACKLISTED_TOPIC: TokenEventKind.UNFREEZE,
-    p.DESTROYED_BLACK_FUNDS_TOPIC: TokenEventKind.DESTROY,
+_FREEZE_KINDS: dict[str, str] = {
+    p.ADDED_BLACKLIST_TOPIC: TokenEventKind.FREEZE.value,
+    p.BLACKLISTED_TOPIC: TokenEventKind.FREEZE.value,
+    p.REMOVED_BLACKLIST_TOPIC: TokenEventKind.UNFREEZE.value,
+    p.UNBLACKLISTED_TOPIC: TokenEventKind.UNFREEZE.value,
+    p.DESTROYED_BLACK_FUNDS_TOPIC: TokenEventKind.DESTROY.value,
 }
+_NATIVE, _TOKEN = TransferKind.NATIVE.value, TransferKind.TOKEN.value
+_APPROVAL, _DESTROY = TokenEventKind.APPROVAL.value, TokenEventKind.DESTROY.value
 
 
 def hex_int(value: object, what: str = "quantity") -> int:
@@ -180,6 +195,15 @@ def native_transfer(ref: BlockRef, tx: AccountTx) -> Transfer | None:
     )
 
 
+def native_row(tx: TxRow) -> TransferRow | None:
+    """``native_transfer`` of a transaction's row, as a row."""
+    tx_hash, _, sender, to, value, success, created = tx
+    receiver = to or created
+    if not success or not value or receiver is None:
+        return None
+    return tx_hash, -1, _NATIVE, None, sender, receiver, value
+
+
 def decode_log(ref: BlockRef, tx_hash: str, log: Json) -> Transfer | TokenEvent | None:
     """A Transfer, an Approval or a freeze event; None for any other log or a malformed one (skipped, as
     ethereum-etl skips Transfer logs whose data is not one word)."""
@@ -197,39 +221,95 @@ def decode_topics(
     ref: BlockRef, tx_hash: str, topics: list[str], data: str, *, address: str, log_index: object
 ) -> Transfer | TokenEvent | None:
     """``decode_log`` of a log not removed, with at least one topic, read into its parts."""
+    row = topics_row(ref.codec, tx_hash, topics, data, address=address, log_index=log_index)
+    if row is None:
+        return None
+    if row[2] == _TOKEN:
+        return transfer_record(ref, row)  # type: ignore[arg-type]  # a token kind: a TransferRow
+    return event_record(row)  # type: ignore[arg-type]  # any other kind: an EventRow
+
+
+def topics_row(
+    codec: Codec, tx_hash: str, topics: list[str], data: str, *, address: str, log_index: object
+) -> TransferRow | EventRow | None:
+    """``decode_topics`` as a row: a ``TransferRow`` when its kind (``row[2]``) is ``token``, else an
+    ``EventRow``."""
     topic0 = topics[0].lower()  # the codec takes the other topics as the node spells them
     if not topic0.startswith("0x"):
         topic0 = "0x" + topic0
     data = strip0x(data)
-    codec = ref.codec
     try:
         token = codec(address)
         index = hex_int(log_index, "logIndex")
         if topic0 == p.TRANSFER_TOPIC and len(topics) == p.TRANSFER_TOPICS and len(data) == _WORD_HEX:
-            sender, receiver, amount = codec(topics[1]), codec(topics[2]), int(data, 16)
-            kind = TransferKind.TOKEN
-            return Transfer(
-                ref.chain, ref.height, tx_hash, index, kind, token, sender, receiver, amount, ref.time
-            )
+            return tx_hash, index, _TOKEN, token, codec(topics[1]), codec(topics[2]), int(data, 16)
         if topic0 == p.APPROVAL_TOPIC and len(topics) == 3 and len(data) == _WORD_HEX:
-            owner, spender = codec(topics[1]), codec(topics[2])
-            return TokenEvent(tx_hash, index, TokenEventKind.APPROVAL, token, owner, spender, int(data, 16))
-        if topic0 in _FREEZE_KINDS:
-            event = TokenEvent(tx_hash, index, _FREEZE_KINDS[topic0], token, "")
-            return _freeze_event(event, topics, data, codec)
+            return tx_hash, index, _APPROVAL, token, codec(topics[1]), codec(topics[2]), int(data, 16)
+        kind = _FREEZE_KINDS.get(topic0)
+        frozen = None if kind is None else _frozen(kind, topics, data)
+        if kind is not None and frozen is not None:
+            return tx_hash, index, kind, token, codec(frozen[0]), None, frozen[1]
     except (AddressError, ValueError, ParseError):
         return None
     return None
 
 
-def _freeze_event(event: TokenEvent, topics: list[str], data: str, codec: Codec) -> TokenEvent | None:
+def _frozen(kind: str, topics: list[str], data: str) -> tuple[str, int | None] | None:
+    """A freeze event's account (its 32-byte word) and destroyed balance; None when malformed."""
     words = [data[i : i + _WORD_HEX] for i in range(0, len(data), _WORD_HEX)]
     # USDC indexes the account (topic 1); USDT puts it, and the destroyed balance, in the data words.
     account = strip0x(topics[1]) if len(topics) > 1 else (words[0] if words else None)
     if account is None or len(account) != _WORD_HEX:
         return None
-    amount = int(words[1], 16) if event.kind is TokenEventKind.DESTROY and len(words) > 1 else None
-    return replace(event, subject=codec(account), amount=amount)
+    amount = int(words[1], 16) if kind == _DESTROY and len(words) > 1 else None
+    return account, amount
+
+
+# --- rows and records ---------------------------------------------------------------------------------------
+
+
+def transfer_record(ref: BlockRef, row: TransferRow) -> Transfer:
+    tx_hash, index, kind, asset, sender, receiver, amount = row
+    return Transfer(
+        ref.chain, ref.height, tx_hash, index, TransferKind(kind), asset, sender, receiver, amount, ref.time
+    )
+
+
+def event_record(row: EventRow) -> TokenEvent:
+    tx_hash, index, kind, token, subject, spender, amount = row
+    return TokenEvent(tx_hash, index, TokenEventKind(kind), token, subject, spender, amount)
+
+
+def block_record(chain: Chain, rows: BlockRowTuple) -> AccountBlock:
+    """The ``AccountBlock`` of a block's rows."""
+    height, block_hash, prev_hash, time, txs, transfers, events = rows
+    ref = BlockRef(chain, height, time)
+    return AccountBlock(
+        chain=chain,
+        hash=block_hash,
+        height=height,
+        prev_hash=prev_hash,
+        time=time,
+        txs=tuple(AccountTx(h, i, f, to, v, ok, c) for h, i, f, to, v, ok, c in txs),
+        transfers=tuple(transfer_record(ref, t) for t in transfers),
+        events=tuple(event_record(e) for e in events),
+    )
+
+
+def block_rows(block: AccountBlock) -> BlockRowTuple:
+    """The rows of an ``AccountBlock`` (any account chain: the reference path, TRON's HTTP API)."""
+    return (
+        block.height,
+        block.hash,
+        block.prev_hash,
+        block.time,
+        [(t.hash, t.index, t.from_address, t.to_address, t.value, t.success, t.created) for t in block.txs],
+        [
+            (t.tx_hash, t.index, t.kind.value, t.asset, t.from_address, t.to_address, t.amount)
+            for t in block.transfers
+        ],
+        [(e.tx_hash, e.index, e.kind.value, e.token, e.subject, e.spender, e.amount) for e in block.events],
+    )
 
 
 # --- traces ------------------------------------------------------------------------------------------------

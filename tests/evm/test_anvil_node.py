@@ -14,8 +14,9 @@ import pytest
 from chains.evm.address import from_hex
 from chains.evm.compiled import load_pure
 from chains.evm.node import EvmNode, TraceApi, WrongChain, _rebuild, parse_raw
+from chains.evm.parse import block_rows
 from chains.evm.tokens import TokenInfo, TokenReader
-from chains.evm.traced import parse_traced
+from chains.evm.traced import parse_traced, parse_traced_rows
 from chains.model import AccountBlock, Chain, TokenEventKind, TransferKind
 from chains.rpc import JsonRpcClient
 from chains.transport import HttpTransport
@@ -68,6 +69,8 @@ async def test_the_compiled_and_pure_parsers_and_both_paths_agree_on_the_scenari
     fast = [parse_traced(Chain.ETHEREUM, r.block, r.traces, r.logs or b"") for r in raws]
     assert all(b is not None for b in fast) and sum(len(b.transfers) for b in fast if b) >= 10
     assert fast == [parse_raw(Chain.ETHEREUM, _rebuild(r), from_hex) for r in raws]
+    rows = [parse_traced_rows(Chain.ETHEREUM, r.block, r.traces, r.logs or b"") for r in raws]
+    assert rows == [block_rows(b) for b in fast if b]  # what the indexer writes: the same fields
     codec = pure["address"].from_hex
     assert fast == [
         pure["traced"].parse_traced(Chain.ETHEREUM, r.block, r.traces, r.logs, codec) for r in raws

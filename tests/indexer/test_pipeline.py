@@ -81,3 +81,30 @@ async def test_inputs_shipped_in_parts_with_their_misses_give_the_clean_rows(
     batches = -(-(last - first + 1) // 4)
     assert len(parts) > 2 * batches
     assert await snapshot(pool) == clean_rows
+
+
+async def test_batches_prepared_ahead_give_the_clean_rows(
+    pool: asyncpg.Pool,
+    chain_node: ReplayNode,
+    chain_range: tuple[int, int],
+    clean_rows: Snapshot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The writer prepares the next batch (address lookup, outputs' slots, transaction columns) while the
+    current one waits on the database (``ChainWriter.upcoming``), and commits the unspent-output cache in
+    steps meanwhile: the rows are those of a clean run, and most batches were prepared ahead."""
+    prepared: list[bool] = []
+    take = chaindata.ChainWriter._prepared
+
+    def counted(self: chaindata.ChainWriter, blocks: Any) -> Any:
+        ahead = take(self, blocks)
+        prepared.append(ahead is not None)
+        return ahead
+
+    monkeypatch.setattr(chaindata.ChainWriter, "_prepared", counted)
+    first, last = chain_range
+    await index_from_node(
+        pool, rpc_url=chain_node.rpc_url, start=first, stop=last, batch_blocks=4, parse_workers=2
+    )
+    assert sum(prepared) >= len(prepared) // 2
+    assert await snapshot(pool) == clean_rows

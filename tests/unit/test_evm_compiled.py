@@ -71,7 +71,7 @@ def reference(block: dict[str, Any], traces: bytes, logs: bytes) -> AccountBlock
 def test_the_installed_evm_parser_is_compiled() -> None:
     assert is_compiled(parse) and is_compiled(traced) and is_compiled(address)  # else: scripts/bootstrap
     assert not is_compiled(pure()["parse"]) and not is_compiled(pure()["traced"])
-    assert pure()["traced"].decode_topics is pure()["parse"].decode_topics  # the pure modules use each other
+    assert pure()["traced"].topics_row is pure()["parse"].topics_row  # the pure modules use each other
 
 
 def test_compiled_and_pure_agree_on_the_helios_block_and_its_receipts() -> None:
@@ -90,6 +90,20 @@ def test_fast_and_reference_paths_agree_compiled_and_pure_on_the_helios_block() 
     assert fast == reference(block, traces, logs)
     p = pure()
     assert p["traced"].parse_traced(Chain.ETHEREUM, block, traces, logs, p["address"].from_hex) == fast
+
+
+def test_the_fast_paths_rows_hold_the_reference_records_compiled_and_pure() -> None:
+    """``parse_traced_rows`` (what the indexer writes) holds the reference path's records field for field
+    (``parse.block_rows``), and ``parse.block_record`` gives those records back."""
+    block, receipts = helios()
+    traces, logs = as_traced(block, receipts)
+    expected = reference(block, traces, logs)
+    rows = traced.parse_traced_rows(Chain.ETHEREUM, block, traces, logs)
+    assert rows == parse.block_rows(expected) and rows is not None and rows[6]  # approvals among them
+    assert parse.block_record(Chain.ETHEREUM, rows) == expected
+    p = pure()
+    assert p["traced"].parse_traced_rows(Chain.ETHEREUM, block, traces, logs, p["address"].from_hex) == rows
+    assert p["parse"].block_rows(expected) == rows
 
 
 def etl_traces() -> list[dict[str, Any]]:
@@ -158,6 +172,7 @@ def test_compiled_and_pure_agree_on_a_real_tron_block() -> None:
     assert pure()["parse"].parse_block(Chain.TRON, block, receipts, codec=tron_from_hex) == expected
     traces, logs = as_traced(block, receipts)
     assert traced.parse_traced(Chain.TRON, block, traces, logs, tron_from_hex) is None  # TRON: reference
+    assert parse.block_record(Chain.TRON, parse.block_rows(expected)) == expected  # rows keep every field
 
 
 def test_answers_the_reference_path_must_judge_are_left_to_it() -> None:

@@ -3,6 +3,9 @@ commit, marked through the lists the batch found (no second lookup), and the siz
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 from tracer.store.utxo import Outputs, UtxoCache
 
 A, B = b"a" * 32, b"b" * 32
@@ -61,3 +64,47 @@ def test_a_repeated_txid_overwrites_the_earlier_outputs() -> None:
     cache.commit()
     assert cache.outputs_of(A) is later
     assert len(cache) == 1
+
+
+def test_a_commit_in_steps_is_finished_by_the_next_reader() -> None:
+    """A writer steps a commit while it waits on the database (``commit_steps``); whatever reads the cache
+    before the steps ran out finishes them, and the batch staged next is not part of that commit."""
+    cache = UtxoCache()
+    first: Outputs = [(1, 50, "p2pkh"), (2, 25, "p2wpkh")]
+    cache.stage({A: first}, [], [])
+    steps = cache.commit_steps()
+    cache.stage({B: [(3, 70, "p2tr")]}, [(first, 0)], [])  # the next batch, not committed
+    assert cache.outputs_of(A) is first  # finished here
+    assert list(steps) == []  # nothing left for the writer
+    assert cache.get(A, 0) == (1, 50, "p2pkh")
+    assert cache.outputs_of(B) is None
+    assert len(cache) == 2
+
+
+def test_clear_drops_a_commit_still_in_steps() -> None:
+    """A reorg empties the cache while the commit before it was still in steps: the outputs it would add
+    must not come back when the writer steps it later."""
+    cache = UtxoCache()
+    many: dict[bytes, Outputs] = {bytes([n]) * 32: [(n, 1, "p2pkh")] for n in range(5)}
+    cache.stage(many, [], [])
+    steps = cache.commit_steps()
+    cache.clear()
+    for _ in steps:  # the writer steps it later
+        pass
+    assert len(cache) == 0
+    assert all(cache.outputs_of(txid) is None for txid in many)
+
+
+def test_a_commit_in_steps_does_not_keep_the_cache_alive() -> None:
+    """The writer drops its cache when a run ends, with the last commit's steps maybe not run: the cache
+    must go with it at once (a reference cycle would keep millions of entries until a full collection)."""
+    cache = UtxoCache()
+    cache.stage({A: [(1, 50, "p2pkh")]}, [], [])
+    steps = cache.commit_steps()
+    gone = weakref.ref(cache)
+    gc.disable()
+    try:
+        del cache, steps
+        assert gone() is None
+    finally:
+        gc.enable()

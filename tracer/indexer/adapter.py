@@ -13,6 +13,7 @@ metrics; it knows nothing of blocks' insides. A chain gives it one adapter objec
 - writes parsed blocks inside a transaction the core opened (``write``), and drops blocks from a height up
   when the node's chain no longer extends ours (``rollback``); both run in the same transaction as the
   cursor move;
+- may prepare the batch it will write next while the current one waits on the database (``upcoming``);
 - is told when that transaction committed or rolled back (``committed`` / ``aborted``), so in-process caches
   (address ids, unspent outputs) only ever hold what is really in the database.
 
@@ -23,6 +24,7 @@ See ``tracer.indexer.bitcoin.BitcoinAdapter`` for the first implementation.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -109,6 +111,12 @@ class ChainAdapter(Protocol[RawT, ParsedT]):
     ) -> BatchStats:
         """Store ``blocks`` (height order, contiguous or not) in the caller's transaction. ``replace`` lists
         heights stored with another hash (or ``--reindex``): delete those first. Nothing is committed here."""
+        ...
+
+    def upcoming(self, parsed: asyncio.Future[list[ParsedT | None]]) -> None:
+        """The batch the core writes after the one it writes next (one per height, None: not to write; the
+        parse may still run): an adapter may prepare it while that one waits on the database. The core
+        then passes ``write`` those blocks (the same objects) unless some were stored meanwhile."""
         ...
 
     async def rollback(self, conn: asyncpg.Connection, from_height: int) -> int:

@@ -216,6 +216,9 @@ class BitcoinAdapter:
     ) -> BatchStats:
         return await self.writer.write(conn, blocks, replace=replace)
 
+    def upcoming(self, parsed: asyncio.Future[list[BlockRows | None]]) -> None:
+        self.writer.upcoming(parsed)
+
     async def rollback(self, conn: asyncpg.Connection, from_height: int) -> int:
         self.writer.utxos.clear()
         return await delete_from_height(conn, self.chain, from_height)

@@ -1,6 +1,6 @@
 """The EVM adapter of the indexer core: blocks, receipts and traces from any Ethereum-compatible JSON-RPC
 node (Ethereum, or TRON's JSON-RPC for blocks and TRC-20 logs), parsed in worker processes into
-``AccountBlock`` records, written by ``tracer.store.transfers``.
+``AccountRows`` (flat rows, no records), written by ``tracer.store.transfers``.
 
 Token metadata (symbol, name, decimals) is read with ``eth_call`` the first time a contract is seen, inside
 the batch that first stores it; a node that refuses ``eth_call`` leaves it unknown (NULL) and indexing goes
@@ -9,6 +9,7 @@ on. Freeze events of the known stablecoin issuers (``chains.evm.params``) become
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,9 +20,10 @@ import asyncpg
 from chains.evm import params
 from chains.evm.address import from_hex as evm_from_hex
 from chains.evm.node import EvmNode, RawBlock, parse_raw
-from chains.evm.parse import strip0x
+from chains.evm.parse import Codec, strip0x
 from chains.evm.tokens import MetadataReader, TokenReader
-from chains.model import AccountBlock, Chain
+from chains.evm.traced import parse_traced_rows
+from chains.model import Chain
 from chains.rpc import JsonRpcClient, fast_decode
 from chains.stdhttp import StdlibHttpTransport
 from chains.tron.address import from_hex as tron_from_hex
@@ -34,7 +36,9 @@ from tracer.store.pool import refresh_grown_statistics
 from tracer.store.tokens import save_token_metadata
 from tracer.store.transfers import (
     ACCOUNT_TABLES,
+    AccountRows,
     IdCaches,
+    account_rows,
     stored_tokens,
     tokens_of,
     write_account_rows,
@@ -44,14 +48,21 @@ EXPECTED_CHAIN_IDS: Final = {Chain.ETHEREUM: params.ETHEREUM_CHAIN_ID, Chain.TRO
 ISSUERS: Final = {Chain.ETHEREUM: params.ETHEREUM_ISSUERS, Chain.TRON: params.TRON_ISSUERS}
 
 
-def parse_ethereum(raw: RawBlock, height: int) -> AccountBlock:
+def parse_ethereum(raw: RawBlock, height: int) -> AccountRows:
     """Worker-process entry point for Ethereum blocks."""
-    return parse_raw(Chain.ETHEREUM, raw, evm_from_hex)
+    return _parse_rows(Chain.ETHEREUM, raw, evm_from_hex)
 
 
-def parse_tron(raw: RawBlock, height: int) -> AccountBlock:
+def parse_tron(raw: RawBlock, height: int) -> AccountRows:
     """Worker-process entry point for TRON blocks read through its Ethereum-compatible JSON-RPC."""
-    return parse_raw(Chain.TRON, raw, tron_from_hex)
+    return _parse_rows(Chain.TRON, raw, tron_from_hex)
+
+
+def _parse_rows(chain: Chain, raw: RawBlock, codec: Codec) -> AccountRows:
+    """``parse_raw``'s records as rows: straight from the fast path (``chains.evm.traced``), else the
+    reference path's records mapped (which tries the fast path again first: it refuses only odd blocks)."""
+    rows = None if raw.logs is None else parse_traced_rows(chain, raw.block, raw.traces, raw.logs, codec)
+    return AccountRows(*rows) if rows is not None else account_rows(parse_raw(chain, raw, codec))
 
 
 _PARSERS: Final = {Chain.ETHEREUM: parse_ethereum, Chain.TRON: parse_tron}
@@ -106,7 +117,7 @@ class AccountAdapter:
     def source(self) -> str:
         return self._source
 
-    def tx_count(self, parsed: AccountBlock) -> int:
+    def tx_count(self, parsed: AccountRows) -> int:
         return len(parsed.txs)
 
     @property
@@ -119,18 +130,27 @@ class AccountAdapter:
     async def stored_hashes(self, conn: asyncpg.Connection, first: int, last: int) -> dict[int, str]:
         return await stored_hashes(conn, self.chain, first, last)
 
+    def upcoming(self, parsed: asyncio.Future[list[AccountRows | None]]) -> None:
+        """Nothing to prepare ahead: a batch's rows are built while its own COPYs run."""
+
     async def write(
-        self, conn: asyncpg.Connection, blocks: Sequence[AccountBlock], *, replace: Sequence[int]
+        self, conn: asyncpg.Connection, blocks: Sequence[AccountRows], *, replace: Sequence[int]
     ) -> BatchStats:
         await self._register_tokens(conn, blocks)
         stats = await write_account_rows(
-            conn, blocks, source=self._source, replace=replace, issuers=self.issuers, caches=self.ids
+            conn,
+            self.chain,
+            blocks,
+            source=self._source,
+            replace=replace,
+            issuers=self.issuers,
+            caches=self.ids,
         )
         self._labels_pending |= stats.labels_refreshed > 0
         rows = {"transfers": stats.transfers, "token_events": stats.events}
         return BatchStats(stats.blocks, stats.txs, rows)
 
-    async def _register_tokens(self, conn: asyncpg.Connection, blocks: Sequence[AccountBlock]) -> None:
+    async def _register_tokens(self, conn: asyncpg.Connection, blocks: Sequence[AccountRows]) -> None:
         new = tokens_of(blocks) - self.tokens.known - self.tokens.pending
         if not new:
             return
@@ -185,7 +205,7 @@ class AccountAdapter:
 
 
 class EvmAdapter(AccountAdapter):
-    """``ChainAdapter[RawBlock, AccountBlock]`` for Ethereum and TRON's JSON-RPC (``indexer.adapter``)."""
+    """``ChainAdapter[RawBlock, AccountRows]`` for Ethereum and TRON's JSON-RPC (``indexer.adapter``)."""
 
     def __init__(
         self,
@@ -208,7 +228,7 @@ class EvmAdapter(AccountAdapter):
     async def fetch(self, heights: Sequence[int]) -> list[RawBlock]:
         return await self.node.raw_blocks(heights)
 
-    def parser(self) -> Callable[[RawBlock, int], AccountBlock]:
+    def parser(self) -> Callable[[RawBlock, int], AccountRows]:
         return _PARSERS[self.node.chain]
 
     def raw_header(self, raw: RawBlock, height: int) -> Header:

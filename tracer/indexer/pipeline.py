@@ -200,15 +200,23 @@ class Indexer(Generic[RawT, ParsedT]):
         ahead = self.options.fetch_ahead
         fetched: asyncio.Queue[tuple[list[int], asyncio.Task[list[RawT]]] | None] = asyncio.Queue(ahead)
         parsed: asyncio.Queue[_Batch[RawT, ParsedT] | BaseException | None] = asyncio.Queue(ahead)
+        # The batch after the one being written, taken from the queue when it was there already: the adapter
+        # may prepare it while that one waits on the database (``ChainAdapter.upcoming``). Its queue slot
+        # is free meanwhile, so one more batch may be parsed ahead.
+        next_up: list[_Batch[RawT, ParsedT] | BaseException | None] = []
         producer = asyncio.create_task(self._produce(first, last, fetched))
         parser = asyncio.create_task(self._parse_stage(fetched, parsed))
         try:
             # One connection for every batch of the stages: a pool release per batch costs a reset round
             # trip (RESET ALL, UNLISTEN, CLOSE, advisory unlock); measured 2.4 s of a 1M-tx first pass.
             async with self._held_connection(writer=True) as conn:
-                while (item := await parsed.get()) is not None:
+                while (item := next_up.pop() if next_up else await parsed.get()) is not None:
                     if isinstance(item, BaseException):
                         raise item
+                    if not parsed.empty():
+                        next_up.append(parsed.get_nowait())
+                    if next_up and isinstance(next_up[0], _Batch):
+                        self.adapter.upcoming(next_up[0].parsed)
                     await self._write(conn, item, position, report, progress)
                     if self.stop.is_set():
                         break
@@ -216,7 +224,7 @@ class Indexer(Generic[RawT, ParsedT]):
             for task in (producer, parser):
                 task.cancel()
             await asyncio.gather(producer, parser, return_exceptions=True)
-            _cancel_queued(fetched, parsed)
+            _cancel_queued(fetched, parsed, next_up)
 
     @contextlib.asynccontextmanager
     async def _held_connection(self, *, writer: bool = False) -> AsyncIterator[asyncpg.Connection]:
@@ -460,18 +468,19 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _cancel_queued(*queues: asyncio.Queue[Any]) -> None:
+def _cancel_queued(fetched: asyncio.Queue[Any], parsed: asyncio.Queue[Any], next_up: list[Any]) -> None:
     """Cancel fetch tasks and parse futures still queued when the stages stop (a restart, an error)."""
-    for queue in queues:
+    for queue in (fetched, parsed):
         while not queue.empty():
-            item = queue.get_nowait()
-            if isinstance(item, tuple):
-                task = item[1]
-                if task.done() and not task.cancelled():
-                    task.exception()  # retrieved: a failed prefetch is not the error being reported
-                task.cancel()
-            elif isinstance(item, _Batch):
-                item.parsed.cancel()
+            next_up.append(queue.get_nowait())
+    for item in next_up:
+        if isinstance(item, tuple):
+            task = item[1]
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: a failed prefetch is not the error being reported
+            task.cancel()
+        elif isinstance(item, _Batch):
+            item.parsed.cancel()
 
 
 async def tip_lag(indexer: Indexer[Any, Any], next_height: int) -> int:

@@ -17,21 +17,22 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Final
 
 from chains.evm.parse import strip0x
-from chains.model import AccountBlock, Chain
+from chains.model import Chain
 from chains.tron.http import TronHttpNode, TronRawBlock, TronTokenReader, block_id, parse_raw_block
 from tracer.indexer.adapter import Header
 from tracer.indexer.evm import AccountAdapter
+from tracer.store.transfers import AccountRows, account_rows
 
 SOURCE: Final = "tron-http"  # cursor name: its own position, apart from a JSON-RPC run's "rpc"
 
 
-def parse_tron_http(raw: TronRawBlock, height: int) -> AccountBlock:
+def parse_tron_http(raw: TronRawBlock, height: int) -> AccountRows:
     """Worker-process entry point."""
-    return parse_raw_block(raw)
+    return account_rows(parse_raw_block(raw))
 
 
 class TronHttpAdapter(AccountAdapter):
-    """``ChainAdapter[TronRawBlock, AccountBlock]`` for TRON's HTTP API (see ``tracer.indexer.adapter``)."""
+    """``ChainAdapter[TronRawBlock, AccountRows]`` for TRON's HTTP API (see ``tracer.indexer.adapter``)."""
 
     def __init__(
         self, node: TronHttpNode, *, issuers: Mapping[str, str] | None = None, read_tokens: bool = True
@@ -49,7 +50,7 @@ class TronHttpAdapter(AccountAdapter):
     async def fetch(self, heights: Sequence[int]) -> list[TronRawBlock]:
         return await self.node.raw_blocks(heights)
 
-    def parser(self) -> Callable[[TronRawBlock, int], AccountBlock]:
+    def parser(self) -> Callable[[TronRawBlock, int], AccountRows]:
         return parse_tron_http
 
     def raw_header(self, raw: TronRawBlock, height: int) -> Header:

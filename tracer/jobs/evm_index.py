@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from chains.errors import ChainError
-from chains.model import AccountBlock, Chain
+from chains.model import Chain
 from tracer.errors import InputError, SourceError
 from tracer.indexer.evm import AccountAdapter, EvmAdapter, open_evm_adapter
 from tracer.indexer.pipeline import Indexer, RunOptions
 from tracer.indexer.position import CursorPosition
 from tracer.indexer.report import IndexReport
 from tracer.store.chaindata import read_cursor
+from tracer.store.transfers import AccountRows
 
 if TYPE_CHECKING:  # imported when used: TRON's HTTP API client brings aiohttp, a start-up cost
     from tracer.indexer.tron import TronHttpAdapter
@@ -77,7 +78,7 @@ async def index_evm(
     clock = time.perf_counter()
     stop_event = stop_event or asyncio.Event()
     async with _adapter(job) as adapter:
-        indexer: Indexer[Any, AccountBlock] = Indexer(pool, adapter, options=job.options, stop=stop_event)
+        indexer: Indexer[Any, AccountRows] = Indexer(pool, adapter, options=job.options, stop=stop_event)
         position = CursorPosition(adapter.chain, adapter.source)
         first = start if start is not None else (await read_cursor(pool, adapter.chain, adapter.source) or 0)
         while True:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import io
 from collections.abc import Collection, Mapping, Sequence
 from itertools import repeat
-from typing import cast
+from typing import NamedTuple, cast
 
 import asyncpg
 
@@ -113,6 +113,13 @@ async def _fetch_ids(conn: asyncpg.Connection, sql: str, chain: str, addresses: 
     return {row["address"]: row["id"] for row in await conn.fetch(sql, chain, addresses)}
 
 
+class Lookup(NamedTuple):
+    """A batch's addresses looked up in the cache (``AddressIds.lookup``)."""
+
+    found: dict[str, int | None]  # None: not cached
+    missing: list[str]  # the None ones
+
+
 class AddressIds:
     """An in-process cache of address ids for one chain, in front of ``ensure_address_ids``."""
 
@@ -144,9 +151,18 @@ class AddressIds:
         inserted) in one go, and taken out of the cache again by ``abort``. The batch's own mapping, not
         the cache: the row builders look each address up again, and probes of a small dict stay in the
         CPU's caches where those of the whole cache (millions) miss them."""
+        return await self.fill(conn, self.lookup(addresses))
+
+    def lookup(self, addresses: Collection[str]) -> Lookup:
+        """The cache's side of ``ids``, no database. A writer may look a batch up ahead, while the one
+        before it is written, as long as that one's ``fill`` ran before."""
         known = self._ids
-        found = cast(dict[str, int], {a: known.get(a) for a in addresses})  # None: filled below
-        missing = [a for a, i in found.items() if i is None]
+        found = {a: known.get(a) for a in addresses}
+        return Lookup(found, [a for a, i in found.items() if i is None])
+
+    async def fill(self, conn: asyncpg.Connection, lookup: Lookup) -> Mapping[str, int]:
+        """The database's side of ``ids``: the lookup's ids, its missing ones filled in."""
+        known, (found, missing) = self._ids, lookup
         self.misses += len(missing)
         self.hits += len(found) - len(missing)
         if missing:
@@ -158,7 +174,7 @@ class AddressIds:
             self._staged.update(fetched)
             known.update(fetched)
             found.update(fetched)
-        return found
+        return cast(dict[str, int], found)
 
     async def _owned_insert(self, conn: asyncpg.Connection, missing: list[str]) -> dict[str, int] | None:
         """The owner's insert; None, and no longer the owner, when another writer stored one of them."""

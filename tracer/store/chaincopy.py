@@ -26,6 +26,18 @@ _NO_HASH = bytes(HASH_BYTES)  # the stand-in for a NULL hash (its row's length s
 
 def tx_columns(chain: str, blocks: Sequence[Any], tx_ids: Sequence[int]) -> list[Column] | None:
     """``transactions`` (chaindata's ``_TX_COLUMNS``): ids ``tx_ids`` in block order."""
+    columns = tx_columns_but_ids(chain, blocks)
+    return None if columns is None else with_ids(tx_ids, columns)
+
+
+def with_ids(ids: Sequence[int], columns: list[Column]) -> list[Column]:
+    """``columns`` behind an id column: the rows' ids are drawn only once the batch holds the write lock,
+    its other columns may be built before."""
+    return [Fixed(">i8", _ids(ids)), *columns]
+
+
+def tx_columns_but_ids(chain: str, blocks: Sequence[Any]) -> list[Column] | None:
+    """``tx_columns`` without the id column (``with_ids``)."""
     txs = list(concat.from_iterable(b.txs for b in blocks))
     if not txs:
         return None
@@ -34,7 +46,6 @@ def tx_columns(chain: str, blocks: Sequence[Any], tx_ids: Sequence[int]) -> list
         return None
     heights = np.repeat(np.array([b.height for b in blocks], np.int64), [len(b.txs) for b in blocks])
     return [
-        Fixed(">i8", _ids(tx_ids)),
         Text([chain.encode()], np.zeros(len(txs), np.int8)),
         Fixed(">i4", heights),
         hashes,

@@ -16,7 +16,10 @@ they commit, so that concurrent writers (``--workers N``) are serialised from th
 What runs before the lock (address ids, deleting replaced blocks) still overlaps between workers.
 
 Each COPY is in flight while the next table's rows are built (``_while_shipping``): the rows are built in
-steps, and between two the event loop sends more of the COPY, which PostgreSQL inserts meanwhile.
+steps, and between two the event loop sends more of the COPY, which PostgreSQL inserts meanwhile. What the
+writer would otherwise wait for alone (new addresses' insert, the last inputs' COPY) runs beside work that
+can move (``tracer.store.spare``): the unspent-output cache's commit of the batch before, and the next
+batch's preparation (its address lookup, outputs' slots and transaction columns: ``upcoming``).
 
 A block already stored with the same hash is skipped by the caller (the indexer recognises it from its
 header); ``replace`` deletes a stored block at the same height first (a reorg, or ``--reindex``).
@@ -37,8 +40,9 @@ import asyncpg
 from chains.bitcoin.parse import InRow, OutRow, TxRow
 from chains.model import Block
 from tracer.indexer.adapter import BatchStats
-from tracer.store.addresses import AddressIds
+from tracer.store.addresses import AddressIds, Lookup
 from tracer.store.sequences import draw_range
+from tracer.store.spare import SpareWork, cancel
 from tracer.store.utxo import Outputs, SpentRef, UtxoCache
 
 if TYPE_CHECKING:
@@ -179,24 +183,40 @@ class ChainWriter:
         self.source = source
         self.addresses = addresses or AddressIds(chain)
         self.utxos = utxos or UtxoCache()
+        self._spare = SpareWork()  # stepped while a database operation is in flight (module doc)
+        self._upcoming: asyncio.Future[list[BlockRows | None]] | None = None  # the next batch's parse
+        self._awaited: asyncio.Future[list[BlockRows | None]] | None = None  # the same, once we may plan it
+        self._ahead: _Prepared | None = None  # the next batch, prepared (or being prepared) ahead
+        self._ahead_steps: Iterator[None] = iter(())  # its preparation, while it is spare work
+
+    def upcoming(self, parsed: asyncio.Future[list[BlockRows | None]]) -> None:
+        """The batch after the one ``write`` gets next (its parse may still run): prepared while that one
+        waits on the database, and used if ``write`` then gets exactly its blocks (the non-None ones)."""
+        self._upcoming = parsed
 
     async def write(
         self, conn: asyncpg.Connection, blocks: Sequence[BlockRows], *, replace: Sequence[int] = ()
     ) -> BatchStats:
+        ahead = self._prepared(blocks)
         if not blocks:
             return BatchStats(0, 0)
         chain = self.chain
         if replace:
             await delete_blocks(conn, chain, "= ANY($2::integer[])", list(replace))
             self.utxos.clear()  # the cache may hold outputs of what was just deleted
-        ids = await self.addresses.ids(conn, _addresses_of(blocks))
+        if ahead is None:
+            ahead = _Prepared(list(blocks))
+            for _ in _prepare(ahead, self.addresses, self.chain):
+                pass
+        ids = await self._spare.wait(self.addresses.fill(conn, ahead.addresses))
+        self._plan_ahead()  # after ``fill``: the next batch's lookup must see the addresses it added
         await conn.execute(_WRITE_LOCK, chain)  # before drawing ids: ids follow commit order (module doc)
         tx_count = sum(len(b.txs) for b in blocks)
         tx_ids = await draw_range(conn, "transactions", tx_count)  # every drawer holds the write lock
-        new_outputs, slots = _output_slots(blocks)
+        new_outputs, slots = ahead.new_outputs, ahead.slots
         # Each COPY is in flight while the next table's rows are built: PostgreSQL inserts while we build.
         address_ids: list[int | None] = []  # of the batch's outputs, in order
-        shipping = self._copy_blocks_and_txs(conn, blocks, tx_ids)
+        shipping = self._copy_blocks_and_txs(conn, blocks, tx_ids, ahead.tx_columns)
         await _while_shipping(shipping, self._output_rows(blocks, ids, slots, address_ids))
         inputs = _InputRows()
         shipping = _copy_outputs(conn, blocks, tx_ids, address_ids)
@@ -204,7 +224,7 @@ class ChainWriter:
         await self._ship_inputs(conn, shipping, work, inputs)
         in_rows = inputs.rows
         resolved = _count_stored(in_rows)
-        if await conn.fetchval(_ANY_PENDING):  # earlier batches' inputs that spend what we just wrote
+        if await self._spare.wait(conn.fetchval(_ANY_PENDING)):  # earlier inputs spending what we wrote
             resolved += await conn.fetchval(_RESOLVE_OLD_INPUTS, list(tx_ids), chain)
         self.utxos.stage(new_outputs, inputs.spent, inputs.spent_new)
         return BatchStats(
@@ -215,11 +235,44 @@ class ChainWriter:
 
     def commit(self) -> None:
         self.addresses.commit()
-        self.utxos.commit()
+        self._spare.add(self.utxos.commit_steps())  # run while the next batch waits on the database
 
     def abort(self) -> None:
+        self._ahead = self._awaited = None  # prepared against what was just rolled back
+        self._spare.drop()  # a commit's steps left stay the cache's own (``UtxoCache.settle``)
         self.addresses.abort()
         self.utxos.abort()
+
+    def _prepared(self, blocks: Sequence[BlockRows]) -> _Prepared | None:
+        """The batch prepared ahead, finished now, if it is ``blocks``; forgets it either way."""
+        ahead, steps = self._ahead, self._ahead_steps
+        self._ahead, self._ahead_steps, self._awaited = None, iter(()), None
+        if ahead is None or len(ahead.blocks) != len(blocks):
+            return None
+        if any(a is not b for a, b in zip(ahead.blocks, blocks, strict=True)):
+            return None
+        for _ in steps:  # what the spare time left undone
+            pass
+        return ahead
+
+    def _plan_ahead(self) -> None:
+        """Queue the next batch's preparation as spare work, now or once its parse is done."""
+        parsed, self._upcoming = self._upcoming, None
+        if parsed is None:
+            return
+        self._awaited = parsed
+        if parsed.done():
+            self._queue_ahead(parsed)
+        else:
+            parsed.add_done_callback(self._queue_ahead)
+
+    def _queue_ahead(self, parsed: asyncio.Future[list[BlockRows | None]]) -> None:
+        if parsed is not self._awaited or parsed.cancelled() or parsed.exception() is not None:
+            return  # its batch's write began (or a rollback came) meanwhile; or it has nothing to prepare
+        self._awaited = None
+        self._ahead = ahead = _Prepared([b for b in parsed.result() if b is not None])
+        self._ahead_steps = _prepare(ahead, self.addresses, self.chain)
+        self._spare.add(self._ahead_steps)
 
     def _block_rows(self, blocks: Sequence[BlockRows]) -> list[tuple[object, ...]]:
         return [
@@ -236,12 +289,18 @@ class ChainWriter:
         ]
 
     async def _copy_blocks_and_txs(
-        self, conn: asyncpg.Connection, blocks: Sequence[BlockRows], tx_ids: Sequence[int]
+        self,
+        conn: asyncpg.Connection,
+        blocks: Sequence[BlockRows],
+        tx_ids: Sequence[int],
+        but_ids: list[Column] | None,
     ) -> None:
+        """``but_ids``: the transactions' columns but their ids (``_prepare``), None when a row does not
+        fit them."""
         await conn.copy_records_to_table("blocks", records=self._block_rows(blocks), columns=_BLOCK_COLUMNS)
-        from tracer.store.chaincopy import tx_columns  # with numpy: see _copy_columns
+        from tracer.store.chaincopy import with_ids  # with numpy: see _copy_columns
 
-        columns = tx_columns(self.chain, blocks, tx_ids)
+        columns = with_ids(tx_ids, but_ids) if but_ids is not None else None
         await _copy_columns(
             conn, "transactions", _TX_COLUMNS, columns, lambda: tx_records(self.chain, blocks, tx_ids)
         )
@@ -331,10 +390,10 @@ class ChainWriter:
                     shipped = len(rows)
                 await asyncio.sleep(0)
         except BaseException:
-            await _cancel(task)
+            await cancel(task)
             raise
-        await task
-        await self._ship_input_part(conn, inputs, shipped, len(rows))
+        await self._spare.wait(task)  # the writer has nothing else to do: spare work does
+        await self._spare.wait(self._ship_input_part(conn, inputs, shipped, len(rows)))
 
     async def _ship_input_part(
         self, conn: asyncpg.Connection, inputs: _InputRows, start: int, end: int
@@ -381,6 +440,53 @@ def _steps(rows: list[_Row]) -> Iterator[list[_Row]]:
 
 
 @dataclass(slots=True)
+class _Prepared:
+    """A batch's work that needs no database (``_prepare``), possibly done ahead."""
+
+    blocks: list[BlockRows]
+    addresses: Lookup = field(default_factory=lambda: Lookup({}, []))
+    new_outputs: dict[bytes, Outputs] = field(default_factory=dict)
+    slots: list[list[Outputs]] = field(default_factory=list)
+    tx_columns: list[Column] | None = None
+
+
+def _prepare(ahead: _Prepared, addresses: AddressIds, chain: str) -> Iterator[None]:
+    """What a batch needs before the database, in steps of ``_STEP_ROWS`` rows (as spare work, each step
+    delays the answer of the operation in flight by its length: ~0.3 ms): its addresses looked up in the
+    cache (``AddressIds.lookup``), its outputs' slots, its transactions' columns but their ids. A function,
+    not a writer's method: the writer holds the generator, which must not hold the writer (a reference
+    cycle would keep its caches, millions of objects, alive after a run until a full collection)."""
+    blocks = ahead.blocks
+    wanted: set[str | None] = set()
+    for b in blocks:  # map(itemgetter) runs in C: no bytecode per row
+        for outputs in _steps(b.outputs):
+            wanted.update(map(_OUTPUT_ADDRESS, outputs))
+            yield
+        for inputs in _steps(b.inputs):
+            wanted.update(map(_INPUT_ADDRESS, inputs))
+            yield
+    wanted.discard(None)
+    found, missing = ahead.addresses
+    for part in _steps(cast(list[str], list(wanted))):
+        looked_up = addresses.lookup(part)
+        found.update(looked_up.found)
+        missing.extend(looked_up.missing)
+        yield
+    for b in blocks:
+        block_slots: list[Outputs] = []
+        ahead.slots.append(block_slots)
+        for txs in _steps(b.txs):
+            for tx in txs:
+                slot: Outputs = [None] * tx[8]
+                ahead.new_outputs[tx[0]] = slot
+                block_slots.append(slot)
+            yield
+    from tracer.store.chaincopy import tx_columns_but_ids  # with numpy: see _copy_columns
+
+    ahead.tx_columns = tx_columns_but_ids(chain, blocks)
+
+
+@dataclass(slots=True)
 class _InputRows:
     rows: list[list[object]] = field(default_factory=list)
     misses: list[int] = field(default_factory=list)  # row numbers whose spent output is still unknown
@@ -397,30 +503,9 @@ async def _while_shipping(shipping: Awaitable[object], work: Iterable[None]) -> 
         for _ in work:
             await asyncio.sleep(0)
     except BaseException:
-        await _cancel(task)
+        await cancel(task)
         raise
     await task
-
-
-async def _cancel(task: asyncio.Future[object]) -> None:
-    """Stop a database operation in flight whose rows could not all be built, and wait until it ended (the
-    connection is then free for the rollback)."""
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-
-
-def _output_slots(blocks: Sequence[BlockRows]) -> tuple[dict[bytes, Outputs], list[list[Outputs]]]:
-    """Each transaction's (empty) outputs list by txid, and by block and position."""
-    new_outputs: dict[bytes, Outputs] = {}
-    slots: list[list[Outputs]] = []
-    for b in blocks:
-        block_slots: list[Outputs] = []
-        for tx in b.txs:
-            slot: Outputs = [None] * tx[8]
-            new_outputs[tx[0]] = slot
-            block_slots.append(slot)
-        slots.append(block_slots)
-    return new_outputs, slots
 
 
 async def _copy_outputs(
@@ -474,15 +559,6 @@ def output_records(
         records.extend((tx_ids[base + p], vout, next(ids), value, st) for p, vout, _, value, st in b.outputs)
         base += len(b.txs)
     return records
-
-
-def _addresses_of(blocks: Sequence[BlockRows]) -> set[str]:
-    found: set[str | None] = set()
-    for b in blocks:  # map(itemgetter) runs in C: no bytecode per row
-        found.update(map(_OUTPUT_ADDRESS, b.outputs))
-        found.update(map(_INPUT_ADDRESS, b.inputs))
-    found.discard(None)
-    return cast(set[str], found)
 
 
 _OUTPUT_ADDRESS, _INPUT_ADDRESS = itemgetter(2), itemgetter(5)

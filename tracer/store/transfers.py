@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
+from typing import NamedTuple
 
 import asyncpg
 
+from chains.evm.parse import EventRow, TransferRow, TxRow, block_rows
 from chains.model import AccountBlock, TokenEventKind
 from tracer.store.addresses import AddressIds, ensure_address_ids
 from tracer.store.chaindata import delete_blocks, move_cursor, stored_hashes_at
@@ -48,7 +51,27 @@ _TRANSFER_COLUMNS = (
 _EVENT_COLUMNS = (
     "chain", "block_height", "tx_hash", "log_index", "kind", "token_id", "subject_id", "spender_id", "amount",
 )  # fmt: skip
-_FREEZE_KINDS = frozenset({TokenEventKind.FREEZE, TokenEventKind.UNFREEZE, TokenEventKind.DESTROY})
+_FREEZE_KINDS = frozenset(
+    k.value for k in (TokenEventKind.FREEZE, TokenEventKind.UNFREEZE, TokenEventKind.DESTROY)
+)
+
+
+class AccountRows(NamedTuple):
+    """One parsed block of an account chain as flat rows (``chains.evm.parse``'s layout: a transaction,
+    transfer or event each one tuple of its record's fields): what the indexer's parser hands the writer."""
+
+    height: int
+    hash: str  # lower-case hex without 0x
+    prev_hash: str
+    time: int  # unix seconds
+    txs: list[TxRow]
+    transfers: list[TransferRow]
+    events: list[EventRow]
+
+
+def account_rows(block: AccountBlock) -> AccountRows:
+    """The mapper from a parsed ``AccountBlock`` to its rows."""
+    return AccountRows(*block_rows(block))
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +127,8 @@ async def write_account_blocks(
         if cursor is not None:
             await move_cursor(conn, chain, cursor[0], cursor[1])
         replace = [b.height for b in todo if b.height in stored]
-        stats = await write_account_rows(conn, todo, source=source, replace=replace, issuers=issuers)
+        rows = [account_rows(b) for b in todo]
+        stats = await write_account_rows(conn, chain, rows, source=source, replace=replace, issuers=issuers)
     return AccountWriteStats(
         stats.blocks, stats.txs, stats.transfers, stats.events, len(by_height) - len(todo)
     )
@@ -112,27 +136,27 @@ async def write_account_blocks(
 
 async def write_account_rows(
     conn: asyncpg.Connection,
-    blocks: Sequence[AccountBlock],
+    chain: str,
+    blocks: Sequence[AccountRows],
     *,
     source: str,
     replace: Sequence[int] = (),
     issuers: Mapping[str, str] | None = None,
     caches: IdCaches | None = None,
 ) -> AccountWriteStats:
-    """The rows of ``blocks`` in the caller's transaction; heights in ``replace`` are deleted first, rows
-    and all (explicitly: a first pass runs without the cascading foreign keys, ``tracer.store.bulkload``).
-    Freeze events of the ``issuers`` contracts refresh the subjects' labels. ``caches``: the writer's id
-    caches (``IdCaches``), which it commits or aborts with the transaction."""
+    """The rows of ``blocks`` (of ``chain``) in the caller's transaction; heights in ``replace`` are deleted
+    first, rows and all (explicitly: a first pass runs without the cascading foreign keys,
+    ``tracer.store.bulkload``). Freeze events of the ``issuers`` contracts refresh the subjects' labels.
+    ``caches``: the writer's id caches (``IdCaches``), which it commits or aborts with the transaction."""
     if not blocks:
         return AccountWriteStats(0, 0, 0, 0)
-    chain = blocks[0].chain.value
     issuers = issuers or {}
     touched: set[str] = set()
     if replace:
         touched = await freeze_subjects_at(conn, chain, replace)
         await delete_blocks(conn, chain, "= ANY($2::integer[])", list(replace))
     stats = await _copy_rows(conn, chain, blocks, source, caches)
-    touched |= {e.subject for b in blocks for e in b.events if e.kind in _FREEZE_KINDS and e.token in issuers}
+    touched |= {e[4] for b in blocks for e in b.events if e[2] in _FREEZE_KINDS and e[3] in issuers}
     if not (touched and issuers):
         return stats
     await refresh_freeze_labels(conn, chain, touched, issuers)
@@ -144,7 +168,7 @@ async def write_account_rows(
 async def _copy_rows(
     conn: asyncpg.Connection,
     chain: str,
-    blocks: Sequence[AccountBlock],
+    blocks: Sequence[AccountRows],
     source: str,
     caches: IdCaches | None,
 ) -> AccountWriteStats:
@@ -165,7 +189,7 @@ async def _copy_rows(
 
 def _rows(
     chain: str,
-    blocks: Sequence[AccountBlock],
+    blocks: Sequence[AccountRows],
     source: str,
     ids: Mapping[str, int],
     tokens: Mapping[str, int],
@@ -186,49 +210,59 @@ def _rows(
     ]
     # Hashes as bytea text, all checked at once (``hex_fields``): transfers and events name their
     # transaction's hash, so one lookup each.
-    hashes = hex_fields(
-        {t.hash for b in blocks for t in b.txs}
-        | {t.tx_hash for b in blocks for t in b.transfers}
-        | {e.tx_hash for b in blocks for e in b.events}
-    )
+    hashes = hex_fields(_tx_hashes(blocks))
+    # Each row starts with its block's chain and height: formatted once a block, not once a row.
+    starts = list(zip([f"{chain}\t{b.height}\t" for b in blocks], blocks, strict=True))
     tx_rows = [
-        f"{chain}\t{b.height}\t{t.index}\t{hashes[t.hash]}\t{ids[t.from_address]}\t"
-        f"{ids[t.to_address] if t.to_address else NULL}\t{ids[t.created] if t.created else NULL}\t"
-        f"{NULL if t.value is None else t.value}\t{'t' if t.success else 'f'}\n"
-        for b in blocks
-        for t in b.txs
+        f"{start}{index}\t{hashes[tx_hash]}\t{ids[sender]}\t"
+        f"{ids[to] if to else NULL}\t{ids[created] if created else NULL}\t"
+        f"{NULL if value is None else value}\t{'t' if success else 'f'}\n"
+        for start, b in starts
+        for tx_hash, index, sender, to, value, success, created in b.txs
     ]
     transfer_rows = [
-        f"{chain}\t{b.height}\t{hashes[t.tx_hash]}\t{t.index}\t{t.kind.value}\t"
-        f"{tokens[t.asset] if t.asset else NULL}\t{ids[t.from_address]}\t{ids[t.to_address]}\t{t.amount}\n"
-        for b in blocks
-        for t in b.transfers
+        f"{start}{hashes[tx_hash]}\t{index}\t{kind}\t"
+        f"{tokens[asset] if asset else NULL}\t{ids[sender]}\t{ids[receiver]}\t{amount}\n"
+        for start, b in starts
+        for tx_hash, index, kind, asset, sender, receiver, amount in b.transfers
     ]
     event_rows = [
-        f"{chain}\t{b.height}\t{hashes[e.tx_hash]}\t{e.index}\t{e.kind.value}\t"
-        f"{tokens[e.token]}\t{ids[e.subject]}\t{ids[e.spender] if e.spender else NULL}\t"
-        f"{NULL if e.amount is None else e.amount}\n"
-        for b in blocks
-        for e in b.events
+        f"{start}{hashes[tx_hash]}\t{index}\t{kind}\t"
+        f"{tokens[token]}\t{ids[subject]}\t{ids[spender] if spender else NULL}\t"
+        f"{NULL if amount is None else amount}\n"
+        for start, b in starts
+        for tx_hash, index, kind, token, subject, spender, amount in b.events
     ]
     return block_rows, tx_rows, transfer_rows, event_rows
 
 
-def addresses_of(blocks: Sequence[AccountBlock]) -> set[str]:
+def addresses_of(blocks: Sequence[AccountRows]) -> set[str]:
     """Every address ``blocks`` name (one comprehension per field: a set update per row cost more)."""
     txs = [t for b in blocks for t in b.txs]
     transfers = [t for b in blocks for t in b.transfers]
     events = [e for b in blocks for e in b.events]
-    found = {t.from_address for t in txs}
-    found.update([t.to_address for t in txs if t.to_address], [t.created for t in txs if t.created])
-    found.update([t.from_address for t in transfers], [t.to_address for t in transfers])
-    found.update([e.subject for e in events], [e.spender for e in events if e.spender])
+    found = {t[2] for t in txs}
+    found.update([t[3] for t in txs if t[3]], [t[6] for t in txs if t[6]])
+    found.update([t[4] for t in transfers], [t[5] for t in transfers])
+    found.update([e[4] for e in events], [e[5] for e in events if e[5]])
     return found
 
 
-def tokens_of(blocks: Sequence[AccountBlock]) -> set[str]:
-    found = {t.asset for b in blocks for t in b.transfers if t.asset}
-    return found | {e.token for b in blocks for e in b.events}
+def tokens_of(blocks: Sequence[AccountRows]) -> set[str]:
+    found = {t[3] for b in blocks for t in b.transfers if t[3]}
+    return found | {e[3] for b in blocks for e in b.events}
+
+
+def _tx_hashes(blocks: Sequence[AccountRows]) -> set[str]:
+    """The transaction hashes of ``blocks``: their transactions', and those their transfers and events name
+    (the same, unless a node's traces name another)."""
+    found: set[str] = set()
+    for b in blocks:  # map(itemgetter) runs in C: no bytecode per row
+        found.update(map(_HASH, b.txs), map(_HASH, b.transfers), map(_HASH, b.events))
+    return found
+
+
+_HASH = itemgetter(0)  # of a row's transaction (chains.evm.parse: TxRow, TransferRow, EventRow)
 
 
 def _time(seconds: int) -> datetime:

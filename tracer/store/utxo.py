@@ -5,14 +5,18 @@ indexer that remembers the outputs it wrote resolves most inputs from memory; th
 lookup per batch. Entries change only when the transaction that wrote them committed (``commit``); a reorg
 or an aborted batch empties or discards them (``clear`` / ``abort``), so the cache never claims an output
 the database does not hold.
+
+A writer may apply a commit in steps (``commit_steps``) while it waits on the database for the next batch;
+whatever reads or changes the cache next finishes those steps first, so no caller sees a half commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeAlias
 
 DEFAULT_CACHE_OUTPUTS = 3_000_000  # outputs; ~120 bytes each in CPython, so ~360 MB at most
+COMMIT_STEP_ITEMS = 2_000  # spends or transactions applied between two steps of ``commit_steps``
 
 Spent: TypeAlias = tuple[int | None, int, str]  # the spent output's address id, value (sat), script type
 Outputs: TypeAlias = list[Spent | None]  # one transaction's outputs by vout, None once spent
@@ -32,18 +36,22 @@ class UtxoCache:
         self._new: dict[bytes, Outputs] = {}
         self._spent: list[SpentRef] = []
         self._spent_new: list[SpentRef] = []
+        self._committing: _Commit | None = None  # a commit not applied in full yet (``commit_steps``)
         self.hits = 0
         self.misses = 0
 
     def __len__(self) -> int:
+        self.settle()
         return self._size
 
     @property
     def outputs_of(self) -> Callable[[bytes], Outputs | None]:
         """``txid -> its outputs list`` or None (the dict's own ``get``: no call of ours per input)."""
+        self.settle()
         return self._txs.get
 
     def get(self, txid: bytes, vout: int) -> Spent | None:
+        self.settle()
         outputs = self._txs.get(txid)
         if outputs is not None and vout < len(outputs):
             found = outputs[vout]
@@ -62,27 +70,59 @@ class UtxoCache:
         self.hits += len(spent) + len(spent_new)
 
     def commit(self) -> None:
-        for outputs, vout in self._spent:
-            if outputs[vout] is not None:
-                outputs[vout] = None
-                self._size -= 1
-        for outputs, vout in self._spent_new:
-            outputs[vout] = None
-        txs = self._txs
-        for txid, outputs in self._new.items():
-            replaced = txs.get(txid)  # a repeated txid (BIP30, migration 029): the new copy overwrites it,
-            if replaced is not None:  # as in Bitcoin Core's UTXO set
-                self._size -= _unspent(replaced)
-            txs[txid] = outputs
-            self._size += _unspent(outputs)
+        self.commit_steps()
+        self.settle()
+
+    def commit_steps(self) -> Iterator[None]:
+        """``commit`` in steps of ``COMMIT_STEP_ITEMS`` (a generator), for a writer to run while it waits on
+        the database; the batch staged next does not mix in. Steps left when the cache is next used run then
+        (``settle``); ``clear`` drops them with the rest. The cache holds the commit, not the generator (no
+        reference cycle keeping millions of entries alive after a run)."""
+        self.settle()
+        self._committing = _Commit(self._new, self._spent, self._spent_new)
         self.abort()
+        return _stepped(self)
+
+    def settle(self) -> None:
+        """Finish a commit still in steps (``commit_steps``)."""
+        while self.step():
+            pass
+
+    def step(self) -> bool:
+        """Apply the next ``COMMIT_STEP_ITEMS`` of the commit in steps; False once it is applied in full."""
+        commit = self._committing
+        if commit is None:
+            return False
+        if commit.spent_at < len(commit.spent):
+            for outputs, vout in commit.spent[commit.spent_at : commit.spent_at + COMMIT_STEP_ITEMS]:
+                if outputs[vout] is not None:
+                    outputs[vout] = None
+                    self._size -= 1
+            commit.spent_at += COMMIT_STEP_ITEMS
+            return True
+        for outputs, vout in commit.spent_new:
+            outputs[vout] = None
+        commit.spent_new = []
+        if commit.new_at < len(commit.new):
+            txs = self._txs
+            for txid, outputs in commit.new[commit.new_at : commit.new_at + COMMIT_STEP_ITEMS]:
+                replaced = txs.get(txid)  # a repeated txid (BIP30, migration 029): the new copy overwrites
+                if replaced is not None:  # it, as in Bitcoin Core's UTXO set
+                    self._size -= _unspent(replaced)
+                txs[txid] = outputs
+                self._size += _unspent(outputs)
+            commit.new_at += COMMIT_STEP_ITEMS
+            return True
+        self._committing = None
         if self._size > self.max_outputs:
             self._evict()
+        return False
 
     def abort(self) -> None:
         self._new, self._spent, self._spent_new = {}, [], []
 
     def clear(self) -> None:
+        self._committing = None  # whatever it would still add goes too
         self._txs.clear()
         self._size = 0
         self.abort()
@@ -98,6 +138,23 @@ class UtxoCache:
             self._size -= _unspent(outputs)
         for txid in drop:
             del self._txs[txid]
+
+
+class _Commit:
+    """A batch's staged changes being applied in steps (``UtxoCache.step``)."""
+
+    __slots__ = ("new", "new_at", "spent", "spent_at", "spent_new")
+
+    def __init__(self, new: dict[bytes, Outputs], spent: list[SpentRef], spent_new: list[SpentRef]) -> None:
+        self.new, self.new_at = list(new.items()), 0
+        self.spent, self.spent_at = spent, 0
+        self.spent_new = spent_new
+
+
+def _stepped(cache: UtxoCache) -> Iterator[None]:
+    """The generator ``commit_steps`` returns: steps whatever commit the cache is applying."""
+    while cache.step():
+        yield
 
 
 def _unspent(outputs: Outputs) -> int:
