@@ -300,12 +300,15 @@ class JsonRpcClient:
         """The batch size the next ``batch`` of ``method`` calls would start with."""
         return self._sizer(method).current(self._max_batch)
 
-    async def call(self, method: str, params: Params = ()) -> Any:
-        """One call, sent as a single JSON-RPC object; retriable failures are retried with backoff."""
+    async def call(
+        self, method: str, params: Params = (), *, decoder: Callable[[bytes], Any] | None = None
+    ) -> Any:
+        """One call, sent as a single JSON-RPC object; retriable failures are retried with backoff.
+        ``decoder`` replaces the client's for this answer (one response object)."""
         pending = self._pending(method, params)
         for attempt in itertools.count():
             try:
-                reply = await self._exchange(pending.request)
+                reply = await self._exchange(pending.request, decoder)
                 if isinstance(reply, dict) and reply.get("id") not in (pending.id, None):
                     raise NodeProtocolError(f"answer to id {pending.id} carries id {reply.get('id')!r}")
                 return result_of(reply, self._retriable_codes)

@@ -57,6 +57,7 @@ class Block(TypedDict, total=False):
     parentHash: str
     number: str
     timestamp: str
+    logsBloom: str  # checked against the logs of a range (``rangelogs``)
     transactions: list[str | Transaction]  # hashes, or bodies
 
 
@@ -151,5 +152,6 @@ PARITY_TRACES: Final = batch_decoder(_TracesReply)
 LOGS: Final = batch_decoder(_LogsReply)
 # Results left as bytes: decoded later, where they are parsed (a worker process), by these.
 RAW: Final = batch_decoder(_RawReply)
+RAW_ONE: Final = result_decoder(_RawReply)  # one response object (``JsonRpcClient.call``), not a batch
 PARITY_TRACES_RESULT: Final = result_decoder(list[ParityTrace] | None)
 LOGS_RESULT: Final = result_decoder(list[BlockLog] | None)

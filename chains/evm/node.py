@@ -6,8 +6,10 @@ What a node offers is detected once and remembered (per ``EvmNode``):
 - receipts: ``eth_getBlockReceipts`` (geth >= 1.13, Erigon, Reth, anvil, most providers) is one call per
   block; a node without it gets one ``eth_getTransactionReceipt`` per transaction instead, batched;
 - with ``trace_block``, receipts are rebuilt from each transaction's top frame and the block's logs
-  (``eth_getLogs`` by block hash, ``chains.evm.tracereceipts``): a node serves those at a fraction of the
-  cost of receipts; a node that refuses that ``eth_getLogs`` gets the receipts calls above;
+  (``chains.evm.tracereceipts``): a node serves those at a fraction of the cost of receipts. The logs come
+  from one ``eth_getLogs`` over each range of blocks, checked block by block against the blocks' hashes and
+  blooms (``chains.evm.rangelogs``); a block they do not match (a reorg between the requests) is asked for
+  by its hash, and a node that refuses both gets the receipts calls above;
 - traces (internal transfers): ``trace_block`` (Erigon / Reth / OpenEthereum / anvil), else
   ``debug_traceBlockByNumber`` with geth's ``callTracer``, else none — the block is still indexed, without
   INTERNAL transfers. ``traces=False`` skips the probe.
@@ -24,7 +26,7 @@ from typing import Any, Final, NamedTuple
 import msgspec
 
 from chains.errors import NodeNotSynced, NodeProtocolError, ParseError, RpcError
-from chains.evm import answers, params, tracereceipts
+from chains.evm import answers, params, rangelogs, tracereceipts
 from chains.evm import requests as rq
 from chains.evm.parse import (
     Codec,
@@ -50,6 +52,9 @@ BLOCK_BATCH: Final = 250  # blocks per eth_getBlockByNumber request with transac
 BODY_BATCH: Final = 50  # blocks per eth_getBlockByNumber request with full transaction bodies
 TXS_PER_REQUEST: Final = 5_000  # receipts or traces per request: whole blocks up to this many transactions
 RECEIPT_BATCH: Final = 200  # eth_getTransactionReceipt calls per HTTP request when falling back
+# Transactions whose blocks one eth_getLogs range spans: a few thousand logs on mainnet, well under what
+# providers cap a range's answer at (Infura: 10,000 logs).
+TXS_PER_LOG_RANGE: Final = 1_000
 # Times a batch is asked for again when its traces or logs came from another branch than its blocks (a reorg
 # between our requests); more in a row means a node that contradicts itself: the error then stands.
 BRANCH_SWITCH_RETRIES: Final = 3
@@ -88,6 +93,7 @@ class EvmNode:
         self._codec = codec
         self._block_batch = block_batch
         self.block_receipts: bool | None = None  # None: not probed yet
+        self.logs_by_range: bool | None = None  # eth_getLogs with fromBlock/toBlock; None: not tried yet
         self.logs_by_hash: bool | None = None  # eth_getLogs with a blockHash filter; None: not tried yet
         self.trace_api: TraceApi | None = None if traces else TraceApi.NONE
 
@@ -144,7 +150,9 @@ class EvmNode:
             if block is None:
                 raise NodeNotSynced(f"node has no block {height} yet")
         per_request = blocks_per_request(raw, self._block_batch)
-        if self.trace_api is TraceApi.PARITY and self.logs_by_hash is not False:
+        if self.trace_api is TraceApi.PARITY and (
+            self.logs_by_range is not False or self.logs_by_hash is not False
+        ):
             rebuilt = await self._from_traces_and_logs(heights, raw, per_request)
             if rebuilt is not None:
                 return rebuilt
@@ -162,24 +170,25 @@ class EvmNode:
         self, heights: Sequence[int], raw: Sequence[Any], per_request: int
     ) -> list[RawBlock] | None:
         """Blocks whose receipts are rebuilt from traces and logs (``tracereceipts``); None when the node
-        refuses ``eth_getLogs`` by block hash. Both answers stay undecoded where the parser can rebuild
-        them alone; the others are decoded and rebuilt here, asking the node for what traces lack."""
+        answers some block's logs neither by range nor by hash. Both answers stay undecoded where the
+        parser can rebuild them alone; the others are decoded and rebuilt here, asking the node for what
+        traces lack."""
         traces, logs = await asyncio.gather(
-            self._traces(heights, per_request, decoder=answers.RAW), self._logs(raw, per_request)
+            self._traces(heights, per_request, decoder=answers.RAW), self._logs(heights, raw, per_request)
         )
         if logs is None:
             return None
         out: list[RawBlock] = []
         api = TraceApi.PARITY.value
         for block, block_traces, block_logs in zip(raw, traces, logs, strict=True):
-            if isinstance(block_traces, msgspec.Raw) and isinstance(block_logs, msgspec.Raw):
+            if isinstance(block_traces, msgspec.Raw):
                 undecoded = bytes(block_traces)
                 block_hash = str(block["hash"]).lower()
                 if tracereceipts.rebuildable(undecoded, len(block["transactions"]), block_hash):
-                    out.append(RawBlock(block, None, api, undecoded, bytes(block_logs)))
+                    out.append(RawBlock(block, None, api, undecoded, block_logs))
                     continue
             decoded = _decoded(block_traces, answers.PARITY_TRACES_RESULT) or []
-            receipts = await self._rebuilt_receipts(block, decoded, _decoded(block_logs, answers.LOGS_RESULT))
+            receipts = await self._rebuilt_receipts(block, decoded, answers.LOGS_RESULT(block_logs))
             out.append(RawBlock(block, receipts, api, decoded))
         return out
 
@@ -210,9 +219,51 @@ class EvmNode:
             at += len(hs)
         return out
 
-    async def _logs(self, raw: Sequence[Any], per_request: int) -> list[Any] | None:
-        """Each block's logs by its hash, undecoded (``answers.RAW``); None when the node refuses that
-        ``eth_getLogs`` (remembered)."""
+    async def _logs(self, heights: Sequence[int], raw: Sequence[Any], per_request: int) -> list[bytes] | None:
+        """Each block's logs, undecoded: by range where they match the blocks (``rangelogs``), the others by
+        block hash; None when a block's logs are answered neither way."""
+        logs: list[bytes | None] = [None for _ in raw]
+        if self.logs_by_range is not False:
+            logs = await self._logs_by_range(heights, raw, per_request)
+        left = [at for at, found in enumerate(logs) if found is None]
+        if left:
+            by_hash = await self._logs_by_hash([raw[at] for at in left], per_request)
+            if by_hash is None:
+                return None
+            for at, found in zip(left, by_hash, strict=True):
+                logs[at] = found
+        return [found for found in logs if found is not None]
+
+    async def _logs_by_range(
+        self, heights: Sequence[int], raw: Sequence[Any], per_request: int
+    ) -> list[bytes | None]:
+        """``rangelogs.split`` of one ``eth_getLogs`` per run of consecutive heights of up to
+        ``TXS_PER_LOG_RANGE`` transactions; all None when the node refuses a range (remembered when it
+        never answered one)."""
+        spans = rangelogs.spans(heights, blocks_per_request(raw, per_request, TXS_PER_LOG_RANGE))
+        calls = [rq.get_logs_of_range(heights[first], heights[last]) for first, last in spans]
+        try:  # a request each: a range's answer is as large as a batch of by-hash calls
+            found = await asyncio.gather(*(self._client.call(*c, decoder=answers.RAW_ONE) for c in calls))
+        except RpcError as exc:  # a node may bound a range's blocks or logs: these go by hash
+            if not self.logs_by_range:
+                log.info("node refuses eth_getLogs over a range of blocks (%s); one call a block", exc)
+                self.logs_by_range = False
+            else:
+                first, last = heights[0], heights[-1]
+                log.warning("eth_getLogs over blocks %d-%d failed (%s); one call a block", first, last, exc)
+            return [None for _ in raw]
+        self.logs_by_range = True
+        out: list[bytes | None] = []
+        for (first, last), answer in zip(spans, found, strict=True):
+            out += rangelogs.split(bytes(answer), raw[first : last + 1])
+        return out
+
+    async def _logs_by_hash(self, raw: Sequence[Any], per_request: int) -> list[bytes] | None:
+        """Each block's logs by its hash (EIP-234), undecoded; None when the node refuses that
+        ``eth_getLogs`` (remembered). A block whose bloom names logs but got none is not the node's
+        any more (a reorg since we read it): the batch is asked for again (``OtherBranch``)."""
+        if self.logs_by_hash is False:
+            return None
         calls = [rq.get_logs_of_block(str(block["hash"])) for block in raw]
         try:
             answer = await self._client.batch(calls, max_batch=per_request, decoder=answers.RAW)
@@ -223,7 +274,11 @@ class EvmNode:
             self.logs_by_hash = False
             return None
         self.logs_by_hash = True
-        return answer
+        out = [bytes(found) for found in answer]
+        for block, found in zip(raw, out, strict=True):
+            if rangelogs.has_logs(block) and b"{" not in found:  # no log object in the answer
+                raise tracereceipts.OtherBranch(f"no logs for block {block['hash']}, whose bloom names some")
+        return out
 
     async def _rebuilt_receipts(self, block: Any, traces: Sequence[Any], logs: Any) -> list[Any]:
         """Receipts from traces and logs; the few that cannot be rebuilt are read from the node."""
@@ -262,11 +317,11 @@ class EvmNode:
         return TraceApi.NONE
 
 
-def blocks_per_request(blocks: Sequence[Any], limit: int) -> int:
-    """Blocks per receipts or traces request: whole blocks, up to ``TXS_PER_REQUEST`` transactions at
-    these blocks' average, at most ``limit``."""
+def blocks_per_request(blocks: Sequence[Any], limit: int, txs: int = TXS_PER_REQUEST) -> int:
+    """Blocks per receipts or traces request: whole blocks, up to ``txs`` transactions at these blocks'
+    average, at most ``limit``."""
     average = sum(len(block.get("transactions") or ()) for block in blocks) / max(len(blocks), 1)
-    return max(1, min(limit, int(TXS_PER_REQUEST / max(average, 1))))
+    return max(1, min(limit, int(txs / max(average, 1))))
 
 
 class RawBlock(NamedTuple):

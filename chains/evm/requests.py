@@ -41,6 +41,11 @@ def get_logs_of_block(block_hash: str) -> Call:
     return ("eth_getLogs", [{"blockHash": block_hash}])
 
 
+def get_logs_of_range(first: int, last: int) -> Call:
+    """Every log of the blocks at heights ``first``..``last`` (both included), each naming its block."""
+    return ("eth_getLogs", [{"fromBlock": quantity(first), "toBlock": quantity(last)}])
+
+
 def trace_block(height: int) -> Call:
     return ("trace_block", [quantity(height)])
 

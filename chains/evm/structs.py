@@ -48,5 +48,16 @@ class BlockLogStruct(msgspec.Struct):
     blockHash: str | None = None
 
 
+class FrameShapeStruct(msgspec.Struct):
+    """What ``tracereceipts.rebuildable`` reads of a ``trace_block`` frame: the rest is skipped undecoded."""
+
+    type: str | None = None
+    error: str | None = None
+    traceAddress: list[int] | None = None
+    transactionHash: str | None = None
+    blockHash: str | None = None
+
+
 TRACE_STRUCTS: Final = msgspec.json.Decoder(list[ParityTraceStruct] | None)
+FRAME_SHAPES: Final = msgspec.json.Decoder(list[FrameShapeStruct] | None)
 LOG_STRUCTS: Final = msgspec.json.Decoder(list[BlockLogStruct] | None)

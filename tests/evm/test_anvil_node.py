@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import json
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,7 +20,7 @@ from chains.evm.traced import parse_traced, parse_traced_rows
 from chains.model import AccountBlock, Chain, TokenEventKind, TransferKind
 from chains.rpc import JsonRpcClient
 from chains.transport import HttpTransport
-from evm.evm_scenario import TOKEN_UNIT, expected_transfers, run_scenario
+from evm.evm_scenario import TOKEN_UNIT, expected_transfers, run_scenario, transfer
 from tracer.devnode.evm_anvil import Anvil, run_anvil
 
 
@@ -34,7 +36,9 @@ async def test_reads_every_value_move_of_the_scenario(anvil: Anvil, node: EvmNod
     blocks = await node.blocks(list(range(await node.tip_height() + 1)))
     # Receipts rebuilt from traces and logs (chains.evm.tracereceipts); the next test compares them. Every
     # block's answers go to the parser undecoded (``RawBlock.logs``): none holds a failed creation.
-    assert (node.logs_by_hash, node.block_receipts, node.trace_api) == (True, None, TraceApi.PARITY)
+    # The logs came by range, each block's matching its hash and bloom: none was asked for by hash.
+    assert (node.logs_by_range, node.logs_by_hash) == (True, None)
+    assert (node.block_receipts, node.trace_api) == (None, TraceApi.PARITY)
     assert all(raw.logs is not None for raw in await node.raw_blocks(list(range(len(blocks)))))
     moves = {
         (t.kind.value, t.asset, t.from_address, t.to_address, t.amount) for b in blocks for t in b.transfers
@@ -105,7 +109,9 @@ async def test_rebuilt_receipts_block_receipts_per_transaction_receipts_and_call
     await run_scenario(anvil)
     heights = list(range(await node.tip_height() + 1))
     rebuilt = await node.blocks(heights)
-    node.logs_by_hash = False  # as if the node refused eth_getLogs by block hash: its receipts instead
+    node.logs_by_range = False  # as if the node refused eth_getLogs over a range: one call a block
+    assert await node.blocks(heights) == rebuilt and node.logs_by_hash
+    node.logs_by_hash = False  # and refused it by block hash too: its receipts instead
     reference = await node.blocks(heights)
     assert node.block_receipts and rebuilt == reference
     node.block_receipts = False  # as if the node lacked eth_getBlockReceipts
@@ -150,10 +156,10 @@ async def test_a_failed_creation_keeps_the_address_its_receipt_names(anvil: Anvi
     assert receipt["status"] == "0x0" and receipt["contractAddress"]
     heights = list(range(await node.tip_height() + 1))
     rebuilt = await node.blocks(heights)
-    assert node.logs_by_hash
+    assert node.logs_by_range
     (tx,) = [tx for b in rebuilt for tx in b.txs if tx.hash == failed]
     assert (tx.success, tx.to_address, tx.created) == (False, None, from_hex(receipt["contractAddress"]))
-    node.logs_by_hash = False
+    node.logs_by_range = node.logs_by_hash = False
     assert await node.blocks(heights) == rebuilt
 
 
@@ -183,4 +189,84 @@ async def test_answers_of_another_branch_are_asked_for_again(
         node = EvmNode(JsonRpcClient(switching), Chain.ETHEREUM, codec=from_hex)
         assert await node.blocks(heights) == await reference.blocks(heights)
     assert switching.switched == 1
+    assert "node switched branches under a batch" in caplog.text
+
+
+class _DropsLogsOfRanges:
+    """anvil's answers, but eth_getLogs over a range leaves out every log of the block at ``height``,
+    as a node whose range answer came from another branch at that height would."""
+
+    def __init__(self, inner: HttpTransport, height: int) -> None:
+        self.inner, self.height, self.dropped = inner, height, 0
+
+    async def send(self, payload: bytes) -> bytes:
+        body = await self.inner.send(payload)
+        if b'"fromBlock"' not in payload:
+            return body
+        reply = json.loads(body)
+        for answer in reply if isinstance(reply, list) else [reply]:
+            kept = [entry for entry in answer["result"] if int(entry["blockNumber"], 16) != self.height]
+            self.dropped += len(answer["result"]) - len(kept)
+            answer["result"] = kept
+        return json.dumps(reply).encode()
+
+
+async def test_a_block_whose_bloom_names_logs_the_range_lacks_is_read_by_hash(
+    anvil: Anvil, anvil_url: str
+) -> None:
+    s = await run_scenario(anvil)
+    async with HttpTransport(anvil_url) as transport:
+        reference = EvmNode(JsonRpcClient(transport), Chain.ETHEREUM, codec=from_hex)
+        heights = list(range(await reference.tip_height() + 1))
+        expected = await reference.blocks(heights)
+        (height,) = {b.height for b in expected for tx in b.txs if tx.hash == s.txs["approve"]}
+        dropping = _DropsLogsOfRanges(transport, height)
+        node = EvmNode(JsonRpcClient(dropping), Chain.ETHEREUM, codec=from_hex)
+        assert await node.blocks(heights) == expected
+    assert dropping.dropped > 0 and (node.logs_by_range, node.logs_by_hash) == (True, True)
+
+
+class _ReorgsBeforeLogs:
+    """anvil's answers, but once the first trace_block batch is answered, and before the first eth_getLogs
+    over a range, anvil reverts to ``snapshot`` and mines as many blocks again, each with a native transfer
+    and no logs: the blocks and traces the indexer read are gone, and the heights their logs were in answer
+    from the new branch, without the logs."""
+
+    def __init__(self, inner: HttpTransport, anvil: Anvil, snapshot: str, blocks: int) -> None:
+        self.inner, self.anvil, self.snapshot, self.blocks = inner, anvil, snapshot, blocks
+        self.traced = asyncio.Event()
+        self.reorged = False
+
+    async def send(self, payload: bytes) -> bytes:
+        if not self.reorged and b'"fromBlock"' in payload:
+            await self.traced.wait()  # the traces are of the branch that goes
+            self.reorged = True
+            await self.anvil.call("evm_revert", self.snapshot)
+            sender, to = self.anvil.accounts[5:7]
+            for value in range(1, self.blocks + 1):  # automine: a block each
+                await self.anvil.send(sender, to, value=value)
+        body = await self.inner.send(payload)
+        if b'"trace_block"' in payload:
+            self.traced.set()
+        return body
+
+
+async def test_a_reorg_between_the_blocks_and_their_logs_reads_the_new_branch(
+    anvil: Anvil, anvil_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    s = await run_scenario(anvil)
+    fork = await anvil.height()
+    snapshot = await anvil.call("evm_snapshot")
+    for n in (1, 2, 3):  # blocks with logs, on the branch that goes
+        await anvil.send(s.owner, s.token, data=transfer(s.alice, n * TOKEN_UNIT))
+    heights = list(range(await anvil.height() + 1))
+    async with HttpTransport(anvil_url) as transport:
+        reorging = _ReorgsBeforeLogs(transport, anvil, snapshot, blocks=3)
+        node = EvmNode(JsonRpcClient(reorging), Chain.ETHEREUM, codec=from_hex)
+        blocks = await node.blocks(heights)
+        assert reorging.reorged
+        reference = EvmNode(JsonRpcClient(transport), Chain.ETHEREUM, codec=from_hex)
+        assert blocks == await reference.blocks(heights)  # exactly the new branch's
+    assert not [t for b in blocks[fork + 1 :] for t in b.transfers if t.kind is TransferKind.TOKEN]
+    assert _chained(blocks)
     assert "node switched branches under a batch" in caplog.text

@@ -3,6 +3,7 @@ shaped as anvil's (the anvil tests compare whole chains against the node's own r
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -79,10 +80,15 @@ def test_rebuildable_wants_one_top_frame_per_transaction_and_no_reward_or_failed
     assert rebuildable(raw(call, inner, create), 2, BLOCK)
     assert not rebuildable(raw(call, inner, create), 2, "0x" + "e" * 64)  # another branch's block
     assert not rebuildable(raw(call), 2, BLOCK)  # a transaction without a top frame
-    assert not rebuildable(raw(call, {"type": "reward", "traceAddress": [], "action": {}}), 2, BLOCK)
+    reward = {"type": "reward", "blockHash": BLOCK, "traceAddress": [], "action": {}}
+    assert not rebuildable(raw(call, create, reward), 2, BLOCK)
     assert not rebuildable(raw(_top(CREATE, "create", error="Reverted")), 1, BLOCK)
-    assert not rebuildable(b'[{"traceAddress": []}]', 1, BLOCK)  # spelt otherwise: not sure, so no
-    assert rebuildable(b"[]", 0, BLOCK)  # no transactions, no traces
+    assert rebuildable(raw(call, _top(FAILED, "call", error="Reverted")), 2, BLOCK)  # a failed call is
+    assert not rebuildable(raw(call, {**create, "transactionHash": None}), 2, BLOCK)  # whose top frame?
+    assert not rebuildable(raw(call, {**inner, "blockHash": None}), 1, BLOCK)  # a frame naming no block
+    assert rebuildable(json.dumps([call, inner, create], indent=2).encode(), 2, BLOCK)  # any spelling
+    assert not rebuildable(b'{"traceAddress": []}', 1, BLOCK)  # another shape: not sure, so no
+    assert rebuildable(b"[]", 0, BLOCK) and rebuildable(b"null", 0, BLOCK)  # no transactions, no traces
 
 
 def test_receipts_or_traces_of_another_branch_make_the_batch_be_asked_again() -> None:
