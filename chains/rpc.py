@@ -222,7 +222,11 @@ class TokenBucket:
 
 @dataclass(slots=True)
 class _AdaptiveSize:
-    """Batch size for one method: halves on failure, doubles back after ``quiet`` seconds without one."""
+    """Batch size for one method: halves on failure, doubles back after ``quiet`` seconds without one.
+
+    What it remembers is the node's limit as learned from failures (0: none), never a caller's ``limit``:
+    a batch asked for with a smaller one (a few large blocks' receipts) must not keep the next, larger
+    batches small."""
 
     quiet: float
     clock: Clock
@@ -230,15 +234,13 @@ class _AdaptiveSize:
     changed_at: float = -math.inf
 
     def current(self, limit: int) -> int:
-        if self.size == 0 or self.size > limit:
-            self.size = limit
-        if self.size < limit and self.clock() - self.changed_at >= self.quiet:
-            self.size = min(limit, self.size * 2)
+        if self.size and self.size < limit and self.clock() - self.changed_at >= self.quiet:
+            self.size *= 2
             self.changed_at = self.clock()
-        return self.size
+        return min(limit, self.size) if self.size else limit
 
     def shrink(self, to: int) -> None:
-        self.size = max(1, min(self.size, to))
+        self.size = max(1, min(self.size, to) if self.size else to)
         self.changed_at = self.clock()
 
 

@@ -270,6 +270,10 @@ class EvmNode:
         except RpcError as exc:
             if self.logs_by_hash or not unsupported(exc):
                 raise
+            if await self._left_chain(raw):  # a block gone by a reorg (anvil: -32000 "unknown block")
+                raise tracereceipts.OtherBranch(
+                    f"blocks left the node's chain before their logs ({exc})"
+                ) from exc
             log.info("node refuses eth_getLogs by block hash (%s); reading receipts instead", exc)
             self.logs_by_hash = False
             return None
@@ -279,6 +283,16 @@ class EvmNode:
             if rangelogs.has_logs(block) and b"{" not in found:  # no log object in the answer
                 raise tracereceipts.OtherBranch(f"no logs for block {block['hash']}, whose bloom names some")
         return out
+
+    async def _left_chain(self, raw: Sequence[Any]) -> bool:
+        """Whether any of ``raw``'s blocks is no longer the node's at its height: then a by-hash request's
+        error means a reorg (providers answer an unknown hash with the codes they use for "unsupported")."""
+        heights = [hex_int(block["number"], "number") for block in raw]
+        found = await self._client.batch([rq.get_block(h, full=False) for h in heights])
+        return any(
+            now is None or str(now["hash"]).lower() != str(block["hash"]).lower()
+            for block, now in zip(raw, found, strict=True)
+        )
 
     async def _rebuilt_receipts(self, block: Any, traces: Sequence[Any], logs: Any) -> list[Any]:
         """Receipts from traces and logs; the few that cannot be rebuilt are read from the node."""

@@ -265,6 +265,7 @@ async def test_a_reorg_between_the_blocks_and_their_logs_reads_the_new_branch(
         node = EvmNode(JsonRpcClient(reorging), Chain.ETHEREUM, codec=from_hex)
         blocks = await node.blocks(heights)
         assert reorging.reorged
+        assert node.logs_by_hash is not False  # a block gone by a reorg is not a node refusing the method
         reference = EvmNode(JsonRpcClient(transport), Chain.ETHEREUM, codec=from_hex)
         assert blocks == await reference.blocks(heights)  # exactly the new branch's
     assert not [t for b in blocks[fork + 1 :] for t in b.transfers if t.kind is TransferKind.TOKEN]

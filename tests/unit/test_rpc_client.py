@@ -116,6 +116,17 @@ async def test_batch_halves_on_retriable_error_and_grows_back_after_quiet_period
     assert client.batch_size("square") == 8
 
 
+async def test_a_smaller_max_batch_of_one_call_does_not_shrink_the_next_batches() -> None:
+    # The EVM node asks for few blocks' receipts per request when blocks are large, many when small: only a
+    # node's failure may lower what later batches send, never one caller's cap.
+    node, clock = FakeNode(echo_shuffled), FakeClock()
+    client = client_for(node, clock, max_batch=8, quiet_period=30.0)
+    await client.batch([("square", [n]) for n in range(4)], max_batch=2)
+    await client.batch([("square", [n]) for n in range(16)])
+    assert node.batch_sizes == [2, 2, 8, 8]
+    assert client.batch_size("square") == 8
+
+
 async def test_timeout_halves_the_batch_and_only_failed_items_are_resent() -> None:
     attempts: dict[int, int] = {}
 
