@@ -64,10 +64,10 @@ def _runs(hashes: list[str | None]) -> dict[str | None, tuple[int, int]] | None:
 
 
 def _of_block(block: Mapping[str, Any], logs: list[msgspec.Raw] | None) -> bytes | None:
-    bloom = block.get("logsBloom")
-    if not isinstance(bloom, str):
+    named = has_logs(block)
+    if named is None:
         return None  # no bloom to check against
-    if bloom == EMPTY_BLOOM:  # zeros: no case to fold
+    if not named:
         return None if logs else NO_LOGS
     return b"[" + b",".join(logs) + b"]" if logs else None
 
@@ -75,7 +75,7 @@ def _of_block(block: Mapping[str, Any], logs: list[msgspec.Raw] | None) -> bytes
 def has_logs(block: Mapping[str, Any]) -> bool | None:
     """Whether ``block``'s bloom says it has logs; None without a bloom."""
     bloom = block.get("logsBloom")
-    return bloom != EMPTY_BLOOM if isinstance(bloom, str) else None
+    return bloom != EMPTY_BLOOM if isinstance(bloom, str) else None  # zeros: no case to fold
 
 
 def spans(heights: Sequence[int], most: int) -> list[tuple[int, int]]:
