@@ -61,7 +61,6 @@ _HASH160_BYTES: Final = 20  # the pushes of P2PKH, P2SH and P2WPKH scripts
 _SHA256_BYTES: Final = 32  # P2WSH's push; P2TR's is its 32-byte output key
 _P2WPKH_SCRIPT_BYTES: Final = 2 + _HASH160_BYTES  # OP_0 <20 bytes>
 _P2WSH_SCRIPT_BYTES: Final = 2 + _SHA256_BYTES  # OP_0 <32 bytes>, and OP_1 <32 bytes> for P2TR
-_P2SH_P2WPKH_SCRIPT_SIG_BYTES: Final = 1 + _P2WPKH_SCRIPT_BYTES  # one push of the P2WPKH program
 
 ScriptInfo = tuple[ScriptType, str | None]
 # ScriptType values as plain str: what the rows (parse.parse_block_rows) hold. An Enum member's ``.value`` is
@@ -313,9 +312,9 @@ def input_address_from_spend(script_sig: bytes, witness: Sequence[bytes]) -> tup
 def spend_type_and_address(script_sig: bytes, witness: list[bytes]) -> tuple[str, str] | None:
     """``input_address_from_spend`` with the type as its ScriptType value (a plain str, what the rows hold).
 
-    The spends of P2PKH, P2WPKH and P2SH-P2WPKH outputs, nearly all inputs before taproot, are recognised by
-    their lengths and fixed bytes before the general rules (each is a case of them: tests compare both on
-    spends near these shapes).
+    The spends of P2PKH, P2WPKH, P2SH-P2WPKH and P2SH-P2WSH outputs, nearly all inputs before taproot, are
+    recognised by their lengths and fixed bytes before the general rules (each is a case of them: tests
+    compare both on spends near these shapes).
     """
     if not witness:
         key = _p2pkh_spend_key(script_sig)
@@ -326,18 +325,28 @@ def spend_type_and_address(script_sig: bytes, witness: list[bytes]) -> tuple[str
             key = witness[1]
             if _is_compressed_pubkey(key) and _looks_like_ecdsa_sig(witness[0]):
                 return _P2WPKH_TYPE, segwit_address(0, hash160(key))
-    elif (
-        len(script_sig) == _P2SH_P2WPKH_SCRIPT_SIG_BYTES
-        and script_sig[0] == _P2WPKH_SCRIPT_BYTES
-        and script_sig[1] == OP_0
-        and script_sig[2] == _HASH160_BYTES
-    ):
+    elif _is_p2sh_v0_push(script_sig, _HASH160_BYTES):
         redeem = script_sig[1:]
         if len(witness) != 2 or hash160(witness[1]) != redeem[2:]:
             return None
         return _P2SH_TYPE, p2sh_address(hash160(redeem))
+    elif _is_p2sh_v0_push(script_sig, _SHA256_BYTES):
+        redeem = script_sig[1:]
+        if sha256(witness[-1]).digest() != redeem[2:]:
+            return None
+        return _P2SH_TYPE, p2sh_address(hash160(redeem))
     derived = input_address_from_spend(script_sig, witness)
     return None if derived is None else (derived[0].value, derived[1])
+
+
+def _is_p2sh_v0_push(script_sig: bytes, program_size: int) -> bool:
+    """Whether ``script_sig`` is one direct push of a v0 witness program of ``program_size`` bytes."""
+    return (
+        len(script_sig) == program_size + 3
+        and script_sig[0] == program_size + 2
+        and script_sig[1] == OP_0
+        and script_sig[2] == program_size
+    )
 
 
 def _p2pkh_spend_key(script_sig: bytes) -> bytes | None:

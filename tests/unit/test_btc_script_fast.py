@@ -9,6 +9,7 @@ uncompressed and hybrid keys, pushes spelled with OP_PUSHDATA1.
 
 from __future__ import annotations
 
+from hashlib import sha256
 from types import ModuleType
 
 import pytest
@@ -46,12 +47,14 @@ def push(data: bytes) -> bytes:
 
 
 P2SH_P2WPKH_SPEND = push(b"\x00\x14" + hash160(KEY))
-P2SH_P2WSH_SPEND = push(b"\x00\x20" + H32)
+WITNESS_SCRIPT = b"\x52" + push(KEY) + push(KEY) + b"\x52\xae"  # 2-of-2 multisig
+P2SH_P2WSH_SPEND = push(b"\x00\x20" + sha256(WITNESS_SCRIPT).digest())
 SPEND_SHAPES: list[tuple[bytes, list[bytes]]] = [
     (push(SIG) + push(KEY), []),
     (push(SIG) + push(UNCOMPRESSED), []),
     (b"", [SIG, KEY]),
     (P2SH_P2WPKH_SPEND, [SIG, KEY]),
+    (P2SH_P2WSH_SPEND, [b"", SIG, SIG, WITNESS_SCRIPT]),
 ]
 
 
@@ -168,6 +171,18 @@ def test_spend_fast_paths_agree_with_input_address_from_spend(
         (P2SH_P2WPKH_SPEND, [SIG, UNCOMPRESSED], None),  # the key does not hash to the program
         (P2SH_P2WPKH_SPEND, [SIG, KEY, KEY], None),
         (P2SH_P2WSH_SPEND, [SIG, KEY], None),  # P2SH-P2WSH whose script does not hash to the program
+        (
+            P2SH_P2WSH_SPEND,
+            [b"", SIG, SIG, WITNESS_SCRIPT],
+            (ScriptType.P2SH, p2sh_address(hash160(P2SH_P2WSH_SPEND[1:]))),
+        ),
+        (P2SH_P2WSH_SPEND, [WITNESS_SCRIPT], (ScriptType.P2SH, p2sh_address(hash160(P2SH_P2WSH_SPEND[1:])))),
+        (
+            b"\x4c\x22" + P2SH_P2WSH_SPEND[1:],  # the same push spelled with OP_PUSHDATA1
+            [b"", SIG, SIG, WITNESS_SCRIPT],
+            (ScriptType.P2SH, p2sh_address(hash160(P2SH_P2WSH_SPEND[1:]))),
+        ),
+        (push(b"\x00\x20" + H32), [b"", SIG, SIG, WITNESS_SCRIPT], None),
         (
             b"\x4c\x16" + P2SH_P2WPKH_SPEND[1:],
             [SIG, KEY],
