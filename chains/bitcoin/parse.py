@@ -19,12 +19,17 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Final
 
 from chains.bitcoin import params
 from chains.bitcoin.address import normalize_address
 from chains.bitcoin.raito import parse_raito
-from chains.bitcoin.script import classify_output, input_address_from_spend
+from chains.bitcoin.script import (
+    classify_output,
+    input_address_from_spend,
+    output_type_and_address,
+    spend_type_and_address,
+)
 from chains.bitcoin.serial import (
     block_bip34_height,
     coinbase_height,
@@ -53,22 +58,25 @@ __all__ = [
     "virtual_size",
 ]
 
-_U32 = struct.Struct("<I")
-_I32 = struct.Struct("<i")
-_U64 = struct.Struct("<Q")
-_NULL_TXID = bytes(32)
-_U32_MASK = 0xFFFF_FFFF
-_NULL_VOUT = params.COINBASE_PREVOUT_VOUT
+_U32: Final = struct.Struct("<I")
+_I32: Final = struct.Struct("<i")
+_U64: Final = struct.Struct("<Q")
+_NULL_TXID: Final = bytes(32)
+_U32_MASK: Final = 0xFFFF_FFFF
+_NULL_VOUT: Final = params.COINBASE_PREVOUT_VOUT
+_OUTPOINT_BYTES: Final = 36  # prev txid, vout
+# params' facts as constants mypyc compiles in (params is not compiled: each use would be an attribute lookup)
+_HEADER_BYTES: Final = params.HEADER_BYTES
+_SEGWIT_MARKER: Final = params.SEGWIT_MARKER
+_SEGWIT_FLAG: Final = params.SEGWIT_FLAG
 _SAT_PER_BTC = Decimal(params.COIN_SAT)
 _RawInput = tuple[bytes, int, bytes, int]  # prev txid (internal order), vout, scriptSig, sequence
 _RawOutput = tuple[int, bytes]  # value, scriptPubKey
 # version, inputs, outputs, witnesses, locktime, txid (internal order), size, vsize, is coinbase, end offset
 _RawTx = tuple[int, list[_RawInput], list[_RawOutput], list[list[bytes]], int, bytes, int, int, bool, int]
-_COINBASE, _SCRIPT, _UNRESOLVED = (
-    InputSource.COINBASE.value,
-    InputSource.SCRIPT.value,
-    InputSource.UNRESOLVED.value,
-)
+_COINBASE: Final = InputSource.COINBASE.value
+_SCRIPT: Final = InputSource.SCRIPT.value
+_UNRESOLVED: Final = InputSource.UNRESOLVED.value
 
 # Flat rows (``parse_block_rows``); hashes in display byte order. The layout of tracer.store.chaindata's.
 # (txid, position, version, locktime, size, vsize, is_coinbase, input_count, output_count, output_value)
@@ -133,12 +141,7 @@ def _check_total(total: int) -> None:
 def _read_witnesses(raw: bytes, pos: int, n_inputs: int) -> tuple[list[list[bytes]], int]:
     witnesses = []
     for _ in range(n_inputs):
-        n_items, pos = read_varint(raw, pos)
-        stack = []
-        for _ in range(n_items):
-            size, pos = read_varint(raw, pos)
-            stack.append(raw[pos : pos + size])
-            pos += size
+        stack, pos = _read_witness(raw, pos)
         witnesses.append(stack)
     return witnesses, pos
 
@@ -256,12 +259,11 @@ def parse_block_rows(raw: bytes, height: int) -> BlockRowTuple:
     inputs: list[InRow] = []
     txids: list[bytes] = []
     try:
-        count, pos = read_varint(raw, params.HEADER_BYTES)
+        count, pos = read_varint(raw, _HEADER_BYTES)
         for i in range(count):
-            tx = _read_tx(raw, pos, i)
-            pos = tx[9]
-            txs.append(_tx_rows(i, tx, outputs, inputs))
-            txids.append(tx[5])
+            row, txid, pos = _tx_rows(raw, pos, i, outputs, inputs)
+            txs.append(row)
+            txids.append(txid)
     except (IndexError, struct.error) as exc:
         raise ParseError(f"truncated block ({len(raw)} bytes): {exc}") from exc
     if pos != len(raw):
@@ -274,24 +276,112 @@ def parse_block_rows(raw: bytes, height: int) -> BlockRowTuple:
     return height, block_hash, header[4:36][::-1], time, txs, outputs, inputs
 
 
-def _tx_rows(pos: int, tx: _RawTx, outputs: list[OutRow], inputs: list[InRow]) -> TxRow:
-    """Appends the tx's output and input rows; returns its own row."""
-    version, raw_inputs, raw_outputs, witnesses, locktime, txid, size, vsize, coinbase, _ = tx
+def _tx_rows(
+    raw: bytes, start: int, index: int, outputs: list[OutRow], inputs: list[InRow]
+) -> tuple[TxRow, bytes, int]:
+    """The transaction at ``start`` (read as ``_read_tx`` does): appends its output and input rows; returns
+    its own row, its txid in internal order and the position after it.
+
+    Read in place, without ``_RawTx``'s lists and tuples: the inputs are skipped over to reach the outputs,
+    then read again side by side with their witnesses, which follow the outputs.
+    """
+    segwit = raw[start + 4] == _SEGWIT_MARKER  # BIP144; see _read_tx
+    if segwit and raw[start + 5] != _SEGWIT_FLAG:
+        raise ParseError(f"tx {index}: segwit flag {raw[start + 5]} is not 1")
+    io_start = start + (6 if segwit else 4)
+    n_outputs, total, io_end = _output_rows(raw, _skip_inputs(raw, io_start), index, outputs)
+    n_inputs, coinbase, witness_end = _input_rows(raw, io_start, index, io_end if segwit else -1, inputs)
+    lock_at = witness_end if segwit else io_end
+    end = lock_at + 4
+    if segwit:  # the txid hashes the serialization without marker, flag and witnesses
+        txid = double_sha256(raw[start : start + 4] + raw[io_start:io_end] + raw[lock_at:end])
+        base_size = 4 + (io_end - io_start) + 4
+    else:
+        txid = double_sha256(raw[start:end])
+        base_size = end - start
+    size = end - start
+    version, locktime = _u32(raw, start), _u32(raw, lock_at)
+    vsize = virtual_size(base_size, size)
+    return (
+        (txid[::-1], index, version, locktime, size, vsize, coinbase, n_inputs, n_outputs, total),
+        txid,
+        end,
+    )
+
+
+def _skip_inputs(raw: bytes, pos: int) -> int:
+    """The position after the inputs whose count is at ``pos``."""
+    count, pos = read_varint(raw, pos)
+    for _ in range(count):
+        size, pos = read_varint(raw, pos + _OUTPOINT_BYTES)
+        pos += size + 4  # scriptSig, sequence
+    return pos
+
+
+def _output_rows(raw: bytes, pos: int, index: int, outputs: list[OutRow]) -> tuple[int, int, int]:
+    """Appends the rows of tx ``index``'s outputs, whose count is at ``pos``; (count, sum of the values,
+    position after them)."""
+    count, pos = read_varint(raw, pos)
     total = 0
-    for k, (value, script) in enumerate(raw_outputs):
-        stype, address = classify_output(script)
-        outputs.append((pos, k, address, value, stype.value))
+    for k in range(count):
+        value = _u64(raw, pos)
         total += value
-    for j, (prev, vout, script_sig, sequence) in enumerate(raw_inputs):
+        size, pos = read_varint(raw, pos + 8)
+        stype, address = output_type_and_address(raw[pos : pos + size])
+        outputs.append((index, k, address, value, stype))
+        pos += size
+    _check_total(total)
+    return count, total, pos
+
+
+def _input_rows(
+    raw: bytes, pos: int, index: int, witness_at: int, inputs: list[InRow]
+) -> tuple[int, bool, int]:
+    """Appends the rows of tx ``index``'s inputs, whose count is at ``pos`` and whose witnesses are at
+    ``witness_at`` (-1: a legacy tx); (count, whether it is a coinbase, position after the witnesses)."""
+    count, pos = read_varint(raw, pos)
+    coinbase = (
+        index == 0 and count == 1 and raw[pos : pos + 32] == _NULL_TXID and _u32(raw, pos + 32) == _NULL_VOUT
+    )
+    for j in range(count):
+        size, script_at = read_varint(raw, pos + _OUTPOINT_BYTES)
+        sequence = _u32(raw, script_at + size)
+        witness: list[bytes] = []
+        if witness_at >= 0:
+            witness, witness_at = _read_witness(raw, witness_at)
         if coinbase:
-            inputs.append((pos, j, None, None, sequence, None, None, None, _COINBASE))
-            continue
-        derived = input_address_from_spend(script_sig, witnesses[j])
-        if derived is None:
-            inputs.append((pos, j, prev[::-1], vout, sequence, None, None, None, _UNRESOLVED))
+            inputs.append((index, j, None, None, sequence, None, None, None, _COINBASE))
         else:
-            inputs.append((pos, j, prev[::-1], vout, sequence, derived[1], None, derived[0].value, _SCRIPT))
-    return txid[::-1], pos, version, locktime, size, vsize, coinbase, len(raw_inputs), len(raw_outputs), total
+            prev, vout = raw[pos : pos + 32][::-1], _u32(raw, pos + 32)
+            derived = spend_type_and_address(raw[script_at : script_at + size], witness)
+            if derived is None:
+                inputs.append((index, j, prev, vout, sequence, None, None, None, _UNRESOLVED))
+            else:
+                inputs.append((index, j, prev, vout, sequence, derived[1], None, derived[0], _SCRIPT))
+        pos = script_at + size + 4
+    return count, coinbase, witness_at
+
+
+def _read_witness(raw: bytes, pos: int) -> tuple[list[bytes], int]:
+    """(items, position after it) of the witness stack at ``pos``."""
+    n_items, pos = read_varint(raw, pos)
+    stack = []
+    for _ in range(n_items):
+        size, pos = read_varint(raw, pos)
+        stack.append(raw[pos : pos + size])
+        pos += size
+    return stack, pos
+
+
+def _u32(raw: bytes, pos: int) -> int:
+    """The little-endian uint32 at ``pos`` (IndexError past the end): byte by byte, which mypyc compiles to
+    machine operations, where ``struct`` is a method call and a tuple."""
+    return raw[pos] | raw[pos + 1] << 8 | raw[pos + 2] << 16 | raw[pos + 3] << 24
+
+
+def _u64(raw: bytes, pos: int) -> int:
+    """The little-endian uint64 at ``pos`` (IndexError past the end)."""
+    return _u32(raw, pos) | _u32(raw, pos + 4) << 32
 
 
 def _bip34_height(raw: bytes, block_hash: str) -> int:

@@ -12,39 +12,65 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from hashlib import sha256
+from typing import Final
 
 from chains.bitcoin.address import hash160, p2pkh_address, p2sh_address, segwit_address
 from chains.model import ScriptType
 
-__all__ = ["classify_output", "input_address_from_spend", "multisig_params", "parse_pushes"]
+__all__ = [
+    "classify_output",
+    "input_address_from_spend",
+    "multisig_params",
+    "output_type_and_address",
+    "parse_pushes",
+    "spend_type_and_address",
+]
 
-# Opcodes (Bitcoin Core script/script.h).
-OP_0 = 0x00
-OP_PUSHDATA1 = 0x4C
-OP_PUSHDATA2 = 0x4D
-OP_PUSHDATA4 = 0x4E
-OP_1NEGATE = 0x4F
-OP_1 = 0x51
-OP_16 = 0x60
-OP_RETURN = 0x6A
-OP_CHECKSIG = 0xAC
-OP_CHECKMULTISIG = 0xAE
+# Opcodes (Bitcoin Core script/script.h). Final: mypyc then compiles them in as constants.
+OP_0: Final = 0x00
+OP_PUSHDATA1: Final = 0x4C
+OP_PUSHDATA2: Final = 0x4D
+OP_PUSHDATA4: Final = 0x4E
+OP_1NEGATE: Final = 0x4F
+OP_1: Final = 0x51
+OP_16: Final = 0x60
+OP_RETURN: Final = 0x6A
+OP_DUP: Final = 0x76
+OP_EQUAL: Final = 0x87
+OP_EQUALVERIFY: Final = 0x88
+OP_HASH160: Final = 0xA9
+OP_CHECKSIG: Final = 0xAC
+OP_CHECKMULTISIG: Final = 0xAE
 
-_P2PKH_PREFIX = b"\x76\xa9\x14"  # OP_DUP OP_HASH160 <20 bytes>
-_P2PKH_SUFFIX = b"\x88\xac"  # OP_EQUALVERIFY OP_CHECKSIG
-_P2SH_PREFIX = b"\xa9\x14"  # OP_HASH160 <20 bytes> (then OP_EQUAL 0x87)
-_OP_EQUAL = 0x87
-_PUSHDATA_WIDTH = {OP_PUSHDATA1: 1, OP_PUSHDATA2: 2, OP_PUSHDATA4: 4}  # bytes of the length that follows
-_COMPRESSED_KEY_PREFIXES = (0x02, 0x03)
-_UNCOMPRESSED_KEY_PREFIXES = (0x04, 0x06, 0x07)  # 06/07: "hybrid" keys, accepted by CPubKey::ValidSize
-_TAPROOT_ANNEX_TAG = 0x50  # BIP341: a last witness item starting 0x50 (with 2+ items) is the annex
-_TAPROOT_LEAF_MASK = 0xFE
-_TAPSCRIPT_LEAF_VERSION = 0xC0  # BIP342; the only leaf version defined so far
-_CONTROL_BLOCK_BASE = 33  # BIP341: control block = 33 + 32 * m bytes, m in 0..128
-_CONTROL_BLOCK_MAX = 33 + 32 * 128
-_TAPROOT_SIG_SIZES = (64, 65)  # BIP341 key-path signature (65 with an explicit sighash type)
+_P2PKH_PREFIX: Final = b"\x76\xa9\x14"  # OP_DUP OP_HASH160 <20 bytes>
+_P2PKH_SUFFIX: Final = b"\x88\xac"  # OP_EQUALVERIFY OP_CHECKSIG
+_P2SH_PREFIX: Final = b"\xa9\x14"  # OP_HASH160 <20 bytes> (then OP_EQUAL 0x87)
+_PUSHDATA_WIDTH: Final = {OP_PUSHDATA1: 1, OP_PUSHDATA2: 2, OP_PUSHDATA4: 4}  # bytes of the length after
+_COMPRESSED_KEY_PREFIXES: Final = (0x02, 0x03)
+_UNCOMPRESSED_KEY_PREFIXES: Final = (0x04, 0x06, 0x07)  # 06/07: "hybrid" keys, accepted by CPubKey::ValidSize
+_TAPROOT_ANNEX_TAG: Final = 0x50  # BIP341: a last witness item starting 0x50 (with 2+ items) is the annex
+_TAPROOT_LEAF_MASK: Final = 0xFE
+_TAPSCRIPT_LEAF_VERSION: Final = 0xC0  # BIP342; the only leaf version defined so far
+_CONTROL_BLOCK_BASE: Final = 33  # BIP341: control block = 33 + 32 * m bytes, m in 0..128
+_CONTROL_BLOCK_MAX: Final = 33 + 32 * 128
+_TAPROOT_SIG_SIZES: Final = (64, 65)  # BIP341 key-path signature (65 with an explicit sighash type)
+_DER_SEQUENCE: Final = 0x30  # the first byte of a DER signature (BIP66)
+_SIG_MIN_BYTES: Final = 9  # BIP66 IsValidSignatureEncoding's bounds, with the sighash byte
+_SIG_MAX_BYTES: Final = 73
+_HASH160_BYTES: Final = 20  # the pushes of P2PKH, P2SH and P2WPKH scripts
+_SHA256_BYTES: Final = 32  # P2WSH's push; P2TR's is its 32-byte output key
+_P2WPKH_SCRIPT_BYTES: Final = 2 + _HASH160_BYTES  # OP_0 <20 bytes>
+_P2WSH_SCRIPT_BYTES: Final = 2 + _SHA256_BYTES  # OP_0 <32 bytes>, and OP_1 <32 bytes> for P2TR
+_P2SH_P2WPKH_SCRIPT_SIG_BYTES: Final = 1 + _P2WPKH_SCRIPT_BYTES  # one push of the P2WPKH program
 
 ScriptInfo = tuple[ScriptType, str | None]
+# ScriptType values as plain str: what the rows (parse.parse_block_rows) hold. An Enum member's ``.value`` is
+# a Python-level property (~0.1 µs a call), and the rows need one per output and per input.
+_P2PKH_TYPE: Final = ScriptType.P2PKH.value
+_P2SH_TYPE: Final = ScriptType.P2SH.value
+_P2WPKH_TYPE: Final = ScriptType.P2WPKH.value
+_P2WSH_TYPE: Final = ScriptType.P2WSH.value
+_P2TR_TYPE: Final = ScriptType.P2TR.value
 
 
 def _is_pubkey(data: bytes) -> bool:
@@ -62,7 +88,7 @@ def _is_compressed_pubkey(data: bytes) -> bool:
 def _looks_like_ecdsa_sig(data: bytes) -> bool:
     """DER SEQUENCE of the right length plus a sighash byte (a loose BIP66 check, so old blocks pass)."""
     n = len(data)
-    return 9 <= n <= 73 and data[0] == 0x30 and data[1] == n - 3
+    return _SIG_MIN_BYTES <= n <= _SIG_MAX_BYTES and data[0] == _DER_SEQUENCE and data[1] == n - 3
 
 
 def _decode_ops(script: bytes) -> list[tuple[int, bytes]] | None:
@@ -169,7 +195,7 @@ def classify_output(script: bytes) -> ScriptInfo:
     n = len(script)
     if n == 25 and script[:3] == _P2PKH_PREFIX and script[23:] == _P2PKH_SUFFIX:
         return ScriptType.P2PKH, p2pkh_address(script[3:23])
-    if n == 23 and script[:2] == _P2SH_PREFIX and script[22] == _OP_EQUAL:
+    if n == 23 and script[:2] == _P2SH_PREFIX and script[22] == OP_EQUAL:
         return ScriptType.P2SH, p2sh_address(script[2:22])
     program = _witness_program(script)
     if program is not None:
@@ -184,6 +210,37 @@ def classify_output(script: bytes) -> ScriptInfo:
     if multisig_params(script) is not None:
         return ScriptType.MULTISIG, None
     return ScriptType.NONSTANDARD, None
+
+
+def output_type_and_address(script: bytes) -> tuple[str, str | None]:
+    """``classify_output`` with the type as its ScriptType value (a plain str, what the rows hold).
+
+    The five shapes that make nearly all outputs are recognised by their length and fixed bytes before the
+    general classifier (each is a case of it: tests compare both on scripts near these shapes).
+    """
+    n = len(script)
+    if n == 25:
+        if (
+            script[0] == OP_DUP
+            and script[1] == OP_HASH160
+            and script[2] == _HASH160_BYTES
+            and script[23] == OP_EQUALVERIFY
+            and script[24] == OP_CHECKSIG
+        ):
+            return _P2PKH_TYPE, p2pkh_address(script[3:23])
+    elif n == 23:
+        if script[0] == OP_HASH160 and script[1] == _HASH160_BYTES and script[22] == OP_EQUAL:
+            return _P2SH_TYPE, p2sh_address(script[2:22])
+    elif n == _P2WPKH_SCRIPT_BYTES:
+        if script[0] == OP_0 and script[1] == _HASH160_BYTES:
+            return _P2WPKH_TYPE, segwit_address(0, script[2:])
+    elif n == _P2WSH_SCRIPT_BYTES and script[1] == _SHA256_BYTES:
+        if script[0] == OP_0:
+            return _P2WSH_TYPE, segwit_address(0, script[2:])
+        if script[0] == OP_1:
+            return _P2TR_TYPE, segwit_address(1, script[2:])
+    stype, address = classify_output(script)
+    return stype.value, address
 
 
 def _classify_witness(version: int, program: bytes) -> ScriptInfo:
@@ -251,6 +308,56 @@ def input_address_from_spend(script_sig: bytes, witness: Sequence[bytes]) -> tup
     if len(items) >= 3 and items[0] == b"":
         return _p2sh_multisig(items)
     return None
+
+
+def spend_type_and_address(script_sig: bytes, witness: list[bytes]) -> tuple[str, str] | None:
+    """``input_address_from_spend`` with the type as its ScriptType value (a plain str, what the rows hold).
+
+    The spends of P2PKH, P2WPKH and P2SH-P2WPKH outputs, nearly all inputs before taproot, are recognised by
+    their lengths and fixed bytes before the general rules (each is a case of them: tests compare both on
+    spends near these shapes).
+    """
+    if not witness:
+        key = _p2pkh_spend_key(script_sig)
+        if key is not None:
+            return _P2PKH_TYPE, p2pkh_address(hash160(key))
+    elif not script_sig:
+        if len(witness) == 2:
+            key = witness[1]
+            if _is_compressed_pubkey(key) and _looks_like_ecdsa_sig(witness[0]):
+                return _P2WPKH_TYPE, segwit_address(0, hash160(key))
+    elif (
+        len(script_sig) == _P2SH_P2WPKH_SCRIPT_SIG_BYTES
+        and script_sig[0] == _P2WPKH_SCRIPT_BYTES
+        and script_sig[1] == OP_0
+        and script_sig[2] == _HASH160_BYTES
+    ):
+        redeem = script_sig[1:]
+        if len(witness) != 2 or hash160(witness[1]) != redeem[2:]:
+            return None
+        return _P2SH_TYPE, p2sh_address(hash160(redeem))
+    derived = input_address_from_spend(script_sig, witness)
+    return None if derived is None else (derived[0].value, derived[1])
+
+
+def _p2pkh_spend_key(script_sig: bytes) -> bytes | None:
+    """The key of a scriptSig that is exactly two direct pushes, a DER-shaped signature and a public key
+    (the P2PKH rule of ``input_address_from_spend``, read by offsets without splitting the pushes)."""
+    n = len(script_sig)
+    if not n:
+        return None
+    sig_size = script_sig[0]  # a direct push: the sizes allowed below are under OP_PUSHDATA1
+    key_at = sig_size + 2  # after the signature and the key's push opcode
+    if not _SIG_MIN_BYTES <= sig_size <= _SIG_MAX_BYTES or key_at >= n:
+        return None
+    if (
+        script_sig[1] != _DER_SEQUENCE
+        or script_sig[2] != sig_size - 3
+        or key_at + script_sig[key_at - 1] != n
+    ):
+        return None
+    key = script_sig[key_at:]
+    return key if _is_pubkey(key) else None
 
 
 def _p2sh_multisig(items: list[bytes]) -> tuple[ScriptType, str] | None:
