@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -37,13 +38,23 @@ async def test_bitcoin_runs_freeze_each_batchs_survivors(
     chain_range: tuple[int, int],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Its unspent-output and address-id caches grow with every batch: full collections would walk
-    them again and again, so each committed batch's survivors are frozen."""
-    frozen: list[int] = []
-    monkeypatch.setattr(pipeline, "_freeze_survivors", lambda: frozen.append(1))
+    """Its unspent-output and address-id caches grow with every batch: collections would walk them again
+    and again, so each committed batch's survivors are frozen, with no automatic collection while the run
+    lasts and a full one every few batches; after the run the collector is as it was, nothing frozen."""
+    frozen: list[tuple[bool, bool]] = []  # (collect, automatic collections on)
+    freeze = pipeline._freeze_survivors
+
+    def record(*, collect: bool) -> None:
+        frozen.append((collect, gc.isenabled()))
+        freeze(collect=collect)
+
+    monkeypatch.setattr(pipeline, "_freeze_survivors", record)
+    monkeypatch.setattr(pipeline, "FULL_COLLECTION_BATCHES", 2)
     first, _ = chain_range
-    await index_from_node(pool, rpc_url=chain_node.rpc_url, start=first, stop=first + 7, batch_blocks=4)
-    assert len(frozen) == 2
+    assert gc.isenabled()
+    await index_from_node(pool, rpc_url=chain_node.rpc_url, start=first, stop=first + 7, batch_blocks=2)
+    assert frozen == [(False, False), (True, False), (False, False), (True, False)]
+    assert gc.isenabled() and gc.get_freeze_count() == 0
 
 
 async def test_inputs_shipped_in_parts_with_their_misses_give_the_clean_rows(
@@ -57,7 +68,7 @@ async def test_inputs_shipped_in_parts_with_their_misses_give_the_clean_rows(
     no unspent-output cache, every input spending an earlier batch is looked up by the part it is in."""
     monkeypatch.setattr(chaindata, "_STEP_ROWS", 7)
     monkeypatch.setattr(chaindata, "_INPUT_PART_ROWS", 30)
-    monkeypatch.setattr(UtxoCache, "outputs_of", property(lambda self: lambda txid: None))
+    monkeypatch.setattr(UtxoCache, "transactions", property(lambda self: {}))
     parts: list[int] = []
     ship = chaindata.ChainWriter._ship_input_part
 
