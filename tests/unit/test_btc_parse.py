@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chains.bitcoin import params
 from chains.bitcoin.address import p2pkh_address, p2sh_address
@@ -29,6 +31,7 @@ from chains.bitcoin.parse import (
 from chains.bitcoin.script import classify_output
 from chains.errors import ParseError
 from chains.model import Block, InputSource, ScriptType, Tx
+from tracer.store.chaindata import block_rows
 
 RAW = Path(__file__).resolve().parents[1] / "fixtures" / "bitcoin" / "raw"
 HASH_574200 = "0000000000000000001602407ac49862a7bca9d00f7f402db20b7be2f5de59d2"
@@ -265,10 +268,45 @@ def test_merkle_root_and_hash_helpers() -> None:
         lambda raw: raw[:80] + b"\xfd\xff\xff",  # tx count far beyond the data
     ],
 )
-def test_broken_blocks_raise_parse_error(mutate: Callable[[bytes], bytes]) -> None:
-    raw = next(iter_blk_frames(bz2.decompress((RAW / "btcd" / "277647.dat.bz2").read_bytes())))
+@pytest.mark.parametrize("block", ["277647", "540107"])
+def test_broken_blocks_raise_parse_error(mutate: Callable[[bytes], bytes], block: str) -> None:
+    raw, height = _broken_block_base(block)
     with pytest.raises(ParseError):
-        parse_block_bytes(mutate(raw), height=277647)
+        parse_block_bytes(mutate(raw), height=height)
+    with pytest.raises(ParseError):
+        parse_block_rows(mutate(raw), height)
+
+
+def _broken_block_base(block: str) -> tuple[bytes, int]:
+    """Block 277647 (legacy transactions) or 540107 (segwit ones too), and its height."""
+    if block == "277647":
+        return next(iter_blk_frames(bz2.decompress((RAW / "btcd" / "277647.dat.bz2").read_bytes()))), 277647
+    return _blk(HASH_540107), 540107
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    cut=st.integers(0, 10**9),
+    flips=st.lists(st.tuples(st.integers(0, 10**9), st.integers(1, 255)), max_size=2),
+)
+def test_the_row_reader_agrees_with_the_record_parser_on_broken_blocks(
+    cut: int, flips: list[tuple[int, int]]
+) -> None:
+    """Block 540107 cut short and with bytes changed: the row reader (its own pass over the bytes) raises
+    ParseError exactly when parse_block_bytes does, and otherwise gives its rows."""
+    raw, height = _broken_block_base("540107")
+    data = bytearray(raw[: len(raw) - cut % len(raw)] if cut % 3 else raw)
+    for at, xor in flips:
+        if data:
+            data[at % len(data)] ^= xor
+    broken = bytes(data)
+    try:
+        expected = tuple(block_rows(parse_block_bytes(broken, height)))
+    except ParseError:
+        with pytest.raises(ParseError):
+            parse_block_rows(broken, height)
+    else:
+        assert parse_block_rows(broken, height) == expected
 
 
 def _coinbase_only_block(values: list[int]) -> bytes:
