@@ -1,5 +1,6 @@
-"""Build step: compile the Bitcoin and EVM parsers' hot modules with mypyc (the pure-Python sources stay the
-reference and are used wherever the compiled ones are missing or older: see chains/compiled.py).
+"""Build step: compile the Bitcoin and EVM parsers' hot modules and the Bitcoin writer's row building with mypyc
+(the pure-Python sources stay the reference and are used wherever the compiled ones are missing or older: see
+chains/compiled.py).
 
 ``TRACER_PURE_PYTHON=1 pip install -e .`` skips compiling (no C compiler needed).
 """
@@ -10,10 +11,12 @@ import os
 
 from setuptools import setup
 
-# Dependency order; chains/bitcoin/compiled.py and chains/evm/compiled.py list the same modules.
+# Dependency order; chains/bitcoin/compiled.py, chains/evm/compiled.py, tracer/store/compiled.py and
+# scripts/bootstrap list the same modules.
 COMPILED = {
-    "bitcoin": ["serial", "address", "script", "raito", "parse"],
-    "evm": ["address", "tracereceipts", "parse", "traced"],
+    "chains/bitcoin": ["serial", "address", "script", "raito", "parse"],
+    "chains/evm": ["address", "tracereceipts", "parse", "traced"],
+    "tracer/store": ["chainrows"],
 }
 
 
@@ -22,7 +25,7 @@ def ext_modules() -> list[object]:
         return []
     from mypyc.build import mypycify
 
-    sources = [f"chains/{package}/{name}.py" for package, names in COMPILED.items() for name in names]
+    sources = [f"{package}/{name}.py" for package, names in COMPILED.items() for name in names]
     # Our own mypy settings for the compile: pyproject's name a plugin the build environment lacks.
     return list(mypycify(["--config-file", "scripts/mypyc.ini", *sources], opt_level="3"))
 

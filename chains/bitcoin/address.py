@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
+from typing import Final
 
 from chains.bitcoin import params
 from chains.errors import AddressError
@@ -39,7 +40,7 @@ __all__ = [
     "segwit_address",
 ]
 
-_sha256 = hashlib.sha256
+_sha256: Final = hashlib.sha256
 
 
 def _ripemd160_factory() -> Callable[[bytes], bytes]:
@@ -63,7 +64,7 @@ def _ripemd160_factory() -> Callable[[bytes], bytes]:
     return ripemd160
 
 
-_ripemd160 = _ripemd160_factory()
+_ripemd160: Final = _ripemd160_factory()
 
 
 def hash160(data: bytes) -> bytes:
@@ -80,11 +81,14 @@ def _show(text: str) -> str:
 
 
 # --- base58 ----------------------------------------------------------------------------------------------
-_B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_B58_INDEX = {c: i for i, c in enumerate(_B58_ALPHABET)}
-_B58_PAIRS = [a + b for a in _B58_ALPHABET for b in _B58_ALPHABET]  # index r -> two digits of r in base 58
-_B58_PAIR = 58**2
-_B58_CHUNK = 58**5  # < 2**30: one CPython digit, so dividing the big number by it takes the fast path
+# Final (here and below): mypyc compiles these constants in; a plain module global is a dict lookup per use.
+_B58_ALPHABET: Final = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_B58_INDEX: Final = {c: i for i, c in enumerate(_B58_ALPHABET)}
+_B58_PAIRS: Final = [a + b for a in _B58_ALPHABET for b in _B58_ALPHABET]  # r -> two base-58 digits of r
+_B58_PAIR: Final = 58**2
+_B58_CHUNK: Final = 58**5  # < 2**30: one CPython digit, so dividing the big number by it takes the fast path
+_P2PKH_VERSION_BYTE: Final = bytes((params.P2PKH_VERSION,))
+_P2SH_VERSION_BYTE: Final = bytes((params.P2SH_VERSION,))
 
 
 def b58encode(data: bytes) -> str:
@@ -176,11 +180,11 @@ def b58check_decode(text: str) -> bytes:
 
 
 def p2pkh_address(hash160_: bytes) -> str:
-    return b58check_encode(bytes((params.P2PKH_VERSION,)) + hash160_)
+    return b58check_encode(_P2PKH_VERSION_BYTE + hash160_)
 
 
 def p2sh_address(hash160_: bytes) -> str:
-    return b58check_encode(bytes((params.P2SH_VERSION,)) + hash160_)
+    return b58check_encode(_P2SH_VERSION_BYTE + hash160_)
 
 
 # --- bech32 / bech32m --------------------------------------------------------------------------------------
@@ -191,11 +195,11 @@ class Bech32Variant(Enum):
     BECH32M = 0x2BC830A3
 
 
-_CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-_CHARSET_INDEX = {c: i for i, c in enumerate(_CHARSET)}
-_GENERATOR = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)  # BIP173 reference polymod
+_CHARSET: Final = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+_CHARSET_INDEX: Final = {c: i for i, c in enumerate(_CHARSET)}
+_GENERATOR: Final = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)  # BIP173 reference polymod
 # _GEN_TABLE[top] = XOR of the generator terms selected by the 5 bits shifted out of the checksum.
-_GEN_TABLE = tuple(
+_GEN_TABLE: Final = tuple(
     _GENERATOR[0] * (t & 1)
     ^ _GENERATOR[1] * (t >> 1 & 1)
     ^ _GENERATOR[2] * (t >> 2 & 1)
@@ -203,9 +207,9 @@ _GEN_TABLE = tuple(
     ^ _GENERATOR[4] * (t >> 4 & 1)
     for t in range(32)
 )
-_VALUES_TO_CHARS = bytes.maketrans(bytes(range(32)), _CHARSET.encode())
-_MASK25 = (1 << 25) - 1
-_MASK20 = (1 << 20) - 1
+_VALUES_TO_CHARS: Final = bytes.maketrans(bytes(range(32)), _CHARSET.encode())
+_MASK25: Final = (1 << 25) - 1
+_MASK20: Final = (1 << 20) - 1
 
 
 def _two_steps(top10: int) -> int:
@@ -218,8 +222,8 @@ def _two_steps(top10: int) -> int:
 
 # Two symbols per step on the hot path:
 # state' = (state_low20 << 10) ^ (v1 << 5 | v2) ^ _GEN_TABLE2[state >> 20].
-_GEN_TABLE2 = tuple(_two_steps(t) for t in range(1024))
-_CHAR_PAIRS = tuple(a + b for a in _CHARSET for b in _CHARSET)  # index v1 << 5 | v2
+_GEN_TABLE2: Final = tuple(_two_steps(t) for t in range(1024))
+_CHAR_PAIRS: Final = tuple(a + b for a in _CHARSET for b in _CHARSET)  # index v1 << 5 | v2
 
 
 def _polymod(values: bytes | Sequence[int], chk: int = 1) -> int:
@@ -233,7 +237,8 @@ def _hrp_expand(hrp: str) -> bytes:
     return bytes([ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp])
 
 
-_MAINNET_HRP_STATE = _polymod(_hrp_expand(params.BECH32_HRP))
+_MAINNET_HRP: Final = params.BECH32_HRP
+_MAINNET_HRP_STATE: Final = _polymod(_hrp_expand(_MAINNET_HRP))
 
 
 def _checksum6(hrp_state: int, data: bytes, variant: Bech32Variant) -> bytes:
@@ -290,18 +295,24 @@ def _from_5bit(values: bytes) -> bytes:
     return (acc >> pad).to_bytes(nbits // 8, "big")
 
 
+_PROGRAM_MIN_BYTES: Final = params.WITNESS_PROGRAM_MIN_BYTES
+_PROGRAM_MAX_BYTES: Final = params.WITNESS_PROGRAM_MAX_BYTES
+_V0_KEYHASH_BYTES: Final = params.WITNESS_V0_KEYHASH_BYTES
+_V0_SCRIPTHASH_BYTES: Final = params.WITNESS_V0_SCRIPTHASH_BYTES
+
+
 def _check_witness_program(version: int, program: bytes) -> None:
     if not 0 <= version <= 16:
         raise AddressError(f"witness version {version} outside 0..16")
     n = len(program)
-    if not params.WITNESS_PROGRAM_MIN_BYTES <= n <= params.WITNESS_PROGRAM_MAX_BYTES:
+    if not _PROGRAM_MIN_BYTES <= n <= _PROGRAM_MAX_BYTES:
         raise AddressError(f"witness program of {n} bytes outside 2..40")
-    if version == 0 and n not in (params.WITNESS_V0_KEYHASH_BYTES, params.WITNESS_V0_SCRIPTHASH_BYTES):
+    if version == 0 and n not in (_V0_KEYHASH_BYTES, _V0_SCRIPTHASH_BYTES):
         raise AddressError(f"witness v0 program of {n} bytes (must be 20 or 32)")
 
 
-_BECH32_CONST = Bech32Variant.BECH32.value  # plain ints: an Enum's .value costs a descriptor call
-_BECH32M_CONST = Bech32Variant.BECH32M.value
+_BECH32_CONST: Final = Bech32Variant.BECH32.value  # plain ints: an Enum's .value costs a descriptor call
+_BECH32M_CONST: Final = Bech32Variant.BECH32M.value
 
 
 def _encode_mainnet_segwit(version: int, program: bytes) -> str:
@@ -337,7 +348,7 @@ def _encode_mainnet_segwit(version: int, program: bytes) -> str:
 def segwit_address(version: int, program: bytes, hrp: str = params.BECH32_HRP) -> str:
     """bech32 (v0) or bech32m (v1..16) address of a witness program; lower case."""
     _check_witness_program(version, program)
-    if hrp == params.BECH32_HRP:
+    if hrp == _MAINNET_HRP:
         return _encode_mainnet_segwit(version, program)
     variant = Bech32Variant.BECH32 if version == 0 else Bech32Variant.BECH32M
     return bech32_encode(hrp, bytes((version,)) + _to_5bit(program), variant)

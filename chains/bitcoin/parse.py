@@ -25,6 +25,7 @@ from chains.bitcoin import params
 from chains.bitcoin.address import normalize_address
 from chains.bitcoin.raito import parse_raito
 from chains.bitcoin.script import (
+    SpendAddresses,
     classify_output,
     input_address_from_spend,
     output_type_and_address,
@@ -254,33 +255,36 @@ def parse_block_rows(raw: bytes, height: int) -> BlockRowTuple:
     """
     if len(raw) < params.HEADER_BYTES + 1:
         raise ParseError(f"block of {len(raw)} bytes is shorter than a header and a tx count")
-    txs: list[TxRow] = []
-    outputs: list[OutRow] = []
-    inputs: list[InRow] = []
-    txids: list[bytes] = []
+    rows = _BlockRows()
     try:
         count, pos = read_varint(raw, _HEADER_BYTES)
         for i in range(count):
-            row, txid, pos = _tx_rows(raw, pos, i, outputs, inputs)
-            txs.append(row)
-            txids.append(txid)
+            pos = _tx_rows(raw, pos, i, rows)
     except (IndexError, struct.error) as exc:
         raise ParseError(f"truncated block ({len(raw)} bytes): {exc}") from exc
     if pos != len(raw):
         raise ParseError(f"block has {len(raw) - pos} bytes after its {count} transactions")
     header = raw[: params.HEADER_BYTES]
     block_hash = double_sha256(header)[::-1]
-    if merkle_root(txids) != header[36:68]:
+    if merkle_root(rows.txids) != header[36:68]:
         raise ParseError(f"block {block_hash.hex()}: merkle root does not match its transactions")
     (time,) = _U32.unpack_from(header, 68)
-    return height, block_hash, header[4:36][::-1], time, txs, outputs, inputs
+    return height, block_hash, header[4:36][::-1], time, rows.txs, rows.outputs, rows.inputs
 
 
-def _tx_rows(
-    raw: bytes, start: int, index: int, outputs: list[OutRow], inputs: list[InRow]
-) -> tuple[TxRow, bytes, int]:
-    """The transaction at ``start`` (read as ``_read_tx`` does): appends its output and input rows; returns
-    its own row, its txid in internal order and the position after it.
+class _BlockRows:
+    """What ``parse_block_rows`` gathers from a block's transactions, one after the other."""
+
+    def __init__(self) -> None:
+        self.txs: list[TxRow] = []
+        self.outputs: list[OutRow] = []
+        self.inputs: list[InRow] = []
+        self.txids: list[bytes] = []  # internal byte order, for the merkle root
+        self.spends = SpendAddresses()
+
+
+def _tx_rows(raw: bytes, start: int, index: int, rows: _BlockRows) -> int:
+    """The transaction at ``start`` (read as ``_read_tx`` does) into ``rows``; returns the position after it.
 
     Read in place, without ``_RawTx``'s lists and tuples: the inputs are skipped over to reach the outputs,
     then read again side by side with their witnesses, which follow the outputs.
@@ -289,8 +293,8 @@ def _tx_rows(
     if segwit and raw[start + 5] != _SEGWIT_FLAG:
         raise ParseError(f"tx {index}: segwit flag {raw[start + 5]} is not 1")
     io_start = start + (6 if segwit else 4)
-    n_outputs, total, io_end = _output_rows(raw, _skip_inputs(raw, io_start), index, outputs)
-    n_inputs, coinbase, witness_end = _input_rows(raw, io_start, index, io_end if segwit else -1, inputs)
+    n_outputs, total, io_end = _output_rows(raw, _skip_inputs(raw, io_start), index, rows.outputs)
+    n_inputs, coinbase, witness_end = _input_rows(raw, io_start, io_end if segwit else -1, index, rows)
     lock_at = witness_end if segwit else io_end
     end = lock_at + 4
     if segwit:  # the txid hashes the serialization without marker, flag and witnesses
@@ -302,11 +306,9 @@ def _tx_rows(
     size = end - start
     version, locktime = _u32(raw, start), _u32(raw, lock_at)
     vsize = virtual_size(base_size, size)
-    return (
-        (txid[::-1], index, version, locktime, size, vsize, coinbase, n_inputs, n_outputs, total),
-        txid,
-        end,
-    )
+    rows.txs.append((txid[::-1], index, version, locktime, size, vsize, coinbase, n_inputs, n_outputs, total))
+    rows.txids.append(txid)
+    return end
 
 
 def _skip_inputs(raw: bytes, pos: int) -> int:
@@ -334,12 +336,11 @@ def _output_rows(raw: bytes, pos: int, index: int, outputs: list[OutRow]) -> tup
     return count, total, pos
 
 
-def _input_rows(
-    raw: bytes, pos: int, index: int, witness_at: int, inputs: list[InRow]
-) -> tuple[int, bool, int]:
+def _input_rows(raw: bytes, pos: int, witness_at: int, index: int, rows: _BlockRows) -> tuple[int, bool, int]:
     """Appends the rows of tx ``index``'s inputs, whose count is at ``pos`` and whose witnesses are at
     ``witness_at`` (-1: a legacy tx); (count, whether it is a coinbase, position after the witnesses)."""
     count, pos = read_varint(raw, pos)
+    inputs = rows.inputs
     coinbase = (
         index == 0 and count == 1 and raw[pos : pos + 32] == _NULL_TXID and _u32(raw, pos + 32) == _NULL_VOUT
     )
@@ -353,7 +354,7 @@ def _input_rows(
             inputs.append((index, j, None, None, sequence, None, None, None, _COINBASE))
         else:
             prev, vout = raw[pos : pos + 32][::-1], _u32(raw, pos + 32)
-            derived = spend_type_and_address(raw[script_at : script_at + size], witness)
+            derived = spend_type_and_address(raw[script_at : script_at + size], witness, rows.spends)
             if derived is None:
                 inputs.append((index, j, prev, vout, sequence, None, None, None, _UNRESOLVED))
             else:

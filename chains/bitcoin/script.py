@@ -18,6 +18,7 @@ from chains.bitcoin.address import hash160, p2pkh_address, p2sh_address, segwit_
 from chains.model import ScriptType
 
 __all__ = [
+    "SpendAddresses",
     "classify_output",
     "input_address_from_spend",
     "multisig_params",
@@ -61,7 +62,6 @@ _HASH160_BYTES: Final = 20  # the pushes of P2PKH, P2SH and P2WPKH scripts
 _SHA256_BYTES: Final = 32  # P2WSH's push; P2TR's is its 32-byte output key
 _P2WPKH_SCRIPT_BYTES: Final = 2 + _HASH160_BYTES  # OP_0 <20 bytes>
 _P2WSH_SCRIPT_BYTES: Final = 2 + _SHA256_BYTES  # OP_0 <32 bytes>, and OP_1 <32 bytes> for P2TR
-_P2SH_P2WPKH_SCRIPT_SIG_BYTES: Final = 1 + _P2WPKH_SCRIPT_BYTES  # one push of the P2WPKH program
 
 ScriptInfo = tuple[ScriptType, str | None]
 # ScriptType values as plain str: what the rows (parse.parse_block_rows) hold. An Enum member's ``.value`` is
@@ -310,34 +310,77 @@ def input_address_from_spend(script_sig: bytes, witness: Sequence[bytes]) -> tup
     return None
 
 
-def spend_type_and_address(script_sig: bytes, witness: list[bytes]) -> tuple[str, str] | None:
+class SpendAddresses:
+    """The addresses derived so far from one block's spends, by the key or witnessScript each comes from.
+
+    A block often spends many outputs of one key or script (a wallet gathering its coins: 31% of the inputs
+    of the bundled blocks repeat one of the same block), and each derivation costs two to four hashes and an
+    encoding. Exact: an entry is keyed by all the bytes the derivation hashes, one table per kind of spend.
+    """
+
+    def __init__(self) -> None:
+        self.p2pkh: dict[bytes, str] = {}  # public key -> its P2PKH address
+        self.p2wpkh: dict[bytes, str] = {}  # public key -> its P2WPKH address
+        # public key / witnessScript -> (its v0 program, the address of the P2SH output wrapping that program)
+        self.p2sh_p2wpkh: dict[bytes, tuple[bytes, str]] = {}
+        self.p2sh_p2wsh: dict[bytes, tuple[bytes, str]] = {}
+
+
+def spend_type_and_address(
+    script_sig: bytes, witness: list[bytes], known: SpendAddresses
+) -> tuple[str, str] | None:
     """``input_address_from_spend`` with the type as its ScriptType value (a plain str, what the rows hold).
 
-    The spends of P2PKH, P2WPKH and P2SH-P2WPKH outputs, nearly all inputs before taproot, are recognised by
-    their lengths and fixed bytes before the general rules (each is a case of them: tests compare both on
-    spends near these shapes).
+    The spends of P2PKH, P2WPKH, P2SH-P2WPKH and P2SH-P2WSH outputs, nearly all inputs before taproot, are
+    recognised by their lengths and fixed bytes before the general rules (each is a case of them: tests
+    compare both on spends near these shapes), and their addresses looked up in ``known`` before deriving.
     """
     if not witness:
         key = _p2pkh_spend_key(script_sig)
         if key is not None:
-            return _P2PKH_TYPE, p2pkh_address(hash160(key))
+            address = known.p2pkh.get(key)
+            if address is None:
+                address = known.p2pkh[key] = p2pkh_address(hash160(key))
+            return _P2PKH_TYPE, address
     elif not script_sig:
         if len(witness) == 2:
             key = witness[1]
             if _is_compressed_pubkey(key) and _looks_like_ecdsa_sig(witness[0]):
-                return _P2WPKH_TYPE, segwit_address(0, hash160(key))
-    elif (
-        len(script_sig) == _P2SH_P2WPKH_SCRIPT_SIG_BYTES
-        and script_sig[0] == _P2WPKH_SCRIPT_BYTES
-        and script_sig[1] == OP_0
-        and script_sig[2] == _HASH160_BYTES
-    ):
-        redeem = script_sig[1:]
-        if len(witness) != 2 or hash160(witness[1]) != redeem[2:]:
+                address = known.p2wpkh.get(key)
+                if address is None:
+                    address = known.p2wpkh[key] = segwit_address(0, hash160(key))
+                return _P2WPKH_TYPE, address
+    elif _is_p2sh_v0_push(script_sig, _HASH160_BYTES):
+        if len(witness) != 2:
             return None
-        return _P2SH_TYPE, p2sh_address(hash160(redeem))
+        key = witness[1]
+        wrapped = known.p2sh_p2wpkh.get(key)
+        if wrapped is None:
+            wrapped = known.p2sh_p2wpkh[key] = _p2sh_wrapping(hash160(key))
+        return (_P2SH_TYPE, wrapped[1]) if wrapped[0] == script_sig[3:] else None
+    elif _is_p2sh_v0_push(script_sig, _SHA256_BYTES):
+        witness_script = witness[-1]
+        wrapped = known.p2sh_p2wsh.get(witness_script)
+        if wrapped is None:
+            wrapped = known.p2sh_p2wsh[witness_script] = _p2sh_wrapping(sha256(witness_script).digest())
+        return (_P2SH_TYPE, wrapped[1]) if wrapped[0] == script_sig[3:] else None
     derived = input_address_from_spend(script_sig, witness)
     return None if derived is None else (derived[0].value, derived[1])
+
+
+def _p2sh_wrapping(program: bytes) -> tuple[bytes, str]:
+    """(``program``, the address of the P2SH output whose redeemScript is that v0 witness program)."""
+    return program, p2sh_address(hash160(bytes((OP_0, len(program))) + program))
+
+
+def _is_p2sh_v0_push(script_sig: bytes, program_size: int) -> bool:
+    """Whether ``script_sig`` is one direct push of a v0 witness program of ``program_size`` bytes."""
+    return (
+        len(script_sig) == program_size + 3
+        and script_sig[0] == program_size + 2
+        and script_sig[1] == OP_0
+        and script_sig[2] == program_size
+    )
 
 
 def _p2pkh_spend_key(script_sig: bytes) -> bytes | None:

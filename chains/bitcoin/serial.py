@@ -6,8 +6,9 @@ finding a block's coinbase scriptSig without parsing the block.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
-from hashlib import sha256
+from typing import Final
 
 from chains.bitcoin import params
 from chains.errors import ParseError
@@ -23,12 +24,15 @@ __all__ = [
     "virtual_size",
 ]
 
-_VARINT_WIDTH = {0xFD: 2, 0xFE: 4, 0xFF: 8}  # CompactSize: marker byte -> bytes of the LE integer after it
+# CompactSize: marker byte -> bytes of the LE integer after it. Final: mypyc compiles such constants in (a
+# plain module global is a dict lookup per use).
+_VARINT_WIDTH: Final = {0xFD: 2, 0xFE: 4, 0xFF: 8}
+_sha256: Final = hashlib.sha256
 
 
 def double_sha256(data: bytes) -> bytes:
     """SHA256(SHA256(data)): txids, block hashes and merkle nodes (internal byte order)."""
-    return sha256(sha256(data).digest()).digest()
+    return _sha256(_sha256(data).digest()).digest()
 
 
 def merkle_root(txids: Sequence[bytes]) -> bytes:

@@ -68,7 +68,7 @@ async def test_inputs_shipped_in_parts_with_their_misses_give_the_clean_rows(
     no unspent-output cache, every input spending an earlier batch is looked up by the part it is in."""
     monkeypatch.setattr(chaindata, "_STEP_ROWS", 7)
     monkeypatch.setattr(chaindata, "_INPUT_PART_ROWS", 30)
-    monkeypatch.setattr(UtxoCache, "outputs_of", property(lambda self: lambda txid: None))
+    monkeypatch.setattr(UtxoCache, "transactions", property(lambda self: {}))
     parts: list[int] = []
     ship = chaindata.ChainWriter._ship_input_part
 

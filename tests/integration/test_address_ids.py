@@ -178,7 +178,8 @@ async def test_new_addresses_store_the_same_rows_by_either_encoder(pool: asyncpg
     more through the binary payload: the ids returned are the rows stored, either way."""
     addresses = [f"{'x' * (k % 3)}addr{k}" for k in range(count)]  # several lengths: several runs
     async with pool.acquire() as conn, conn.transaction():
-        ids = await insert_new_addresses(conn, CHAIN, addresses)
-    assert sorted(ids) == sorted(addresses)
+        ordered, drawn = await insert_new_addresses(conn, CHAIN, addresses)
+    ids = dict(zip(ordered, drawn, strict=True))
+    assert sorted(ordered) == sorted(addresses)
     assert await stored(pool) == ids
     assert len(set(ids.values())) == count

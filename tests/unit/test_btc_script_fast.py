@@ -4,11 +4,13 @@ common shapes by their lengths and fixed bytes before the general rules; on any 
 
 The scripts are the fast shapes themselves, the same with bytes changed, cut or added (hypothesis), and the
 edge cases by hand: non-standard lengths, OP_0 with 20 and 32-byte pushes, v1 programs of other sizes,
-uncompressed and hybrid keys, pushes spelled with OP_PUSHDATA1.
+uncompressed and hybrid keys, pushes spelled with OP_PUSHDATA1. Spends also go through one shared
+``SpendAddresses``, as a block's do, with the same keys and scripts behind different kinds of spend.
 """
 
 from __future__ import annotations
 
+from hashlib import sha256
 from types import ModuleType
 
 import pytest
@@ -46,12 +48,14 @@ def push(data: bytes) -> bytes:
 
 
 P2SH_P2WPKH_SPEND = push(b"\x00\x14" + hash160(KEY))
-P2SH_P2WSH_SPEND = push(b"\x00\x20" + H32)
+WITNESS_SCRIPT = b"\x52" + push(KEY) + push(KEY) + b"\x52\xae"  # 2-of-2 multisig
+P2SH_P2WSH_SPEND = push(b"\x00\x20" + sha256(WITNESS_SCRIPT).digest())
 SPEND_SHAPES: list[tuple[bytes, list[bytes]]] = [
     (push(SIG) + push(KEY), []),
     (push(SIG) + push(UNCOMPRESSED), []),
     (b"", [SIG, KEY]),
     (P2SH_P2WPKH_SPEND, [SIG, KEY]),
+    (P2SH_P2WSH_SPEND, [b"", SIG, SIG, WITNESS_SCRIPT]),
 ]
 
 
@@ -138,7 +142,8 @@ def test_spend_fast_paths_agree_with_input_address_from_spend(
     module: ModuleType, spend: tuple[bytes, list[bytes]]
 ) -> None:
     script_sig, witness = spend
-    assert module.spend_type_and_address(script_sig, witness) == expected_spend(module, script_sig, witness)
+    got = module.spend_type_and_address(script_sig, witness, module.SpendAddresses())
+    assert got == expected_spend(module, script_sig, witness)
 
 
 @pytest.mark.parametrize("module", MODULES, ids=["compiled", "pure"])
@@ -169,6 +174,18 @@ def test_spend_fast_paths_agree_with_input_address_from_spend(
         (P2SH_P2WPKH_SPEND, [SIG, KEY, KEY], None),
         (P2SH_P2WSH_SPEND, [SIG, KEY], None),  # P2SH-P2WSH whose script does not hash to the program
         (
+            P2SH_P2WSH_SPEND,
+            [b"", SIG, SIG, WITNESS_SCRIPT],
+            (ScriptType.P2SH, p2sh_address(hash160(P2SH_P2WSH_SPEND[1:]))),
+        ),
+        (P2SH_P2WSH_SPEND, [WITNESS_SCRIPT], (ScriptType.P2SH, p2sh_address(hash160(P2SH_P2WSH_SPEND[1:])))),
+        (
+            b"\x4c\x22" + P2SH_P2WSH_SPEND[1:],  # the same push spelled with OP_PUSHDATA1
+            [b"", SIG, SIG, WITNESS_SCRIPT],
+            (ScriptType.P2SH, p2sh_address(hash160(P2SH_P2WSH_SPEND[1:]))),
+        ),
+        (push(b"\x00\x20" + H32), [b"", SIG, SIG, WITNESS_SCRIPT], None),
+        (
             b"\x4c\x16" + P2SH_P2WPKH_SPEND[1:],
             [SIG, KEY],
             (ScriptType.P2SH, p2sh_address(hash160(P2SH_P2WPKH_SPEND[1:]))),
@@ -178,6 +195,45 @@ def test_spend_fast_paths_agree_with_input_address_from_spend(
 def test_spend_edge_cases(
     module: ModuleType, script_sig: bytes, witness: list[bytes], expected: tuple[ScriptType, str] | None
 ) -> None:
-    got = module.spend_type_and_address(script_sig, witness)
+    got = module.spend_type_and_address(script_sig, witness, module.SpendAddresses())
     assert got == (None if expected is None else (expected[0].value, expected[1]))
     assert got == expected_spend(module, script_sig, witness)
+
+
+@pytest.mark.parametrize("module", MODULES, ids=["compiled", "pure"])
+@given(spends=st.lists(altered_spends(), max_size=12))
+def test_spends_of_one_block_agree_through_the_addresses_they_share(
+    module: ModuleType, spends: list[tuple[bytes, list[bytes]]]
+) -> None:
+    """One ``SpendAddresses`` for many spends, as in a block: each answer is still the general path's."""
+    known = module.SpendAddresses()
+    for script_sig, witness in spends + spends:  # the second time round, from what the first one left
+        got = module.spend_type_and_address(script_sig, witness, known)
+        assert got == expected_spend(module, script_sig, witness)
+
+
+@pytest.mark.parametrize("module", MODULES, ids=["compiled", "pure"])
+def test_one_key_spent_four_ways_in_one_block(module: ModuleType) -> None:
+    """The same key behind P2PKH, P2WPKH and P2SH-P2WPKH outputs has three addresses, and as the
+    witnessScript of a P2SH-P2WSH a fourth; a wrapped spend whose scriptSig names another program reveals
+    none, whatever was derived before."""
+    known = module.SpendAddresses()
+    spends = [
+        (push(SIG) + push(KEY), []),
+        (b"", [SIG, KEY]),
+        (P2SH_P2WPKH_SPEND, [SIG, KEY]),
+        (push(b"\x00\x14" + H20), [SIG, KEY]),
+        (P2SH_P2WSH_SPEND, [b"", SIG, SIG, WITNESS_SCRIPT]),
+        (push(b"\x00\x20" + H32), [b"", SIG, SIG, WITNESS_SCRIPT]),
+        (push(b"\x00\x20" + sha256(KEY).digest()), [KEY]),
+    ]
+    got = [module.spend_type_and_address(script_sig, witness, known) for script_sig, witness in spends]
+    assert got == [
+        (ScriptType.P2PKH.value, p2pkh_address(hash160(KEY))),
+        (ScriptType.P2WPKH.value, segwit_address(0, hash160(KEY))),
+        (ScriptType.P2SH.value, p2sh_address(hash160(P2SH_P2WPKH_SPEND[1:]))),
+        None,
+        (ScriptType.P2SH.value, p2sh_address(hash160(P2SH_P2WSH_SPEND[1:]))),
+        None,
+        (ScriptType.P2SH.value, p2sh_address(hash160(b"\x00\x20" + sha256(KEY).digest()))),
+    ]

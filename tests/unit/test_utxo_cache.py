@@ -17,7 +17,7 @@ def test_spends_and_new_outputs_apply_on_commit_only() -> None:
     cache.stage({A: first}, [], [])
     cache.commit()
     assert len(cache) == 2
-    found = cache.outputs_of(A)
+    found = cache.transactions.get(A)
     assert found is first
     second: Outputs = [(3, 70, "p2tr")]
     cache.stage({B: second}, [(first, 0)], [(second, 0)])  # spends A:0, and B:0 written in the same batch
@@ -38,7 +38,7 @@ def test_an_aborted_batch_changes_nothing() -> None:
     cache.abort()
     cache.commit()  # nothing staged any more
     assert cache.get(A, 0) == (1, 50, "p2pkh")
-    assert cache.outputs_of(B) is None
+    assert cache.transactions.get(B) is None
     assert len(cache) == 1
 
 
@@ -48,8 +48,8 @@ def test_eviction_keeps_the_newest_within_the_limit() -> None:
         cache.stage({bytes([n]) * 32: [(n, 1, "p2pkh"), (n, 2, "p2pkh")]}, [], [])
         cache.commit()
     assert len(cache) <= 10
-    assert cache.outputs_of(bytes([5]) * 32) is not None
-    assert cache.outputs_of(bytes([0]) * 32) is None
+    assert cache.transactions.get(bytes([5]) * 32) is not None
+    assert cache.transactions.get(bytes([0]) * 32) is None
 
 
 def test_a_repeated_txid_overwrites_the_earlier_outputs() -> None:
@@ -62,7 +62,7 @@ def test_a_repeated_txid_overwrites_the_earlier_outputs() -> None:
     later: Outputs = [(1, 50, "p2pkh")]
     cache.stage({A: later}, [], [])
     cache.commit()
-    assert cache.outputs_of(A) is later
+    assert cache.transactions.get(A) is later
     assert len(cache) == 1
 
 
@@ -74,10 +74,10 @@ def test_a_commit_in_steps_is_finished_by_the_next_reader() -> None:
     cache.stage({A: first}, [], [])
     steps = cache.commit_steps()
     cache.stage({B: [(3, 70, "p2tr")]}, [(first, 0)], [])  # the next batch, not committed
-    assert cache.outputs_of(A) is first  # finished here
+    assert cache.transactions.get(A) is first  # finished here
     assert list(steps) == []  # nothing left for the writer
     assert cache.get(A, 0) == (1, 50, "p2pkh")
-    assert cache.outputs_of(B) is None
+    assert cache.transactions.get(B) is None
     assert len(cache) == 2
 
 
@@ -92,7 +92,7 @@ def test_clear_drops_a_commit_still_in_steps() -> None:
     for _ in steps:  # the writer steps it later
         pass
     assert len(cache) == 0
-    assert all(cache.outputs_of(txid) is None for txid in many)
+    assert all(cache.transactions.get(txid) is None for txid in many)
 
 
 def test_a_commit_in_steps_does_not_keep_the_cache_alive() -> None:

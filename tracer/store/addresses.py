@@ -27,6 +27,7 @@ from typing import NamedTuple, cast
 import asyncpg
 
 from tracer.store import bulkload
+from tracer.store.chainrows import look_up, store_ids
 from tracer.store.sequences import draw_range
 
 # Addresses; ~170 bytes each in CPython, so ~700 MB at most. A first pass owns the ids only while every
@@ -76,9 +77,12 @@ async def ensure_address_ids(
 _LOCK_WRITERS = "LOCK TABLE addresses IN SHARE ROW EXCLUSIVE MODE"
 
 
-async def insert_new_addresses(conn: asyncpg.Connection, chain: str, addresses: list[str]) -> dict[str, int]:
-    """Insert distinct ``addresses``, known not to be stored, with ids drawn from the sequence as one range;
-    {address: id}. Inside a transaction, whose end releases the lock it takes."""
+async def insert_new_addresses(
+    conn: asyncpg.Connection, chain: str, addresses: list[str]
+) -> tuple[list[str], range]:
+    """Insert distinct ``addresses``, known not to be stored, with ids drawn from the sequence as one range:
+    the addresses in the order of their ids, and the ids. Inside a transaction, whose end releases the lock
+    it takes."""
     await conn.execute(_LOCK_WRITERS)
     ids = await draw_range(conn, "addresses", len(addresses))
     addresses = sorted(addresses, key=len)  # runs of one length: fixed-width rows (address_payload)
@@ -88,7 +92,7 @@ async def insert_new_addresses(conn: asyncpg.Connection, chain: str, addresses: 
     else:
         records = zip(ids, repeat(chain), addresses)
         await conn.copy_records_to_table("addresses", records=records, columns=_COLUMNS)
-    return dict(zip(addresses, ids, strict=True))
+    return addresses, ids
 
 
 _COLUMNS = ["id", "chain", "address"]
@@ -127,7 +131,7 @@ class AddressIds:
         self.chain = chain
         self.max_entries = max_entries
         self._ids: dict[str, int] = {}
-        self._staged: dict[str, int] = {}
+        self._staged: list[list[str]] = []  # the addresses this batch added, each fill's
         self.owned = False  # every stored address of the chain is in the cache (see the module docstring)
         self.hits = 0
         self.misses = 0
@@ -156,9 +160,15 @@ class AddressIds:
     def lookup(self, addresses: Collection[str]) -> Lookup:
         """The cache's side of ``ids``, no database. A writer may look a batch up ahead, while the one
         before it is written, as long as that one's ``fill`` ran before."""
-        known = self._ids
-        found = {a: known.get(a) for a in addresses}
-        return Lookup(found, [a for a, i in found.items() if i is None])
+        found: Lookup = Lookup({}, [])
+        look_up(self._ids, list(addresses), *found)
+        return found
+
+    @property
+    def known(self) -> dict[str, int]:
+        """The cached ids, for a writer to look its batch's rows up in (``lookup``'s way, a range of rows at
+        a time: ``tracer.store.chainrows``), not to change."""
+        return self._ids
 
     async def fill(self, conn: asyncpg.Connection, lookup: Lookup) -> Mapping[str, int]:
         """The database's side of ``ids``: the lookup's ids, its missing ones filled in."""
@@ -168,16 +178,23 @@ class AddressIds:
         if missing:
             if self.owned and len(known) + len(missing) > self.max_entries:
                 self.owned = False  # it would have to evict: back to asking the database
-            fetched = await self._owned_insert(conn, missing) if self.owned else None
-            if fetched is None:
+            inserted = await self._owned_insert(conn, missing) if self.owned else None
+            if inserted is not None:
+                new, ids = inserted
+                store_ids(new, ids.start, known, found)  # no {address: id} of its own in between
+            else:
                 fetched = await ensure_address_ids(conn, self.chain, missing, mostly_new=True)
-            self._staged.update(fetched)
-            known.update(fetched)
-            found.update(fetched)
+                new = list(fetched)
+                known.update(fetched)
+                found.update(fetched)
+            self._staged.append(new)
         return cast(dict[str, int], found)
 
-    async def _owned_insert(self, conn: asyncpg.Connection, missing: list[str]) -> dict[str, int] | None:
-        """The owner's insert; None, and no longer the owner, when another writer stored one of them."""
+    async def _owned_insert(
+        self, conn: asyncpg.Connection, missing: list[str]
+    ) -> tuple[list[str], range] | None:
+        """The owner's insert (``insert_new_addresses``); None, and no longer the owner, when another writer
+        stored one of them."""
         try:
             async with conn.transaction():  # a savepoint: the batch goes on without it
                 return await insert_new_addresses(conn, self.chain, missing)
@@ -191,8 +208,9 @@ class AddressIds:
         self._staged.clear()
 
     def abort(self) -> None:
-        for address in self._staged:
-            self._ids.pop(address, None)
+        for new in self._staged:
+            for address in new:
+                self._ids.pop(address, None)
         self._staged.clear()
 
     def _evict(self) -> None:

@@ -29,21 +29,22 @@ from __future__ import annotations
 
 import asyncio
 from bisect import bisect_left
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence, Sized
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from operator import itemgetter
-from typing import TYPE_CHECKING, NamedTuple, TypeVar, cast
+from typing import TYPE_CHECKING, NamedTuple
 
 import asyncpg
 
 from chains.bitcoin.parse import InRow, OutRow, TxRow
 from chains.model import Block
 from tracer.indexer.adapter import BatchStats
+from tracer.store import chainrows
 from tracer.store.addresses import AddressIds, Lookup
+from tracer.store.chainrows import STORED, InputRows, Outputs
 from tracer.store.sequences import draw_range
 from tracer.store.spare import SpareWork, cancel
-from tracer.store.utxo import Outputs, SpentRef, UtxoCache
+from tracer.store.utxo import UtxoCache
 
 if TYPE_CHECKING:
     from tracer.store.bincopy import Column
@@ -77,7 +78,6 @@ _INPUT_COLUMNS = (
     "script_type",
     "source",
 )
-_STORED = "stored"  # chains.model.InputSource.STORED: resolved from our own stored output
 
 
 class BlockRows(NamedTuple):
@@ -208,7 +208,8 @@ class ChainWriter:
             ahead = _Prepared(list(blocks))
             for _ in _prepare(ahead, self.addresses, self.chain):
                 pass
-        ids = await self._spare.wait(self.addresses.fill(conn, ahead.addresses))
+        await self._spare.wait(self.addresses.fill(conn, ahead.addresses))
+        ids = ahead.addresses.found  # every address of the batch's, filled in
         self._plan_ahead()  # after ``fill``: the next batch's lookup must see the addresses it added
         await conn.execute(_WRITE_LOCK, chain)  # before drawing ids: ids follow commit order (module doc)
         tx_count = sum(len(b.txs) for b in blocks)
@@ -218,9 +219,9 @@ class ChainWriter:
         address_ids: list[int | None] = []  # of the batch's outputs, in order
         shipping = self._copy_blocks_and_txs(conn, blocks, tx_ids, ahead.tx_columns)
         await _while_shipping(shipping, self._output_rows(blocks, ids, slots, address_ids))
-        inputs = _InputRows()
+        inputs = InputRows(ids, new_outputs, self.utxos.transactions)
         shipping = _copy_outputs(conn, blocks, tx_ids, address_ids)
-        work = self._input_rows(blocks, tx_ids, ids, new_outputs, inputs)
+        work = self._input_rows(blocks, tx_ids, inputs)
         await self._ship_inputs(conn, shipping, work, inputs)
         in_rows = inputs.rows
         resolved = _count_stored(in_rows)
@@ -308,71 +309,33 @@ class ChainWriter:
     def _output_rows(
         self,
         blocks: Sequence[BlockRows],
-        ids: Mapping[str, int],
+        ids: dict[str, int | None],
         slots: list[list[Outputs]],
         address_ids: list[int | None],
     ) -> Iterator[None]:
-        """Each output's address id into ``address_ids`` and the output into its transaction's list (the
-        rest of its row the COPY takes from the block, column-wise); yields every so often
-        (``_while_shipping``)."""
-        append = address_ids.append
+        """Each output's address id into ``address_ids`` and the output into its transaction's list
+        (``chainrows.output_rows``); yields every ``_STEP_ROWS`` rows (``_while_shipping``)."""
         for b, block_slots in zip(blocks, slots, strict=True):
-            for step in _steps(b.outputs):
-                for pos, vout, address, value, script in step:
-                    address_id = ids[address] if address is not None else None
-                    append(address_id)
-                    block_slots[pos][vout] = (address_id, value, script)
+            for start in _starts(b.outputs):
+                end = start + _STEP_ROWS
+                chainrows.output_rows(b.outputs, ids, block_slots, address_ids, start=start, end=end)
                 yield
 
     def _input_rows(
-        self,
-        blocks: Sequence[BlockRows],
-        tx_ids: Sequence[int],
-        ids: Mapping[str, int],
-        new_outputs: dict[bytes, Outputs],
-        out: _InputRows,
+        self, blocks: Sequence[BlockRows], tx_ids: Sequence[int], out: InputRows
     ) -> Iterator[None]:
-        """Input rows, resolved from this batch's outputs and the cache, into ``out`` (with the row numbers
-        still missing their spent output, and the outputs spent: found in the cache, among the batch's own);
-        yields every so often (``_while_shipping``)."""
-        rows, misses, spent, spent_new = out.rows, out.misses, out.spent, out.spent_new
-        cached, batch_outputs, add = self.utxos.outputs_of, new_outputs.get, rows.append
+        """Input rows, resolved from this batch's outputs and the cache, into ``out`` (``chainrows
+        .input_rows``); yields every ``_STEP_ROWS`` rows (``_while_shipping``)."""
         base = 0
         for b in blocks:
-            block_tx_ids = list(tx_ids[base : base + len(b.txs)])  # an int object per tx, not per input
+            block_tx_ids: list[object] = list(tx_ids[base : base + len(b.txs)])  # an int object per tx
             base += len(b.txs)
-            for step in _steps(b.inputs):
+            for start in _starts(b.inputs):
                 yield
-                for pos, vin, prev_txid, prev_vout, sequence, address, value, script, source in step:
-                    if prev_txid is not None and prev_vout is not None:
-                        outputs, refs = batch_outputs(prev_txid), spent_new
-                        if outputs is None:
-                            outputs, refs = cached(prev_txid), spent
-                        hit = outputs[prev_vout] if outputs is not None and prev_vout < len(outputs) else None
-                        if hit is not None:
-                            refs.append((outputs, prev_vout))  # type: ignore[arg-type]  # not None: a hit
-                            if value is None:
-                                add([block_tx_ids[pos], vin, prev_txid, prev_vout, sequence, *hit, _STORED])
-                                continue
-                        elif value is None:
-                            misses.append(len(rows))
-                    address_id = ids[address] if address is not None else None
-                    add(
-                        [
-                            block_tx_ids[pos],
-                            vin,
-                            prev_txid,
-                            prev_vout,
-                            sequence,
-                            address_id,
-                            value,
-                            script,
-                            source,
-                        ]
-                    )
+                chainrows.input_rows(out, b.inputs, block_tx_ids, start=start, end=start + _STEP_ROWS)
 
     async def _ship_inputs(
-        self, conn: asyncpg.Connection, shipping: Awaitable[object], work: Iterable[None], inputs: _InputRows
+        self, conn: asyncpg.Connection, shipping: Awaitable[object], work: Iterable[None], inputs: InputRows
     ) -> None:
         """Build the input rows (``work``) while the outputs' COPY (``shipping``), then the inputs' own, are
         in flight: whenever the connection is free and ``_INPUT_PART_ROWS`` rows are built, they go in their
@@ -396,7 +359,7 @@ class ChainWriter:
         await self._spare.wait(self._ship_input_part(conn, inputs, shipped, len(rows)))
 
     async def _ship_input_part(
-        self, conn: asyncpg.Connection, inputs: _InputRows, start: int, end: int
+        self, conn: asyncpg.Connection, inputs: InputRows, start: int, end: int
     ) -> None:
         """Input rows ``start..end-1``: their missing spent outputs looked up, then COPied."""
         if start == end:
@@ -425,18 +388,16 @@ class ChainWriter:
         )
         for i, address_id, value, script in found:
             row = rows[i]
-            row[5], row[6], row[7], row[8] = address_id, value, script, _STORED
+            row[5], row[6], row[7], row[8] = address_id, value, script, STORED
 
 
-_Row = TypeVar("_Row")
 _STEP_ROWS = 2_000  # rows built between two turns of the event loop while a COPY is in flight
 _INPUT_PART_ROWS = 4_000  # input rows a COPY of its own takes at least (``_ship_inputs``)
 
 
-def _steps(rows: list[_Row]) -> Iterator[list[_Row]]:
-    """``rows`` in runs of ``_STEP_ROWS``: the row builders yield to the event loop between two."""
-    for start in range(0, len(rows), _STEP_ROWS):
-        yield rows[start : start + _STEP_ROWS]
+def _starts(rows: Sized) -> range:
+    """Where each run of ``_STEP_ROWS`` rows starts: the row builders yield to the event loop between two."""
+    return range(0, len(rows), _STEP_ROWS)
 
 
 @dataclass(slots=True)
@@ -452,46 +413,32 @@ class _Prepared:
 
 def _prepare(ahead: _Prepared, addresses: AddressIds, chain: str) -> Iterator[None]:
     """What a batch needs before the database, in steps of ``_STEP_ROWS`` rows (as spare work, each step
-    delays the answer of the operation in flight by its length: ~0.3 ms): its addresses looked up in the
-    cache (``AddressIds.lookup``), its outputs' slots, its transactions' columns but their ids. A function,
-    not a writer's method: the writer holds the generator, which must not hold the writer (a reference
-    cycle would keep its caches, millions of objects, alive after a run until a full collection)."""
+    delays the answer of the operation in flight by its length): its addresses looked up in the cache
+    (``chainrows.look_up_*``), its outputs' slots, its transactions' columns but their ids. A function, not
+    a writer's method: the writer holds the generator, which must not hold the writer (a reference cycle
+    would keep its caches, millions of objects, alive after a run until a full collection)."""
     blocks = ahead.blocks
-    wanted: set[str | None] = set()
-    for b in blocks:  # map(itemgetter) runs in C: no bytecode per row
-        for outputs in _steps(b.outputs):
-            wanted.update(map(_OUTPUT_ADDRESS, outputs))
-            yield
-        for inputs in _steps(b.inputs):
-            wanted.update(map(_INPUT_ADDRESS, inputs))
-            yield
-    wanted.discard(None)
+    known = addresses.known
     found, missing = ahead.addresses
-    for part in _steps(cast(list[str], list(wanted))):
-        looked_up = addresses.lookup(part)
-        found.update(looked_up.found)
-        missing.extend(looked_up.missing)
-        yield
+    for b in blocks:
+        for start in _starts(b.outputs):
+            end = start + _STEP_ROWS
+            chainrows.look_up_outputs(known, b.outputs, found, missing, start=start, end=end)
+            yield
+        for start in _starts(b.inputs):
+            end = start + _STEP_ROWS
+            chainrows.look_up_inputs(known, b.inputs, found, missing, start=start, end=end)
+            yield
     for b in blocks:
         block_slots: list[Outputs] = []
         ahead.slots.append(block_slots)
-        for txs in _steps(b.txs):
-            for tx in txs:
-                slot: Outputs = [None] * tx[8]
-                ahead.new_outputs[tx[0]] = slot
-                block_slots.append(slot)
+        for start in _starts(b.txs):
+            end = start + _STEP_ROWS
+            chainrows.output_slots(b.txs, ahead.new_outputs, block_slots, start=start, end=end)
             yield
     from tracer.store.chaincopy import tx_columns_but_ids  # with numpy: see _copy_columns
 
     ahead.tx_columns = tx_columns_but_ids(chain, blocks)
-
-
-@dataclass(slots=True)
-class _InputRows:
-    rows: list[list[object]] = field(default_factory=list)
-    misses: list[int] = field(default_factory=list)  # row numbers whose spent output is still unknown
-    spent: list[SpentRef] = field(default_factory=list)  # found in the cache
-    spent_new: list[SpentRef] = field(default_factory=list)  # found among the batch's own outputs
 
 
 async def _while_shipping(shipping: Awaitable[object], work: Iterable[None]) -> None:
@@ -561,11 +508,8 @@ def output_records(
     return records
 
 
-_OUTPUT_ADDRESS, _INPUT_ADDRESS = itemgetter(2), itemgetter(5)
-
-
 def _count_stored(rows: list[list[object]]) -> int:
-    return sum(1 for r in rows if r[8] == _STORED)
+    return sum(1 for r in rows if r[8] == STORED)
 
 
 async def stored_hashes(conn: asyncpg.Connection, chain: str, first: int, last: int) -> dict[int, str]:

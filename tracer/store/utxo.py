@@ -12,21 +12,20 @@ whatever reads or changes the cache next finishes those steps first, so no calle
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import TypeAlias
+from collections.abc import Iterator
+
+from tracer.store.chainrows import Outputs, Spent, SpentRef, add_outputs, mark_spent, unspent
 
 DEFAULT_CACHE_OUTPUTS = 3_000_000  # outputs; ~120 bytes each in CPython, so ~360 MB at most
 COMMIT_STEP_ITEMS = 2_000  # spends or transactions applied between two steps of ``commit_steps``
 
-Spent: TypeAlias = tuple[int | None, int, str]  # the spent output's address id, value (sat), script type
-Outputs: TypeAlias = list[Spent | None]  # one transaction's outputs by vout, None once spent
-SpentRef: TypeAlias = tuple[Outputs, int]  # an output spent: its transaction's list and its vout
+__all__ = ["DEFAULT_CACHE_OUTPUTS", "Outputs", "Spent", "SpentRef", "UtxoCache"]
 
 
 class UtxoCache:
     """``txid (32 bytes) -> [output by vout, None once spent]``; oldest transactions evicted first.
 
-    A batch finds outputs with ``outputs_of`` and stages the lists and vouts it spent (``stage``): the
+    A batch finds outputs in ``transactions`` and stages the lists and vouts it spent (``stage``): the
     commit then marks them without looking a txid up again (a second random probe of a dict of millions)."""
 
     def __init__(self, max_outputs: int = DEFAULT_CACHE_OUTPUTS) -> None:
@@ -45,10 +44,10 @@ class UtxoCache:
         return self._size
 
     @property
-    def outputs_of(self) -> Callable[[bytes], Outputs | None]:
-        """``txid -> its outputs list`` or None (the dict's own ``get``: no call of ours per input)."""
+    def transactions(self) -> dict[bytes, Outputs]:
+        """``txid -> its outputs list``: for a batch's inputs to read (``chainrows.input_rows``)."""
         self.settle()
-        return self._txs.get
+        return self._txs
 
     def get(self, txid: bytes, vout: int) -> Spent | None:
         self.settle()
@@ -93,24 +92,16 @@ class UtxoCache:
         commit = self._committing
         if commit is None:
             return False
-        if commit.spent_at < len(commit.spent):
-            for outputs, vout in commit.spent[commit.spent_at : commit.spent_at + COMMIT_STEP_ITEMS]:
-                if outputs[vout] is not None:
-                    outputs[vout] = None
-                    self._size -= 1
+        start = commit.spent_at
+        if start < len(commit.spent):
+            self._size -= mark_spent(commit.spent, start, start + COMMIT_STEP_ITEMS)
             commit.spent_at += COMMIT_STEP_ITEMS
             return True
-        for outputs, vout in commit.spent_new:
-            outputs[vout] = None
+        mark_spent(commit.spent_new, 0, len(commit.spent_new))  # never in the cache: no size to take off
         commit.spent_new = []
-        if commit.new_at < len(commit.new):
-            txs = self._txs
-            for txid, outputs in commit.new[commit.new_at : commit.new_at + COMMIT_STEP_ITEMS]:
-                replaced = txs.get(txid)  # a repeated txid (BIP30, migration 029): the new copy overwrites
-                if replaced is not None:  # it, as in Bitcoin Core's UTXO set
-                    self._size -= _unspent(replaced)
-                txs[txid] = outputs
-                self._size += _unspent(outputs)
+        start = commit.new_at
+        if start < len(commit.new):
+            self._size += add_outputs(self._txs, commit.new, start, start + COMMIT_STEP_ITEMS)
             commit.new_at += COMMIT_STEP_ITEMS
             return True
         self._committing = None
@@ -135,7 +126,7 @@ class UtxoCache:
             if self._size <= target:
                 break
             drop.append(txid)
-            self._size -= _unspent(outputs)
+            self._size -= unspent(outputs)
         for txid in drop:
             del self._txs[txid]
 
@@ -155,8 +146,3 @@ def _stepped(cache: UtxoCache) -> Iterator[None]:
     """The generator ``commit_steps`` returns: steps whatever commit the cache is applying."""
     while cache.step():
         yield
-
-
-def _unspent(outputs: Outputs) -> int:
-    """How many of a transaction's outputs the cache still holds (a spent one is None)."""
-    return len(outputs) - outputs.count(None)
