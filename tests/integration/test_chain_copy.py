@@ -18,6 +18,7 @@ import pytest
 from chains.bitcoin.files import read_raw_blocks
 from chains.bitcoin.parse import parse_block_rows
 from tracer.devnode.chaingen import generate_blocks
+from tracer.store import bincopy
 from tracer.store.bincopy import Column, Fixed, Text, copy_columns_in, encode_rows
 from tracer.store.chaincopy import address_payload, input_columns, output_columns, tx_columns
 from tracer.store.chaindata import (
@@ -103,6 +104,35 @@ def test_a_hash_of_another_length_falls_back_to_records() -> None:
     # A 31- and a 33-byte hash total 64 bytes, as two hashes would.
     uneven = [[1, k, b"\x02" * size, 0, 0, None, None, None, "unresolved"] for k, size in enumerate((31, 33))]
     assert input_columns(uneven) is None
+
+
+async def test_rows_cut_anywhere_between_copy_messages_store_the_same_rows(
+    pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``copy_columns_in`` hands asyncpg each group's bytes in slices (one CopyData message each): cut
+    every 7 bytes, through tuples and values, the server still stores the record path's rows."""
+    monkeypatch.setattr(bincopy, "_CHUNK_BYTES", 7)
+    blocks = real_blocks()
+    tx_ids = range(10, 10 + sum(len(b.txs) for b in blocks))
+    out_ids, ids = address_ids(blocks)
+    inputs = input_rows(blocks, tx_ids, ids)
+    async with pool.acquire() as conn:
+        outs = output_columns(blocks, tx_ids, out_ids)
+        await same_rows(conn, "tx_outputs", _OUTPUT_COLUMNS, outs, output_records(blocks, tx_ids, out_ids))
+        await same_rows(conn, "tx_inputs", _INPUT_COLUMNS, input_columns(inputs), inputs)
+
+
+def test_a_null_hash_does_not_hide_one_of_another_length() -> None:
+    """A NULL prev_txid (a coinbase's) stands for 32 bytes of zeros in the joined hashes: a 31-byte hash
+    beside a 33-byte one still sends the rows to the record path, wherever the NULLs are."""
+    sizes = (None, 31, None, 33, None)
+    rows = [
+        [1, k, None if s is None else b"\x02" * s, 0, 0, None, None, None, "unresolved"]
+        for k, s in enumerate(sizes)
+    ]
+    assert input_columns(rows) is None
+    rows[1][2] = rows[3][2] = b"\x02" * 32
+    assert input_columns(rows) is not None
 
 
 def reference_row(fields: Sequence[bytes | None]) -> bytes:

@@ -4,7 +4,7 @@ object per row (the format: https://www.postgresql.org/docs/current/sql-copy.htm
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -16,6 +16,8 @@ _SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 HEADER = _SIGNATURE + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")  # a binary COPY stream's start
 TRAILER = b"\xff\xff"  # and end
 _PAIR = np.dtype([("n", ">i2"), ("la", ">i4"), ("a", ">i8"), ("lb", ">i4"), ("b", ">i8")])
+# Bytes handed to asyncpg at a time by ``copy_columns_in`` (its own chunk when it reads a file).
+_CHUNK_BYTES = 524_288
 
 
 async def copy_pairs_in(
@@ -76,16 +78,16 @@ class Text:
 Column: TypeAlias = Fixed | Text
 
 
-def copy_payload(columns: Sequence[Column]) -> bytes:
-    """A whole binary COPY stream (header, rows, trailer) for ``columns`` (equal lengths)."""
-    return HEADER + encode_rows(columns) + TRAILER
-
-
 def encode_rows(columns: Sequence[Column]) -> bytes:
     """The rows' binary COPY tuples, grouped by layout (see above)."""
+    return b"".join(_encoded_groups(columns))
+
+
+def _encoded_groups(columns: Sequence[Column]) -> Iterator[memoryview]:
+    """The rows' tuples, one group of a layout at a time, as the bytes of its array (no copy)."""
     n = len(columns[0].codes) if isinstance(columns[0], Text) else len(columns[0].values)
     if n == 0:
-        return b""
+        return
     states = [_states(c) for c in columns]
     key, radix = np.zeros(n, np.int64), 1
     for s, count in states:
@@ -93,19 +95,18 @@ def encode_rows(columns: Sequence[Column]) -> bytes:
             key += s.astype(np.int64) * radix
             radix *= count
     if radix == 1:
-        return _encode_group(columns, None, [0] * len(columns))
+        yield _encode_group(columns, None, [0] * len(columns))
+        return
     order = np.argsort(key, kind="stable")
     ordered = key[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     ends = np.r_[starts[1:], n]
-    parts = []
     for start, end in zip(starts.tolist(), ends.tolist(), strict=True):
         group_key, layout = int(ordered[start]), []
         for s, count in states:
             layout.append(group_key % count if s is not None else 0)
             group_key //= count if s is not None else 1
-        parts.append(_encode_group(columns, order[start:end], layout))
-    return b"".join(parts)
+        yield _encode_group(columns, order[start:end], layout)
 
 
 def _states(column: Column) -> tuple[npt.NDArray[Any] | None, int]:
@@ -118,7 +119,9 @@ def _states(column: Column) -> tuple[npt.NDArray[Any] | None, int]:
     return column.null, 2
 
 
-def _encode_group(columns: Sequence[Column], rows: npt.NDArray[np.intp] | None, layout: list[int]) -> bytes:
+def _encode_group(
+    columns: Sequence[Column], rows: npt.NDArray[np.intp] | None, layout: list[int]
+) -> memoryview:
     """Rows ``rows`` (None: all), which share ``layout`` (their state in each column), as one structured
     array: a field count, then each column's length (-1: NULL) and value."""
     fields: list[tuple[str, str]] = [("n", ">i2")]
@@ -142,7 +145,7 @@ def _encode_group(columns: Sequence[Column], rows: npt.NDArray[np.intp] | None, 
         else:
             out[f"l{k}"] = np.dtype(column.fmt).itemsize
             out[f"v{k}"] = column.values if rows is None else column.values[rows]
-    return out.tobytes()
+    return memoryview(out.view(np.uint8))  # type: ignore[arg-type]  # numpy arrays have the buffer protocol
 
 
 def _any_values(column: Column) -> npt.NDArray[Any]:
@@ -152,6 +155,18 @@ def _any_values(column: Column) -> npt.NDArray[Any]:
 async def copy_columns_in(
     conn: asyncpg.Connection, table: str, names: Sequence[str], columns: Sequence[Column]
 ) -> None:
-    """COPY ``columns`` (named ``names``) into ``table`` in PostgreSQL's binary format."""
-    payload = copy_payload(columns)
-    await conn.copy_to_table(table, source=io.BytesIO(payload), columns=list(names), format="binary")
+    """COPY ``columns`` (named ``names``) into ``table`` in PostgreSQL's binary format.
+
+    The rows go to asyncpg as they are encoded, a group's array in slices, not as one payload read from a
+    file object: that took five copies of every byte before asyncpg's own (the group's bytes, their join,
+    the header and trailer added, the file's reads) and a hop to a thread per 512 kB read (bench chain,
+    1M txs: 746 MB of transactions, outputs and inputs)."""
+    await conn.copy_to_table(table, source=_stream(columns), columns=list(names), format="binary")
+
+
+async def _stream(columns: Sequence[Column]) -> AsyncIterator[bytes | memoryview]:
+    yield HEADER
+    for group in _encoded_groups(columns):
+        for start in range(0, len(group), _CHUNK_BYTES):
+            yield group[start : start + _CHUNK_BYTES]
+    yield TRAILER

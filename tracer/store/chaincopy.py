@@ -1,6 +1,6 @@
 """The Bitcoin tables' rows as binary COPY columns (``tracer.store.bincopy``): taken column-wise from the
-parse workers' flat rows (``zip(*rows)`` and numpy, no tuple per row) and encoded without asyncpg's
-per-record work.
+parse workers' flat rows (``zip(*rows)`` once, then numpy from each column's tuple, no tuple per row) and
+encoded without asyncpg's per-record work.
 
 Each builder returns None when a row does not fit the fixed layout (a hash that is not 32 bytes, which only
 a malformed JSON block could carry): the caller then COPYs that table's records through asyncpg as before.
@@ -12,7 +12,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import chain as concat
-from operator import itemgetter
+from itertools import compress, count, repeat
+from operator import is_
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,8 @@ def tx_columns_but_ids(chain: str, blocks: Sequence[Any]) -> list[Column] | None
     txs = list(concat.from_iterable(b.txs for b in blocks))
     if not txs:
         return None
-    hashes = _hash_column(_column(txs, 0))
+    txid, position, version, locktime, size, vsize, coinbase, inputs, outputs, value = zip(*txs, strict=True)
+    hashes = _hash_column(txid)
     if hashes is None:
         return None
     heights = np.repeat(np.array([b.height for b in blocks], np.int64), [len(b.txs) for b in blocks])
@@ -49,15 +51,15 @@ def tx_columns_but_ids(chain: str, blocks: Sequence[Any]) -> list[Column] | None
         Text([chain.encode()], np.zeros(len(txs), np.int8)),
         Fixed(">i4", heights),
         hashes,
-        Fixed(">i4", _ints(txs, 1)),  # position
-        Fixed(">i8", _ints(txs, 2)),  # version
-        Fixed(">i8", _ints(txs, 3)),  # locktime
-        Fixed(">i4", _ints(txs, 4)),  # size
-        Fixed(">i4", _ints(txs, 5)),  # vsize
-        Fixed("u1", np.array(_column(txs, 6), np.bool_)),  # is_coinbase
-        Fixed(">i4", _ints(txs, 7)),  # input_count
-        Fixed(">i4", _ints(txs, 8)),  # output_count
-        Fixed(">i8", _ints(txs, 9)),  # output_value
+        Fixed(">i4", _ints(position)),
+        Fixed(">i8", _ints(version)),
+        Fixed(">i8", _ints(locktime)),
+        Fixed(">i4", _ints(size)),
+        Fixed(">i4", _ints(vsize)),
+        Fixed("u1", np.fromiter(coinbase, np.bool_, len(coinbase))),
+        Fixed(">i4", _ints(inputs)),
+        Fixed(">i4", _ints(outputs)),
+        Fixed(">i8", _ints(value)),
     ]
 
 
@@ -68,14 +70,15 @@ def output_columns(
     outputs = list(concat.from_iterable(b.outputs for b in blocks))
     if not outputs:
         return None
+    position, vout, _, value, script_type = zip(*outputs, strict=True)
     first_tx = np.cumsum([0] + [len(b.txs) for b in blocks[:-1]])  # each block's first index in tx_ids
-    tx_index = np.repeat(first_tx, [len(b.outputs) for b in blocks]) + _ints(outputs, 0)
+    tx_index = np.repeat(first_tx, [len(b.outputs) for b in blocks]) + _ints(position)
     return [
         Fixed(">i8", _ids(tx_ids)[tx_index]),
-        Fixed(">i4", _ints(outputs, 1)),  # vout
+        Fixed(">i4", _ints(vout)),
         _int_column(">i8", address_ids),
-        Fixed(">i8", _ints(outputs, 3)),  # value
-        _text_column(_column(outputs, 4)),  # script_type
+        Fixed(">i8", _ints(value)),
+        _text_column(script_type),
     ]
 
 
@@ -83,19 +86,22 @@ def input_columns(rows: Sequence[Sequence[Any]]) -> list[Column] | None:
     """``tx_inputs`` (``_INPUT_COLUMNS``) of chaindata's finished input rows."""
     if not rows:
         return None
-    hashes = _hash_column(_column(rows, 2))  # prev_txid
+    tx_id, vin, prev_txid, prev_vout, sequence, address_id, value, script_type, source = zip(
+        *rows, strict=True
+    )
+    hashes = _hash_column(prev_txid)
     if hashes is None:
         return None
     return [
-        Fixed(">i8", _ints(rows, 0)),  # tx_id
-        Fixed(">i4", _ints(rows, 1)),  # vin
+        Fixed(">i8", _ints(tx_id)),
+        Fixed(">i4", _ints(vin)),
         hashes,
-        _int_column(">i8", _column(rows, 3)),  # prev_vout
-        Fixed(">i8", _ints(rows, 4)),  # sequence
-        _int_column(">i8", _column(rows, 5)),  # address_id
-        _int_column(">i8", _column(rows, 6)),  # value
-        _text_column(_column(rows, 7)),  # script_type
-        _text_column(_column(rows, 8)),  # source
+        _int_column(">i8", prev_vout),
+        Fixed(">i8", _ints(sequence)),
+        _int_column(">i8", address_id),
+        _int_column(">i8", value),
+        _text_column(script_type),
+        _text_column(source),
     ]
 
 
@@ -114,16 +120,13 @@ def address_payload(chain: str, ids: Sequence[int], addresses: Sequence[str]) ->
         address_column = Fixed(f"S{length}", np.frombuffer(text, f"S{length}"))
         parts.append(encode_rows([Fixed(">i8", id_column[start:end]), chain_column, address_column]))
         start = end
-    return HEADER + b"".join(parts) + TRAILER
+    return b"".join([HEADER, *parts, TRAILER])
 
 
-def _column(rows: Sequence[Sequence[Any]], k: int) -> list[Any]:
-    """Field ``k`` of every row (``zip(*rows)`` costs ~10x more with thousands of rows)."""
-    return list(map(itemgetter(k), rows))
-
-
-def _ints(rows: Sequence[Sequence[Any]], k: int) -> npt.NDArray[np.int64]:
-    return np.array(_column(rows, k), np.int64)
+def _ints(values: Sequence[int]) -> npt.NDArray[np.int64]:
+    """A column without NULLs (``np.fromiter`` with its length: no look at each value's shape, as
+    ``np.array`` takes)."""
+    return np.fromiter(values, np.int64, len(values))
 
 
 def _ids(ids: Sequence[int]) -> npt.NDArray[np.int64]:
@@ -135,7 +138,7 @@ def _ids(ids: Sequence[int]) -> npt.NDArray[np.int64]:
 def _int_column(fmt: str, values: Sequence[int | None]) -> Fixed:
     """Integers, some of them None (NULL)."""
     try:
-        return Fixed(fmt, np.array(values, np.int64))  # the common case: no NULL, no per-value check
+        return Fixed(fmt, _ints(values))  # type: ignore[arg-type]  # the common case: no NULL to look for
     except TypeError:
         pass
     objects = np.array(values, dtype=object)
@@ -154,15 +157,22 @@ def _text_column(values: Sequence[str | None]) -> Text:
 
 
 def _hash_column(values: Sequence[bytes | None]) -> Fixed | None:
-    """32-byte hashes, some None (NULL); None when one is another length."""
-    null = _nulls(np.array(values, dtype=object))
-    nulls = bool(null.any())
-    items: Sequence[bytes] = [v if v is not None else _NO_HASH for v in values] if nulls else values  # type: ignore[assignment]
+    """32-byte hashes, some None (NULL: a coinbase's prev_txid, one in a block); None when one is another
+    length."""
+    where = list(compress(count(), map(is_, values, repeat(None))))  # the NULLs, by identity (no __eq__)
+    items: list[bytes] | Sequence[bytes] = values  # type: ignore[assignment]  # no None: checked
+    null = None
+    if where:
+        items = list(values)  # type: ignore[arg-type]  # its None replaced now
+        for at in where:
+            items[at] = _NO_HASH
+        null = np.zeros(len(values), np.bool_)
+        null[where] = True
     joined = b"".join(items)
     # 32 bytes each: the total, and none shorter (a 31- and a 33-byte value must not pass as two hashes).
     if len(joined) != HASH_BYTES * len(values) or min(map(len, items)) != HASH_BYTES:
         return None
-    return Fixed(f"V{HASH_BYTES}", np.frombuffer(joined, f"V{HASH_BYTES}"), null if nulls else None)
+    return Fixed(f"V{HASH_BYTES}", np.frombuffer(joined, f"V{HASH_BYTES}"), null)
 
 
 def _nulls(objects: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
