@@ -37,6 +37,7 @@ from chains.bitcoin.serial import (
     double_sha256,
     merkle_root,
     read_varint,
+    read_witness,
     varint_bytes,
     virtual_size,
 )
@@ -142,9 +143,22 @@ def _check_total(total: int) -> None:
 def _read_witnesses(raw: bytes, pos: int, n_inputs: int) -> tuple[list[list[bytes]], int]:
     witnesses = []
     for _ in range(n_inputs):
-        stack, pos = _read_witness(raw, pos)
+        stack, pos = read_witness(raw, pos)
         witnesses.append(stack)
     return witnesses, pos
+
+
+def _txid_and_base_size(
+    raw: bytes, start: int, io_start: int, io_end: int, lock_at: int, *, segwit: bool
+) -> tuple[bytes, int]:
+    """The txid (internal order) and base size of the tx at ``start``: its inputs and outputs span
+    ``io_start..io_end`` and its locktime is at ``lock_at``. A segwit txid hashes the serialization without
+    marker, flag and witnesses (BIP144)."""
+    end = lock_at + 4
+    if not segwit:
+        return double_sha256(raw[start:end]), end - start
+    txid = double_sha256(raw[start : start + 4] + raw[io_start:io_end] + raw[lock_at:end])
+    return txid, 4 + (io_end - io_start) + 4
 
 
 def _read_tx(raw: bytes, start: int, tx_index: int) -> _RawTx:
@@ -164,12 +178,7 @@ def _read_tx(raw: bytes, start: int, tx_index: int) -> _RawTx:
     end = pos + 4
     if end > len(raw):
         raise ParseError(f"tx {tx_index} runs past the end of the data")
-    if segwit:  # the txid hashes the serialization without marker, flag and witnesses
-        txid = double_sha256(raw[start : start + 4] + raw[io_start:io_end] + raw[pos:end])
-        base_size = 4 + (io_end - io_start) + 4
-    else:
-        txid = double_sha256(raw[start:end])
-        base_size = end - start
+    txid, base_size = _txid_and_base_size(raw, start, io_start, io_end, pos, segwit=segwit)
     coinbase = tx_index == 0 and len(raw_inputs) == 1 and raw_inputs[0][:2] == (_NULL_TXID, _NULL_VOUT)
     size = end - start
     return (
@@ -297,12 +306,7 @@ def _tx_rows(raw: bytes, start: int, index: int, rows: _BlockRows) -> int:
     n_inputs, coinbase, witness_end = _input_rows(raw, io_start, io_end if segwit else -1, index, rows)
     lock_at = witness_end if segwit else io_end
     end = lock_at + 4
-    if segwit:  # the txid hashes the serialization without marker, flag and witnesses
-        txid = double_sha256(raw[start : start + 4] + raw[io_start:io_end] + raw[lock_at:end])
-        base_size = 4 + (io_end - io_start) + 4
-    else:
-        txid = double_sha256(raw[start:end])
-        base_size = end - start
+    txid, base_size = _txid_and_base_size(raw, start, io_start, io_end, lock_at, segwit=segwit)
     size = end - start
     version, locktime = _u32(raw, start), _u32(raw, lock_at)
     vsize = virtual_size(base_size, size)
@@ -349,7 +353,7 @@ def _input_rows(raw: bytes, pos: int, witness_at: int, index: int, rows: _BlockR
         sequence = _u32(raw, script_at + size)
         witness: list[bytes] = []
         if witness_at >= 0:
-            witness, witness_at = _read_witness(raw, witness_at)
+            witness, witness_at = read_witness(raw, witness_at)
         if coinbase:
             inputs.append((index, j, None, None, sequence, None, None, None, _COINBASE))
         else:
@@ -361,17 +365,6 @@ def _input_rows(raw: bytes, pos: int, witness_at: int, index: int, rows: _BlockR
                 inputs.append((index, j, prev, vout, sequence, derived[1], None, derived[0], _SCRIPT))
         pos = script_at + size + 4
     return count, coinbase, witness_at
-
-
-def _read_witness(raw: bytes, pos: int) -> tuple[list[bytes], int]:
-    """(items, position after it) of the witness stack at ``pos``."""
-    n_items, pos = read_varint(raw, pos)
-    stack = []
-    for _ in range(n_items):
-        size, pos = read_varint(raw, pos)
-        stack.append(raw[pos : pos + size])
-        pos += size
-    return stack, pos
 
 
 def _u32(raw: bytes, pos: int) -> int:

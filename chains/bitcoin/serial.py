@@ -20,6 +20,7 @@ __all__ = [
     "double_sha256",
     "merkle_root",
     "read_varint",
+    "read_witness",
     "varint_bytes",
     "virtual_size",
 ]
@@ -60,6 +61,17 @@ def read_varint(raw: bytes, pos: int) -> tuple[int, int]:
         return first, pos + 1
     size = _VARINT_WIDTH[first]
     return int.from_bytes(raw[pos + 1 : pos + 1 + size], "little"), pos + 1 + size
+
+
+def read_witness(raw: bytes, pos: int) -> tuple[list[bytes], int]:
+    """(items, position after it) of the witness stack (BIP144) at ``pos``."""
+    n_items, pos = read_varint(raw, pos)
+    stack = []
+    for _ in range(n_items):
+        size, pos = read_varint(raw, pos)
+        stack.append(raw[pos : pos + size])
+        pos += size
+    return stack, pos
 
 
 def varint_bytes(n: int) -> bytes:

@@ -20,7 +20,7 @@ from typing import Any
 
 from chains.bitcoin import params
 from chains.bitcoin.script import classify_output
-from chains.bitcoin.serial import double_sha256, read_varint
+from chains.bitcoin.serial import double_sha256, read_varint, read_witness
 from chains.model import ScriptType
 
 __all__ = [
@@ -214,12 +214,7 @@ def decode_tx(raw: bytes, start: int = 0) -> tuple[RawTx, int]:
     witnesses: list[tuple[bytes, ...]] = []
     if segwit:
         for _ in range(n_in):
-            n_items, pos = read_varint(raw, pos)
-            items = []
-            for _ in range(n_items):
-                size, pos = read_varint(raw, pos)
-                items.append(raw[pos : pos + size])
-                pos += size
+            items, pos = read_witness(raw, pos)
             witnesses.append(tuple(items))
     end = pos + 4
     if end > len(raw):
