@@ -35,6 +35,9 @@ HEADER_BYTES = 80  # version, prev hash, merkle root, time, bits, nonce; Bitcoin
 WITNESS_SCALE_FACTOR = 4  # BIP141 "Block size": weight = base size * 3 + total size; vsize = ceil(weight / 4)
 SEGWIT_MARKER = 0x00  # BIP144 "Serialization": marker byte after the version
 SEGWIT_FLAG = 0x01  # BIP144 "Serialization": flag byte after the marker
+# Largest CompactSize a count or length may carry; Bitcoin Core serialize.h MAX_SIZE (ReadCompactSize throws
+# "size too large" above it)
+MAX_COMPACT_SIZE = 0x0200_0000
 COINBASE_PREVOUT_VOUT = 0xFFFF_FFFF  # the coinbase input spends the null outpoint (zero txid, index 2**32-1)
 
 # BIP34 (height in coinbase) is enforced for every block from this height on; Bitcoin Core chainparams.cpp

@@ -29,6 +29,7 @@ __all__ = [
 # plain module global is a dict lookup per use).
 _VARINT_WIDTH: Final = {0xFD: 2, 0xFE: 4, 0xFF: 8}
 _sha256: Final = hashlib.sha256
+_MAX_COMPACT_SIZE: Final = params.MAX_COMPACT_SIZE
 
 
 def double_sha256(data: bytes) -> bytes:
@@ -55,12 +56,21 @@ def virtual_size(base_size: int, total_size: int) -> int:
 
 
 def read_varint(raw: bytes, pos: int) -> tuple[int, int]:
-    """(value, position after it) of the CompactSize integer at ``pos``."""
+    """(value, position after it) of the CompactSize integer at ``pos``.
+
+    Values above Core's MAX_SIZE are refused as Core refuses them: every count and length read with this is
+    bounded by it, and a forged 8-byte length would otherwise push positions past what a compiled int holds.
+    """
     first = raw[pos]
     if first < 0xFD:
         return first, pos + 1
     size = _VARINT_WIDTH[first]
-    return int.from_bytes(raw[pos + 1 : pos + 1 + size], "little"), pos + 1 + size
+    value = int.from_bytes(raw[pos + 1 : pos + 1 + size], "little")
+    if value > _MAX_COMPACT_SIZE:
+        raise ParseError(
+            f"CompactSize {value} at byte {pos} is above {_MAX_COMPACT_SIZE}, Bitcoin Core's MAX_SIZE"
+        )
+    return value, pos + 1 + size
 
 
 def read_witness(raw: bytes, pos: int) -> tuple[list[bytes], int]:
@@ -88,7 +98,8 @@ def varint_bytes(n: int) -> bytes:
 def coinbase_script_sig(raw_block: bytes) -> bytes:
     """The first transaction's scriptSig, found by offsets alone (for its BIP34 height).
 
-    Raises IndexError/KeyError on a block too short to hold it; callers treat that as "no height".
+    Raises IndexError/KeyError on a block too short to hold it, ParseError on a forged length; callers treat
+    either as "no height".
     """
     _, pos = read_varint(raw_block, params.HEADER_BYTES)  # tx count
     pos += 4  # version
@@ -124,7 +135,7 @@ def block_bip34_height(raw_block: bytes) -> int | None:
     """``coinbase_height`` of a serialized block, or None (also when the block is too short to tell)."""
     try:
         script_sig = coinbase_script_sig(raw_block)
-    except (IndexError, KeyError):
+    except (IndexError, KeyError, ParseError):
         return None
     version = int.from_bytes(raw_block[:4], "little", signed=True)
     return coinbase_height(script_sig, version, int.from_bytes(raw_block[68:72], "little"))

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from chains.bitcoin import params
@@ -29,6 +29,7 @@ from chains.bitcoin.parse import (
     varint_bytes,
 )
 from chains.bitcoin.script import classify_output
+from chains.bitcoin.serial import read_varint
 from chains.errors import ParseError
 from chains.model import Block, InputSource, ScriptType, Tx
 from tracer.store.chaindata import block_rows
@@ -266,6 +267,7 @@ def test_merkle_root_and_hash_helpers() -> None:
         lambda raw: raw[:40] + bytes((raw[40] ^ 1,)) + raw[41:],  # merkle root changed
         lambda raw: raw[:79],  # shorter than a header
         lambda raw: raw[:80] + b"\xfd\xff\xff",  # tx count far beyond the data
+        lambda raw: raw[:80] + b"\xff" + b"\xff" * 8 + raw[81:],  # tx count of 2**64 - 1
     ],
 )
 @pytest.mark.parametrize("block", ["277647", "540107"])
@@ -284,7 +286,18 @@ def _broken_block_base(block: str) -> tuple[bytes, int]:
     return _blk(HASH_540107), 540107
 
 
+def test_compact_sizes_above_cores_max_size_are_refused() -> None:
+    """Bitcoin Core's ReadCompactSize refuses values above MAX_SIZE; so do we, so no count or length read from
+    the bytes can push a position past what a compiled int holds."""
+    at_max = b"\xfe" + params.MAX_COMPACT_SIZE.to_bytes(4, "little")
+    assert read_varint(at_max, 0) == (params.MAX_COMPACT_SIZE, 5)
+    for too_big in (b"\xfe" + (params.MAX_COMPACT_SIZE + 1).to_bytes(4, "little"), b"\xff" + b"\xff" * 8):
+        with pytest.raises(ParseError, match="MAX_SIZE"):
+            read_varint(too_big, 0)
+
+
 @settings(max_examples=30, deadline=None)
+@example(cut=0, flips=[(700922, 2)])  # a witness item's length became 2**64 - 1 (CI, stop 19: ValueError)
 @given(
     cut=st.integers(0, 10**9),
     flips=st.lists(st.tuples(st.integers(0, 10**9), st.integers(1, 255)), max_size=2),
