@@ -8,6 +8,7 @@ import asyncpg
 import pytest
 
 from tracer.store import bulkload
+from tracer.store.chaindata import BLOCK_DELETE_KEYS, SPENT_LOOKUP_KEYS, delete_from_height
 
 _SCHEMA = """
 SELECT c.conrelid::regclass::text || ':' || pg_get_constraintdef(c.oid) || ':' || c.convalidated
@@ -23,7 +24,7 @@ async def test_concurrent_rebuild_restores_each_deferred_item_once(pool: asyncpg
     before = [row[0] for row in await pool.fetch(_SCHEMA)]
     async with pool.acquire() as conn:
         dropped = await bulkload.enter(conn, bulkload.BITCOIN, unique=True)
-    assert len(dropped) == 9
+    assert len(dropped) == 13
     rebuilt = await bulkload.leave_concurrently(pool, bulkload.BITCOIN, connections=3)
     assert sorted(rebuilt) == sorted(dropped)
     assert [row[0] for row in await pool.fetch(_SCHEMA)] == before
@@ -48,7 +49,7 @@ async def killed_with_keys_unvalidated(pool: asyncpg.Pool) -> list[str]:
         await bulkload._add_unvalidated(conn, bulkload.BITCOIN)
     unvalidated = await pool.fetchval("SELECT count(*) FROM pg_constraint WHERE NOT convalidated")
     assert unvalidated == 5  # transactions->blocks, outputs and inputs ->transactions and ->addresses
-    assert await pool.fetchval("SELECT count(*) FROM bulk_load_dropped") == len(dropped) == 9
+    assert await pool.fetchval("SELECT count(*) FROM bulk_load_dropped") == len(dropped) == 13
     return dropped
 
 
@@ -92,3 +93,42 @@ async def test_the_rebuild_refreshes_the_statistics_it_is_given(pool: asyncpg.Po
     rebuilt = await bulkload.leave_concurrently(pool, bulkload.BITCOIN, analyze=tables)
     assert sorted(rebuilt) == sorted(dropped)  # the ANALYZE steps are not among the rebuilt items
     assert await pool.fetchval(count, tables) == before + len(tables)
+
+
+async def test_a_reader_of_deferred_keys_rebuilds_them_first_and_the_pass_keeps_them(
+    pool: asyncpg.Pool,
+) -> None:
+    """A writer that looks up stored outputs (or deletes blocks) in a first pass rebuilds the keys it reads
+    through, in its own transaction; the rest stays deferred until the pass ends; the schema ends whole."""
+    before = [row[0] for row in await pool.fetch(_SCHEMA)]
+    async with pool.acquire() as conn:
+        dropped = await bulkload.enter(conn, bulkload.BITCOIN, unique=True)
+        assert set(SPENT_LOOKUP_KEYS) | set(BLOCK_DELETE_KEYS) <= set(dropped)
+        async with conn.transaction():
+            await bulkload.need(conn, SPENT_LOOKUP_KEYS)
+            await bulkload.need(conn, SPENT_LOOKUP_KEYS)  # a second reader finds nothing left to build
+        built = {
+            r[0]
+            for r in await conn.fetch(
+                "SELECT conname FROM pg_constraint WHERE conname = ANY($1)", list(SPENT_LOOKUP_KEYS)
+            )
+        }
+        assert built == set(SPENT_LOOKUP_KEYS)
+        await delete_from_height(conn, "bitcoin", 0)  # outside a transaction: need opens its own
+    left = {row[0] for row in await pool.fetch("SELECT name FROM bulk_load_dropped")}
+    assert left == set(dropped) - set(SPENT_LOOKUP_KEYS) - set(BLOCK_DELETE_KEYS)
+    rebuilt = await bulkload.leave_concurrently(pool, bulkload.BITCOIN)
+    assert sorted(rebuilt) == sorted(left)
+    assert [row[0] for row in await pool.fetch(_SCHEMA)] == before
+
+
+async def test_a_reader_that_rolls_back_leaves_the_keys_deferred(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        dropped = await bulkload.enter(conn, bulkload.BITCOIN, unique=True)
+        with pytest.raises(RuntimeError):
+            async with conn.transaction():
+                await bulkload.need(conn, SPENT_LOOKUP_KEYS)
+                raise RuntimeError("the batch failed")
+    left = {row[0] for row in await pool.fetch("SELECT name FROM bulk_load_dropped")}
+    assert left == set(dropped)
+    assert sorted(await bulkload.leave_concurrently(pool, bulkload.BITCOIN)) == sorted(dropped)

@@ -18,8 +18,12 @@ between, a key is in the schema unvalidated *and* recorded, which the next rebui
 first pass drops again (its record, kept as it was, still names the key as it was defined). Rows are the same
 either way: only checks and indexes are deferred, and the writer deletes a block's rows explicitly (no
 reliance on ``ON DELETE CASCADE`` from the dropped keys).
-The unique key of (chain, address) is deferred only when the pass's one writer owns the address ids
-(``tracer.store.addresses.AddressIds.own``); a writer that needs it meanwhile rebuilds it (``need_unique``).
+Keys (unique and primary) are deferred only when the pass has one writer, the one that owns the address ids
+(``tracer.store.addresses.AddressIds.own``): the unique key of (chain, address), which its in-process ids
+replace; the txid key of transactions and the primary keys of outputs and inputs, which a writer reads
+through only for rows stored before its pass (spent outputs its cache misses, blocks it deletes). Whoever
+needs one meanwhile rebuilds it first, inside its own transaction (``need_unique``, ``need``), and the rest
+of the pass keeps it.
 ``active`` and ``leave`` see only their own model's tables: a Bitcoin run does not rebuild what an
 account-chain first pass deferred, nor the other way round.
 """
@@ -30,7 +34,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import asyncpg
@@ -45,7 +49,8 @@ log = logging.getLogger(__name__)
 BULK_MIN_BLOCKS: Final = 1_000
 # Connections the rebuild at the end of a first pass runs its steps on: one runs the unique key of
 # (chain, address) while the other builds the secondary indexes. Measured on the bench chain (1M
-# transactions, all nine steps, a machine loaded ~3 on 2 cores): 10.3 s on one connection, 8.9-9.8 s on two.
+# transactions, the nine steps there were then, a machine loaded ~3 on 2 cores): 10.3 s on one connection,
+# 8.9-9.8 s on two.
 REBUILD_CONNECTIONS: Final = 2
 
 
@@ -57,14 +62,14 @@ class Deferred:
 
     foreign_keys: Mapping[str, tuple[str, ...]]  # every key of the table to one of these tables
     indexes: tuple[str, ...]
-    # Tables whose unique constraints a pass defers when its one writer owns what they guard (the address
-    # ids: ``AddressIds.own``); any other writer rebuilds them before it relies on them (``need_unique``).
-    unique: tuple[str, ...] = ()
+    # Unique and primary keys (table -> their names) a pass defers when it has one writer (``enter``'s
+    # ``unique``); whoever relies on one meanwhile rebuilds it first (``need_unique``, ``need``).
+    keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def tables(self) -> list[str]:
         """The tables whose keys and indexes this model defers (all of its indexes are on them)."""
-        return [*self.foreign_keys, *self.unique]
+        return [*self.foreign_keys, *(table for table in self.keys if table not in self.foreign_keys)]
 
 
 BITCOIN: Final = Deferred(
@@ -75,11 +80,21 @@ BITCOIN: Final = Deferred(
     },
     # tx_inputs_prevout (spenders by outpoint) is read by tracing and exposure, not by the writer (its
     # pending inputs have their own partial index): a random insert per input during the pass, one sorted
-    # build after it.
-    ("tx_outputs_address", "tx_inputs_address", "tx_inputs_prevout"),
-    # (address, chain): the random inserts into it were the largest cost of a first pass (a third of the
-    # database time at 1M transactions); one sorted build at the end instead (address first: migration 030).
-    ("addresses",),
+    # build after it. transactions_block: read to delete blocks (``need`` first).
+    ("tx_outputs_address", "tx_inputs_address", "tx_inputs_prevout", "transactions_block"),
+    {
+        # (address, chain): the random inserts into it were the largest cost of a first pass (a third of the
+        # database time at 1M transactions); one sorted build at the end instead (address first: migration
+        # 030).
+        "addresses": ("addresses_address_chain_key",),
+        # The writer finds spent outputs in its cache; it reads these only for outputs stored before its
+        # pass (``need`` first). Each costs an index entry and its WAL per row: deferred with the block
+        # index above, the 1M-tx bench chain's pass took 57.5-60.3 -> 47.7-48.2 s (PostgreSQL's CPU 43-45
+        # -> 32-33 s; the rebuild 11.4-12.2 -> 12.8-13.1 s), an idle machine, back to back.
+        "transactions": ("transactions_chain_txid_height_key",),
+        "tx_outputs": ("tx_outputs_pkey",),
+        "tx_inputs": ("tx_inputs_pkey",),
+    },
 )
 # token_events_subject stays: freeze-label refreshes read it inside the write transaction.
 ACCOUNT: Final = Deferred(
@@ -97,16 +112,21 @@ FROM pg_constraint c
 WHERE c.contype = 'f' AND c.conrelid = $1::text::regclass AND c.confrelid = ANY($2::text[]::regclass[])
   AND c.connamespace = current_schema()::regnamespace
 """
-_UNIQUE = """
+_KEYS = """
 SELECT c.conname AS name, c.conrelid::regclass::text AS table_name, pg_get_constraintdef(c.oid) AS definition
 FROM pg_constraint c
-WHERE c.contype = 'u' AND c.conrelid = $1::text::regclass AND c.connamespace = current_schema()::regnamespace
+WHERE c.contype IN ('u', 'p') AND c.conrelid = $1::text::regclass AND c.conname = ANY($2::text[])
+  AND c.connamespace = current_schema()::regnamespace
 """
 # FOR UPDATE: a table-level lock that waits for a running ``enter`` (EXCLUSIVE), and the rows locked, so
 # that of two writers rebuilding at once the second waits and then finds nothing left to do.
 _DEFERRED_UNIQUE = """
-SELECT name, table_name, definition FROM bulk_load_dropped
+SELECT name, table_name, kind, definition FROM bulk_load_dropped
 WHERE table_name = $1 AND kind = 'constraint' AND definition LIKE 'UNIQUE %' FOR UPDATE
+"""
+_DEFERRED_NAMED = """
+SELECT name, table_name, kind, definition FROM bulk_load_dropped
+WHERE name = ANY($1::text[]) AND definition NOT LIKE 'FOREIGN KEY %' ORDER BY name FOR UPDATE
 """
 _INDEXES = """
 SELECT indexname AS name, tablename AS table_name, indexdef AS definition
@@ -124,11 +144,11 @@ _STEP_SETTINGS = (
     "SET LOCAL maintenance_work_mem = '1GB'; SET LOCAL work_mem = '512MB'; SET LOCAL enable_hashjoin = off"
 )
 # A rebuild's steps in the order they are taken (``rebuild_schedule``: the first whose locks are free):
-# unique keys first (their ACCESS EXCLUSIVE lock holds off every key to the table), then indexes (one
-# table's can be built side by side: a SHARE lock each), then the foreign keys' validations.
+# unique and primary keys first (their ACCESS EXCLUSIVE lock holds off every key to the table), then
+# indexes (one table's can be built side by side: a SHARE lock each), then the foreign keys' validations.
 _STEPS = """
 SELECT name, table_name, kind, definition FROM bulk_load_dropped WHERE table_name = ANY($1::text[])
-ORDER BY definition LIKE 'UNIQUE %' DESC, kind DESC, name
+ORDER BY definition LIKE 'UNIQUE %' OR definition LIKE 'PRIMARY KEY %' DESC, kind DESC, name
 """
 _NEXT_STEP = _STEPS + "LIMIT 1 FOR UPDATE SKIP LOCKED"
 _LOCK_STEP = "SELECT 1 FROM bulk_load_dropped WHERE name = $1 FOR UPDATE SKIP LOCKED"
@@ -165,7 +185,7 @@ async def wanted(conn: asyncpg.Connection, chain: str, heights: int, bulk: bool 
 
 async def enter(conn: asyncpg.Connection, deferred: Deferred, *, unique: bool = False) -> list[str]:
     """Drop the deferred checks and indexes (recording them); returns what was dropped now. ``unique``:
-    the unique constraints too (only for the one writer that owns what they guard)."""
+    the unique and primary keys too (only for a pass with one writer, the owner of the address ids)."""
     dropped: list[str] = []
     async with conn.transaction():
         await conn.execute("LOCK TABLE bulk_load_dropped IN EXCLUSIVE MODE")  # one enter/leave at a time
@@ -186,8 +206,8 @@ async def _constraints(conn: asyncpg.Connection, deferred: Deferred, *, unique: 
     rows: list[asyncpg.Record] = []
     for table, referenced in deferred.foreign_keys.items():
         rows += await conn.fetch(_FOREIGN_KEYS, table, list(referenced))
-    for table in deferred.unique if unique else ():
-        rows += await conn.fetch(_UNIQUE, table)
+    for table, names in deferred.keys.items() if unique else ():
+        rows += await conn.fetch(_KEYS, table, list(names))
     return rows
 
 
@@ -195,18 +215,25 @@ async def need_unique(conn: asyncpg.Connection, table: str) -> None:
     """For a writer about to rely on ``table``'s unique constraints (``ON CONFLICT``), inside its
     transaction: rebuild those a first pass deferred. That pass's writer then finds any key it did not
     assign itself taken (a unique violation) and stops owning them. One small query when none is deferred."""
-    rows = await conn.fetch(_DEFERRED_UNIQUE, table)
+    await _rebuild_needed(conn, await conn.fetch(_DEFERRED_UNIQUE, table))
+
+
+async def need(conn: asyncpg.Connection, names: Sequence[str]) -> None:
+    """For a writer about to read through the keys or indexes ``names``, inside its transaction: rebuild
+    those a first pass deferred (the pass goes on with them). One small query when none is deferred."""
+    await _rebuild_needed(conn, await conn.fetch(_DEFERRED_NAMED, list(names)))
+
+
+async def _rebuild_needed(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> None:
     if not rows:
         return
-    memory = await conn.fetchval("SELECT current_setting('maintenance_work_mem')")
-    await conn.execute("SELECT set_config('maintenance_work_mem', '1GB', true)")
-    for row in rows:
-        await conn.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{row["name"]}" {row["definition"]}')
-    await conn.execute(
-        "DELETE FROM bulk_load_dropped WHERE name = ANY($1::text[])", [r["name"] for r in rows]
-    )
-    await conn.execute("SELECT set_config('maintenance_work_mem', $1, true)", memory)
-    log.info("bulk load: a writer rebuilt deferred unique keys", extra={"rebuilt": [r["name"] for r in rows]})
+    async with conn.transaction():  # a savepoint in the caller's: each item is built and unrecorded, or not
+        memory = await conn.fetchval("SELECT current_setting('maintenance_work_mem')")
+        await conn.execute("SELECT set_config('maintenance_work_mem', '1GB', true)")
+        for row in rows:
+            await _rebuild_one(conn, Step(row["name"], row["table_name"], row["kind"], row["definition"]))
+        await conn.execute("SELECT set_config('maintenance_work_mem', $1, true)", memory)
+    log.info("bulk load: a writer rebuilt deferred keys", extra={"rebuilt": [r["name"] for r in rows]})
 
 
 async def leave(conn: asyncpg.Connection, deferred: Deferred) -> list[str]:

@@ -39,7 +39,7 @@ import asyncpg
 from chains.bitcoin.parse import InRow, OutRow, TxRow
 from chains.model import Block
 from tracer.indexer.adapter import BatchStats
-from tracer.store import chainrows
+from tracer.store import bulkload, chainrows
 from tracer.store.addresses import AddressIds, Lookup
 from tracer.store.chainrows import STORED, InputRows, Outputs
 from tracer.store.sequences import draw_range
@@ -162,6 +162,10 @@ queued AS (
     ON CONFLICT DO NOTHING)
 SELECT count(*) FROM resolved
 """
+# The keys ``_LOOKUP_SPENT`` and ``_RESOLVE_OLD_INPUTS`` read through, and those deleting a block's rows
+# does: a first pass defers them while it reads none (``bulkload.BITCOIN``), so each reader asks first.
+SPENT_LOOKUP_KEYS = ("transactions_chain_txid_height_key", "tx_outputs_pkey")
+BLOCK_DELETE_KEYS = ("transactions_block", "tx_outputs_pkey", "tx_inputs_pkey")
 _ANY_PENDING = "SELECT EXISTS (SELECT 1 FROM tx_inputs WHERE value IS NULL AND prev_txid IS NOT NULL)"
 _WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtext('tracer.chain_write.' || $1))"  # see the module doc
 
@@ -226,6 +230,7 @@ class ChainWriter:
         in_rows = inputs.rows
         resolved = _count_stored(in_rows)
         if await self._spare.wait(conn.fetchval(_ANY_PENDING)):  # earlier inputs spending what we wrote
+            await bulkload.need(conn, SPENT_LOOKUP_KEYS)
             resolved += await conn.fetchval(_RESOLVE_OLD_INPUTS, list(tx_ids), chain)
         self.utxos.stage(new_outputs, inputs.spent, inputs.spent_new)
         return BatchStats(
@@ -379,6 +384,7 @@ class ChainWriter:
         lock: what is not found, no committed batch holds)."""
         if not misses:
             return
+        await bulkload.need(conn, SPENT_LOOKUP_KEYS)
         found = await conn.fetch(
             _LOOKUP_SPENT,
             self.chain,
@@ -600,6 +606,7 @@ async def delete_blocks(conn: asyncpg.Connection, chain: str, heights: str, arg:
     for table in ACCOUNT_ROW_TABLES:
         await conn.execute(f"DELETE FROM {table} WHERE chain = $1 AND block_height {heights}", chain, arg)
     txs = f"SELECT id FROM transactions WHERE chain = $1 AND block_height {heights}"
+    await bulkload.need(conn, BLOCK_DELETE_KEYS)
     for table in ("tx_inputs", "tx_outputs"):
         await conn.execute(f"DELETE FROM {table} WHERE tx_id IN ({txs})", chain, arg)
     await conn.execute(f"DELETE FROM transactions WHERE chain = $1 AND block_height {heights}", chain, arg)
