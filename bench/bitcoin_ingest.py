@@ -1,4 +1,4 @@
-"""End-to-end Bitcoin ingest: tracer (JSON-RPC -> parse -> PostgreSQL) against bitcoin-etl (JSON-RPC -> JSON
+"""End-to-end Bitcoin ingest: tracer (node -> parse -> PostgreSQL) against bitcoin-etl (JSON-RPC -> JSON
 files, inputs enriched), the same replay node, the same blocks, one run.
 
 The blocks: ``bench.chaingen``'s mainnet-shaped chain (real serialization and hashes; heavy-tailed address
@@ -14,6 +14,8 @@ The peer: PyPI ``bitcoin-etl`` 1.5.2 in its own venv (``<workdir>/bitcoin-etl-ve
 run as its README says: ``export_blocks_and_transactions`` then ``enrich_transactions`` (which fills every
 input's address and value, as tracer does), default batch sizes and workers.
 
+tracer takes block hashes over JSON-RPC and the blocks themselves as bytes from the node's Bitcoin Core REST
+interface (``--rest``, what ``bitcoind -rest`` serves; the replay node serves it too), not as hex in JSON.
 tracer indexes the range as a first pass (``bulk=True``, as ``tracer index bitcoin --bulk`` does and as a
 range of 1,000+ blocks into a store it at least doubles does by default): foreign keys and address-id
 indexes are built at the end, inside the timed run. The block on top is indexed as an ordinary run.
@@ -191,7 +193,13 @@ async def run_tracer(
             if profiler:
                 profiler.enable()
             report = await index_from_node(
-                pool, rpc_url=node["rpc_url"], start=first, stop=tip - 1, batch_blocks=BATCH_BLOCKS, bulk=True
+                pool,
+                rpc_url=node["rpc_url"],
+                start=first,
+                stop=tip - 1,
+                batch_blocks=BATCH_BLOCKS,
+                bulk=True,
+                rest=True,
             )
             seconds = time.perf_counter() - started
             if profiler:
@@ -210,7 +218,7 @@ async def run_tracer(
             await pool.execute("CHECKPOINT")
             figure("tracer: the first pass's checkpoint finished (s)", time.perf_counter() - checkpoint, "s")
             one = time.perf_counter()
-            last = await index_from_node(pool, rpc_url=node["rpc_url"], start=tip, stop=tip)
+            last = await index_from_node(pool, rpc_url=node["rpc_url"], start=tip, stop=tip, rest=True)
             one_block = time.perf_counter() - one
     figure("tracer: one more block on top (txs)", last.txs, "txs")
     return report.txs, seconds, one_block, breakdown
@@ -271,7 +279,7 @@ def main() -> None:
             f" (bench.chaingen seed {args.seed})"
         )
         txs, seconds, one_block, breakdown = asyncio.run(run_tracer(node, args.profile))
-        figure("tracer: JSON-RPC -> PostgreSQL", txs / seconds, "tx/s")
+        figure("tracer: node (REST) -> PostgreSQL", txs / seconds, "tx/s")
         figure("tracer: seconds", seconds, "s")
         breakdown.print()
         if one_block is not None:

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+import asyncpg
 import pytest
 
-from indexer.conftest import start_tracer
+from indexer.conftest import Snapshot, snapshot, start_tracer
 from tracer.config import Settings
+from tracer.devnode.bitcoin_replay import ReplayNode, serve_replay
+from tracer.devnode.bitcoin_store import ReplayStore
 
 
 @pytest.mark.parametrize(
@@ -39,3 +43,56 @@ def test_db_url_is_bare_and_json_on_request(settings: Settings) -> None:
     run = start_tracer("db", "url", "--json", settings=settings)
     out, _ = run.communicate(timeout=60)
     assert json.loads(out) == {"url": settings.database_url}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["index", "bitcoin", "--esplora", "http://127.0.0.1:9", "--rest"], "give --rpc URL"),
+        (["index", "evm", "--rest"], "use it with index bitcoin --rpc URL"),
+    ],
+)
+def test_rest_without_a_bitcoin_rpc_node_is_refused(
+    args: list[str], message: str, settings: Settings
+) -> None:
+    run = start_tracer(*args, settings=settings)
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 2
+    assert err.startswith("tracer: invalid_input: --rest ") and message in err
+
+
+async def test_rest_against_a_node_without_it_says_how_to_start_one(
+    settings: Settings, chain_store: ReplayStore, chain_range: tuple[int, int]
+) -> None:
+    async with serve_replay(chain_store, rest=False) as node:
+        run = start_tracer("index", "bitcoin", "--rpc", node.rpc_url, "--rest", settings=settings)
+        _, err = await asyncio.to_thread(run.communicate, timeout=60)
+    assert run.returncode == 2
+    assert "does not serve Bitcoin Core's REST interface (404): start bitcoind with -rest" in err
+
+
+async def test_rest_indexes_the_clean_rows(
+    pool: asyncpg.Pool,
+    settings: Settings,
+    chain_node: ReplayNode,
+    chain_range: tuple[int, int],
+    clean_rows: Snapshot,
+) -> None:
+    """Blocks as bytes from the REST interface, hashes over JSON-RPC: the rows of the JSON-RPC run."""
+    first, last = chain_range
+    args = [
+        "index",
+        "bitcoin",
+        "--rpc",
+        chain_node.rpc_url,
+        "--rest",
+        "--from",
+        str(first),
+        "--to",
+        str(last),
+    ]
+    run = start_tracer(*args, settings=settings)
+    out, err = await asyncio.to_thread(run.communicate, timeout=120)
+    assert run.returncode == 0, err
+    assert json.loads(out)["blocks"] == last - first + 1
+    assert await snapshot(pool) == clean_rows

@@ -13,15 +13,17 @@ from tracer.devnode.faults import FAULT_KINDS, FaultPlan
 from tracer.indexer.pipeline import RunOptions
 from tracer.jobs.follow import NodeJob, run_node_job
 
-FAULT_RATE = 0.3  # of JSON-RPC requests; the client retries each up to 5 times
+FAULT_RATE = 0.3  # of JSON-RPC (and Core REST) requests; the client retries each up to 5 times
 STALL_S = 1.5  # a stalled answer comes after this; the client gives up after REQUEST_S
 REQUEST_S = 0.5
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("rest", [False, True], ids=["rpc", "rest"])
 @pytest.mark.parametrize("kind", FAULT_KINDS)
 async def test_each_fault_kind_ends_with_the_clean_rows(
     kind: str,
+    rest: bool,
     *,
     pool: asyncpg.Pool,
     chain_store: ReplayStore,
@@ -31,7 +33,9 @@ async def test_each_fault_kind_ends_with_the_clean_rows(
     first, last = chain_range
     faults = FaultPlan(rate=FAULT_RATE, kinds=(kind,), seed=11, stall_seconds=STALL_S, retry_after_seconds=0)
     async with serve_replay(chain_store, faults=faults) as node:
-        job = NodeJob(rpc_url=node.rpc_url, options=RunOptions(batch_blocks=2), request_seconds=REQUEST_S)
+        job = NodeJob(
+            rpc_url=node.rpc_url, options=RunOptions(batch_blocks=2), request_seconds=REQUEST_S, rest=rest
+        )
         report = await run_node_job(pool, job, start=first, stop=last)
     assert faults.counts.get(kind, 0) >= 3  # the faults did happen
     assert report.blocks == last - first + 1

@@ -19,8 +19,10 @@ import pytest
 
 from bench.chaingen import generate_blocks
 from chains.bitcoin import requests as rq
+from chains.bitcoin.core_rest import CoreRest, rest_url
 from chains.bitcoin.node import BitcoinRpcNode
 from chains.bitcoin.parse import parse_block_bytes
+from chains.errors import RpcError
 from chains.model import InputSource
 from chains.rpc import JsonRpcClient
 from chains.transport import HttpTransport, basic_auth_header
@@ -121,3 +123,24 @@ async def test_scripted_reorg_serves_a_stale_tip_then_the_real_chain() -> None:
     assert before[0] == real[252] and before[1] != real[253]  # 253..255 were a stale branch at first
     assert after == [real[252], real[253], real[255]]
     assert stale["result"]["confirmations"] == -1 and "nextblockhash" not in stale["result"]
+
+
+async def test_core_rest_serves_raw_blocks_without_credentials_and_only_when_on(node: ReplayNode) -> None:
+    """``bitcoind -rest``'s paths: the serialized block, chain info; 404 for an unknown block, as for every
+    REST path of a node started without ``-rest``."""
+    block = parse_block_bytes(chain()[2])
+    async with CoreRest(rest_url(node.rpc_url)) as rest:
+        assert await rest.available()
+        assert await rest.raw_block(block.hash) == chain()[2]
+        with pytest.raises(RpcError) as missing:
+            await rest.raw_block("ab" * 32)
+    assert missing.value.code == 404
+    async with (
+        serve_replay(ReplayStore.from_raw_blocks(chain()[:3]), rest=False) as plain,
+        CoreRest(rest_url(plain.rpc_url)) as rest,
+    ):
+        assert not await rest.available()
+
+
+def test_the_rest_root_drops_credentials_and_the_wallet_path() -> None:
+    assert rest_url("http://user:pw@127.0.0.1:8332/wallet/cold?x=1") == "http://127.0.0.1:8332/rest"

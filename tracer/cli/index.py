@@ -64,6 +64,8 @@ def _source(args: argparse.Namespace, settings: Settings) -> None:
         raise InputError("--follow, --workers and --shared need a node (--rpc or --esplora) or --blocks-dir")
     if (args.raw or args.json) and args.bulk:
         raise InputError("--bulk needs a node (--rpc or --esplora) or --blocks-dir")
+    if args.rest and not args.rpc:
+        raise InputError("--rest fetches blocks from the --rpc node's REST interface: give --rpc URL")
 
 
 async def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
@@ -71,6 +73,8 @@ async def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
     _validate(args)
     if args.chain == "evm":
+        if args.rest:
+            raise InputError("--rest is Bitcoin Core's REST interface: use it with index bitcoin --rpc URL")
         from tracer.cli.evm import cmd_index_evm
 
         return await cmd_index_evm(args, settings)
@@ -112,6 +116,7 @@ async def _index_node(pool: asyncpg.Pool, args: argparse.Namespace, settings: Se
         None if args.progress else False,
         stop,
         blocks_dir=Path(args.blocks_dir) if args.blocks_dir else None,
+        rest=args.rest,
     )
     with _stop_on_signals(stop):
         if args.follow:
@@ -169,6 +174,7 @@ async def _spawn_worker(
         argv += ["index", "bitcoin", "--blocks-dir", args.blocks_dir]
     else:
         argv += ["index", "bitcoin", "--rpc" if args.rpc else "--esplora", args.rpc or args.esplora]
+        argv += ["--rest"] if args.rest else []
     argv += ["--from", str(first), "--to", str(last), "--shared", "--no-progress"]
     argv += ["--batch", str(args.batch), "--range-blocks", str(args.range_blocks)]
     argv += ["--lease-seconds", str(args.lease_seconds)]
@@ -198,6 +204,12 @@ def register(sub: Subparsers) -> None:
         "--json", nargs="+", metavar="FILE", help="getblock JSON (verbosity 2/3) or raito JSON"
     )
     index.add_argument("--rpc", metavar="URL", help="Bitcoin Core JSON-RPC (env TRACER_BTC_RPC_URL)")
+    index.add_argument(
+        "--rest",
+        action="store_true",
+        help="with --rpc: fetch the blocks from Bitcoin Core's REST interface (bitcoind -rest) as bytes,"
+        " not as hex in JSON",
+    )
     index.add_argument("--esplora", metavar="URL", help="Esplora REST base URL (env TRACER_ESPLORA_URL)")
     index.add_argument(
         "--blocks-dir",

@@ -13,6 +13,9 @@ No bitcoind can run here, so the real clients (``HttpTransport`` + ``JsonRpcClie
   bodies, dropped connections, stalls) and a scripted reorg (a stale tip branch served first).
 - Esplora REST: ``/blocks/tip/height``, ``/blocks/tip/hash``, ``/block-height/:h``, ``/block/:hash``,
   ``/block/:hash/raw``, ``/block/:hash/header``.
+- Bitcoin Core's REST interface, as ``bitcoind -rest`` serves it (doc/REST-interface.md):
+  ``/rest/block/<hash>.bin`` (the serialized block) and ``/rest/chaininfo.json``; no credentials, and the
+  same fault injection as JSON-RPC. ``rest=False`` leaves it out, as Core does by default (404).
 
 Blocks come from ``tracer.devnode.bitcoin_store.ReplayStore``. Start it with ``serve_replay`` (tests: port 0,
 read ``.port``) or ``run_replay_node`` (the CLI).
@@ -37,7 +40,7 @@ from chains.transport import basic_auth_header
 from tracer.devnode.bitcoin_render import dumps
 from tracer.devnode.bitcoin_store import ReplayBlock, ReplayStore
 from tracer.devnode.bitcoin_views import ChainViews, NotFound
-from tracer.devnode.faults import FaultPlan, ReorgPlan
+from tracer.devnode.faults import FaultPlan, Handler, ReorgPlan
 from tracer.devnode.serving import serving
 
 log = logging.getLogger(__name__)
@@ -323,6 +326,24 @@ async def _block_raw(request: web.Request) -> web.Response:
     return web.Response(body=block.raw, content_type="application/octet-stream")
 
 
+async def _rest_chaininfo(request: web.Request) -> web.Response:
+    return web.Response(text=_chaininfo(request.app[VIEWS_KEY]), content_type="application/json")
+
+
+def _with_faults(handler: Handler) -> Handler:
+    """``handler`` behind the app's fault injection, as JSON-RPC requests are."""
+
+    async def faulty(request: web.Request) -> web.StreamResponse:
+        faults = request.app.get(FAULTS_KEY)
+        kind = faults.draw() if faults is not None else None
+        if faults is not None and kind is not None:
+            log.info("replay node: injecting fault %s into %s", kind, request.path)
+            return await faults.apply(kind, request, handler)
+        return await handler(request)
+
+    return faulty
+
+
 async def _block_header(request: web.Request) -> web.Response:
     block = _esplora_block(request)
     assert block.raw is not None
@@ -335,9 +356,11 @@ def make_replay_app(
     auth: tuple[str, str] | None = None,
     faults: FaultPlan | None = None,
     reorg: ReorgPlan | None = None,
+    rest: bool = True,
 ) -> web.Application:
     """The replay node as an aiohttp app; ``auth=(user, password)`` guards the JSON-RPC endpoint,
-    ``faults`` makes a share of RPC requests fail, ``reorg`` serves a stale tip branch first."""
+    ``faults`` makes a share of RPC and Core REST requests fail, ``reorg`` serves a stale tip branch first,
+    ``rest`` serves Core's REST interface."""
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app[STORE_KEY] = store
     app[VIEWS_KEY] = ChainViews(store)
@@ -354,6 +377,9 @@ def make_replay_app(
     app.router.add_get("/block/{hash}", _block)
     app.router.add_get("/block/{hash}/raw", _block_raw)
     app.router.add_get("/block/{hash}/header", _block_header)
+    if rest:
+        app.router.add_get("/rest/block/{hash}.bin", _with_faults(_block_raw))
+        app.router.add_get("/rest/chaininfo.json", _with_faults(_rest_chaininfo))
     return app
 
 
@@ -389,9 +415,10 @@ async def serve_replay(
     auth: tuple[str, str] | None = None,
     faults: FaultPlan | None = None,
     reorg: ReorgPlan | None = None,
+    rest: bool = True,
 ) -> AsyncIterator[ReplayNode]:
     """Serves ``store`` until the block exits; ``port=0`` picks a free port (read it from ``.port``)."""
-    app = make_replay_app(store, auth=auth, faults=faults, reorg=reorg)
+    app = make_replay_app(store, auth=auth, faults=faults, reorg=reorg, rest=rest)
     async with serving(app, host, port) as (bound_host, bound_port):
         yield ReplayNode(bound_host, bound_port, auth, store.tip)
 

@@ -20,6 +20,7 @@ import asyncpg
 from chains.bitcoin import params
 from chains.bitcoin import requests as rq
 from chains.bitcoin.blkfiles import LocatedBlock, iter_best_chain
+from chains.bitcoin.core_rest import CoreRest, rest_url
 from chains.bitcoin.esplora import EsploraNode
 from chains.bitcoin.node import BLOCK_BATCH, BitcoinRpcNode
 from chains.bitcoin.parse import parse_block_rows
@@ -63,12 +64,16 @@ class RawBlockSource(Protocol):
 
 class RpcRawSource:
     """Bitcoin Core JSON-RPC: one batch of ``getblockhash``, then ``getblock <hash> 0`` in batches of
-    ``block_batch``, all of those requests in flight at once."""
+    ``block_batch``, all of those requests in flight at once; with ``rest``, the blocks themselves as bytes
+    from Core's REST interface instead (``chains.bitcoin.core_rest``)."""
 
-    def __init__(self, client: JsonRpcClient, *, block_batch: int = BLOCK_BATCH) -> None:
+    def __init__(
+        self, client: JsonRpcClient, *, block_batch: int = BLOCK_BATCH, rest: CoreRest | None = None
+    ) -> None:
         self.client = client
         self.node = BitcoinRpcNode(client)  # heights -> hashes, tip: the node client's own calls
         self.block_batch = block_batch
+        self.rest = rest
 
     async def tip_height(self) -> int:
         return await self.node.tip_height()
@@ -78,6 +83,8 @@ class RpcRawSource:
 
     async def raw_blocks(self, heights: Sequence[int]) -> list[bytes]:
         hashes = await self.node.block_hashes(heights)
+        if self.rest is not None:
+            return list(await asyncio.gather(*(self.rest.raw_block(h) for h in hashes)))
         step = self.block_batch
         parts = await asyncio.gather(
             *(
@@ -256,14 +263,25 @@ async def open_adapter(
     *,
     blocks_dir: Path | None = None,
     request_seconds: float = DEFAULT_TIMEOUT_S,
+    rest: bool = False,
 ) -> AsyncIterator[BitcoinAdapter]:
     """The adapter for a node URL or a Core blocks directory; its cursor name is "rpc", "esplora" or
-    "blk"; ``request_seconds``: per node request."""
+    "blk"; ``request_seconds``: per node request; ``rest``: blocks from the RPC node's REST interface (the
+    same node, so the same cursor)."""
     if blocks_dir is not None:
         yield BitcoinAdapter(await BlkDirSource.scan(blocks_dir), "blk")
     elif rpc_url:
-        async with HttpTransport(rpc_url, timeout=request_seconds) as transport:
-            yield BitcoinAdapter(RpcRawSource(JsonRpcClient(transport, jsonrpc="1.0")), "rpc")
+        async with (
+            HttpTransport(rpc_url, timeout=request_seconds) as transport,
+            CoreRest(rest_url(rpc_url), timeout=request_seconds) as core_rest,
+        ):
+            if rest and not await core_rest.available():
+                raise InputError(
+                    f"the node at {rest_url(rpc_url)} does not serve Bitcoin Core's REST interface (404):"
+                    " start bitcoind with -rest, or leave out --rest"
+                )
+            source = RpcRawSource(JsonRpcClient(transport, jsonrpc="1.0"), rest=core_rest if rest else None)
+            yield BitcoinAdapter(source, "rpc")
     elif esplora_url:
         async with EsploraNode(esplora_url, timeout=request_seconds) as node:
             yield BitcoinAdapter(EsploraRawSource(node), "esplora")

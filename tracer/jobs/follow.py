@@ -48,6 +48,7 @@ class NodeJob:
     stop: asyncio.Event | None = None
     request_seconds: float = DEFAULT_TIMEOUT_S  # per node request
     blocks_dir: Path | None = None  # Bitcoin Core's blocks/ directory instead of a node
+    rest: bool = False  # with rpc_url: blocks from the node's REST interface (``bitcoind -rest``)
 
 
 async def index_from_node(
@@ -61,6 +62,7 @@ async def index_from_node(
     reindex: bool = False,
     parse_workers: int | None = None,
     bulk: bool | None = None,
+    rest: bool = False,
 ) -> IndexReport:
     """Index heights ``start..stop`` (defaults: the cursor, the node's tip) in batches of one transaction;
     blocks stored with the same hash are kept unless ``reindex``."""
@@ -68,6 +70,7 @@ async def index_from_node(
         rpc_url,
         esplora_url,
         RunOptions(batch_blocks, parse_workers=parse_workers, reindex=reindex, bulk=bulk),
+        rest=rest,
     )
     return await run_node_job(pool, job, start=start, stop=stop)
 
@@ -76,7 +79,11 @@ async def run_node_job(
     pool: asyncpg.Pool, job: NodeJob, *, start: int | None = None, stop: int | None = None
 ) -> IndexReport:
     async with open_adapter(
-        job.rpc_url, job.esplora_url, blocks_dir=job.blocks_dir, request_seconds=job.request_seconds
+        job.rpc_url,
+        job.esplora_url,
+        blocks_dir=job.blocks_dir,
+        request_seconds=job.request_seconds,
+        rest=job.rest,
     ) as adapter:
         indexer = make_indexer(pool, adapter, job)
         first, last = await bounds(pool, adapter, indexer, start, stop)
@@ -102,7 +109,11 @@ async def follow_node(
     job = dataclasses.replace(job, stop=stop)
     total = IndexReport()
     async with open_adapter(
-        job.rpc_url, job.esplora_url, blocks_dir=job.blocks_dir, request_seconds=job.request_seconds
+        job.rpc_url,
+        job.esplora_url,
+        blocks_dir=job.blocks_dir,
+        request_seconds=job.request_seconds,
+        rest=job.rest,
     ) as adapter:
         indexer = make_indexer(pool, adapter, job)
         position = CursorPosition(adapter.chain, adapter.source)

@@ -37,7 +37,11 @@ async def plan_shared(
 ) -> tuple[int, int]:
     """Resolve the bounds (defaults: the cursor, the node's tip) and plan their chunks; returns them."""
     async with open_adapter(
-        job.rpc_url, job.esplora_url, blocks_dir=job.blocks_dir, request_seconds=job.request_seconds
+        job.rpc_url,
+        job.esplora_url,
+        blocks_dir=job.blocks_dir,
+        request_seconds=job.request_seconds,
+        rest=job.rest,
     ) as adapter:
         indexer = make_indexer(pool, adapter, job)
         first, last = await bounds(pool, adapter, indexer, start, stop)
@@ -60,7 +64,11 @@ async def run_shared_node_job(
     """Work on the chunks of ``first..last`` until all are done; the worker that sees them all done moves
     the cursor past ``last``."""
     async with open_adapter(
-        job.rpc_url, job.esplora_url, blocks_dir=job.blocks_dir, request_seconds=job.request_seconds
+        job.rpc_url,
+        job.esplora_url,
+        blocks_dir=job.blocks_dir,
+        request_seconds=job.request_seconds,
+        rest=job.rest,
     ) as adapter:
         chain, source = adapter.chain, adapter.source
         async with translate_errors():
