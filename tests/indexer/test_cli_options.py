@@ -1,5 +1,6 @@
 """The index command's options are range-checked before anything starts (``--batch 0`` used to never end);
-``tracer db url`` prints the bare URL so ``psql "$(tracer db url)"`` works."""
+``--rest`` needs a Bitcoin Core node that serves REST, and indexes what JSON-RPC does; ``tracer db url``
+prints the bare URL so ``psql "$(tracer db url)"`` works."""
 
 from __future__ import annotations
 

@@ -89,8 +89,8 @@ BITCOIN: Final = Deferred(
         "addresses": ("addresses_address_chain_key",),
         # The writer finds spent outputs in its cache; it reads these only for outputs stored before its
         # pass (``need`` first). Each costs an index entry and its WAL per row: deferred with the block
-        # index above, the 1M-tx bench chain's pass took 57.5-60.3 -> 47.7-48.2 s (PostgreSQL's CPU 43-45
-        # -> 32-33 s; the rebuild 11.4-12.2 -> 12.8-13.1 s), an idle machine, back to back.
+        # index above, the 1M-tx bench chain's pass took 57.5-60.3 -> 47.7-52.1 s (PostgreSQL's CPU 43-45
+        # -> 32-34 s; the rebuild 11.4-12.2 -> 12.8-13.4 s), an otherwise idle machine.
         "transactions": ("transactions_chain_txid_height_key",),
         "tx_outputs": ("tx_outputs_pkey",),
         "tx_inputs": ("tx_inputs_pkey",),
