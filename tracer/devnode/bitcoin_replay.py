@@ -245,12 +245,7 @@ async def _rpc(request: web.Request) -> web.StreamResponse:
         log.warning("replay node: RPC request with wrong credentials from %s", request.remote)
         return web.Response(status=401, headers={hdrs.WWW_AUTHENTICATE: 'Basic realm="jsonrpc"'})
     _maybe_reorg(request.app)
-    faults = request.app.get(FAULTS_KEY)
-    kind = faults.draw() if faults is not None else None
-    if faults is not None and kind is not None:
-        log.info("replay node: injecting fault %s", kind)
-        return await faults.apply(kind, request, _answer)
-    return await _answer(request)
+    return await _answer_with_faults(request)
 
 
 def _maybe_reorg(app: web.Application) -> None:
@@ -331,7 +326,7 @@ async def _rest_chaininfo(request: web.Request) -> web.Response:
 
 
 def _with_faults(handler: Handler) -> Handler:
-    """``handler`` behind the app's fault injection, as JSON-RPC requests are."""
+    """``handler`` behind the app's fault injection (JSON-RPC's and Core REST's requests)."""
 
     async def faulty(request: web.Request) -> web.StreamResponse:
         faults = request.app.get(FAULTS_KEY)
@@ -342,6 +337,9 @@ def _with_faults(handler: Handler) -> Handler:
         return await handler(request)
 
     return faulty
+
+
+_answer_with_faults: Final = _with_faults(_answer)
 
 
 async def _block_header(request: web.Request) -> web.Response:
