@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from indexer.conftest import Snapshot, snapshot, start_tracer
+from indexer.test_workers import finish, index_args
 from tracer.config import Settings
 from tracer.devnode.bitcoin_replay import ReplayNode, serve_replay
 from tracer.devnode.bitcoin_store import ReplayStore
@@ -63,7 +64,7 @@ def test_rest_without_a_bitcoin_rpc_node_is_refused(
 
 
 async def test_rest_against_a_node_without_it_says_how_to_start_one(
-    settings: Settings, chain_store: ReplayStore, chain_range: tuple[int, int]
+    settings: Settings, chain_store: ReplayStore
 ) -> None:
     async with serve_replay(chain_store, rest=False) as node:
         run = start_tracer("index", "bitcoin", "--rpc", node.rpc_url, "--rest", settings=settings)
@@ -81,19 +82,8 @@ async def test_rest_indexes_the_clean_rows(
 ) -> None:
     """Blocks as bytes from the REST interface, hashes over JSON-RPC: the rows of the JSON-RPC run."""
     first, last = chain_range
-    args = [
-        "index",
-        "bitcoin",
-        "--rpc",
-        chain_node.rpc_url,
-        "--rest",
-        "--from",
-        str(first),
-        "--to",
-        str(last),
-    ]
-    run = start_tracer(*args, settings=settings)
-    out, err = await asyncio.to_thread(run.communicate, timeout=120)
-    assert run.returncode == 0, err
+    run = start_tracer(*index_args(chain_node, first, last, "--rest"), settings=settings)
+    code, out, err = await asyncio.to_thread(finish, run)
+    assert code == 0, err
     assert json.loads(out)["blocks"] == last - first + 1
     assert await snapshot(pool) == clean_rows
